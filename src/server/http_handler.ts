@@ -1,0 +1,199 @@
+/**
+ * One HTTP request in, one reply out: opentracker's routing, announce and scrape (§3). No socket
+ * code here; `http_server.ts` adapts `Deno.serve` to it, and tests and benchmarks call it with
+ * plain strings.
+ *
+ * The reply is left in a reused {@link HttpReply} whose body is a view of a scratch buffer: the
+ * server copies it before the next request.
+ */
+
+import { ERROR_PAGE, ErrorPage } from "../protocol/http_response.ts";
+import {
+  FAILURE_NO_INFO_HASH,
+  putAscii,
+  writeAnnounceBody,
+  writeScrapeEntry,
+  writeScrapeHead,
+  writeScrapeTail,
+  writeStopBody,
+} from "../protocol/http_response.ts";
+import { HttpRequestParser, PARSE, ROUTE } from "../protocol/http_request.ts";
+import { Counters, HTTP_ERROR } from "../stats/counters.ts";
+import { announceInterval, IntervalOptions } from "../swarm/interval.ts";
+import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "../swarm/swarm.ts";
+import { AnnounceRequest, EVENT, LIMITS } from "../types.ts";
+import { isV4Mapped } from "../util/ip.ts";
+import { Prng } from "../util/random.ts";
+
+/** A reply, reused between requests. */
+export class HttpReply {
+  status = 200;
+  /** Reason phrase of the status line. */
+  reason = "OK";
+  contentType: string | null = "text/plain";
+  /** `Location` header for 302, else null. */
+  location: string | null = null;
+  /** Body bytes (a view of a scratch buffer, valid until the next request). */
+  body: Uint8Array = new Uint8Array(0);
+}
+
+/** Options for {@link HttpHandler}. */
+export interface HttpHandlerOptions {
+  swarm: Swarm;
+  counters: Counters;
+  prng: Prng;
+  interval: IntervalOptions;
+  parser: HttpRequestParser;
+  /** 302 target for `GET /`, or null for 404. */
+  redirectUrl: string | null;
+}
+
+const ERROR_SLOT: Record<number, number> = {
+  400: HTTP_ERROR.param400,
+  402: HTTP_ERROR.payment402,
+  403: HTTP_ERROR.access403,
+  404: HTTP_ERROR.notFound404,
+  500: HTTP_ERROR.server500,
+};
+
+/** Handles HTTP requests for one tracker. */
+export class HttpHandler {
+  readonly #o: HttpHandlerOptions;
+  readonly #req = new AnnounceRequest();
+  readonly #result = new AnnounceResult();
+  readonly #counts = new ScrapeCounts();
+  readonly #out = new Uint8Array(LIMITS.httpRequestBytesMax + 24 * LIMITS.numwantCeiling);
+  readonly reply: HttpReply = new HttpReply();
+  readonly #order = new Int32Array(LIMITS.httpScrapeHashesMax);
+
+  constructor(options: HttpHandlerOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Handles `method` on the absolute `url` (as `Request.url`) from the 16-byte address `ip`.
+   * Returns {@link reply}.
+   */
+  handle(method: string, url: string, ip: Uint8Array, nowSeconds: number): HttpReply {
+    this.#o.counters.tcpAccepts++;
+    if (method !== "GET") return this.#error(ERROR_PAGE.badRequest, HTTP_ERROR.parse400);
+    const scheme = url.indexOf("//");
+    const pathStart = url.indexOf("/", scheme < 0 ? 0 : scheme + 2);
+    if (pathStart < 0) return this.#error(ERROR_PAGE.badRequest, HTTP_ERROR.parse400);
+    const parser = this.#o.parser;
+    switch (parser.route(url, pathStart)) {
+      case ROUTE.root:
+        return this.#root();
+      case ROUTE.announce:
+        return this.#announce(url, ip, nowSeconds);
+      case ROUTE.scrape:
+        return this.#scrape(url, nowSeconds);
+      case ROUTE.badRequest:
+        return this.#error(ERROR_PAGE.badRequest);
+      default:
+        return this.#error(ERROR_PAGE.notFound);
+    }
+  }
+
+  /** Sets an error page reply (§3.10) and counts it. */
+  #error(page: ErrorPage, slot = ERROR_SLOT[page.status]): HttpReply {
+    this.#o.counters.httpErrors[slot]++;
+    const r = this.reply;
+    r.status = page.status;
+    r.reason = page.reason;
+    r.contentType = "text/html";
+    r.location = null;
+    r.body = this.#out.subarray(0, putAscii(this.#out, 0, page.body));
+    return r;
+  }
+
+  #ok(length: number): HttpReply {
+    const r = this.reply;
+    r.status = 200;
+    r.reason = "OK";
+    r.contentType = "text/plain";
+    r.location = null;
+    r.body = this.#out.subarray(0, length);
+    return r;
+  }
+
+  #root(): HttpReply {
+    const url = this.#o.redirectUrl;
+    if (url === null) return this.#error(ERROR_PAGE.notFound);
+    this.#o.counters.httpErrors[HTTP_ERROR.redirect302]++;
+    const r = this.reply;
+    r.status = 302;
+    r.reason = "Found";
+    r.contentType = null;
+    r.location = url;
+    r.body = this.#out.subarray(0, 0);
+    return r;
+  }
+
+  #announce(url: string, ip: Uint8Array, nowSeconds: number): HttpReply {
+    const o = this.#o;
+    const req = this.#req;
+    req.ip.set(ip);
+    const parsed = o.parser.parseAnnounce(url, req);
+    if (parsed === PARSE.badParameter) return this.#error(ERROR_PAGE.badRequest);
+    if (parsed === PARSE.badCompact) {
+      return this.#error(ERROR_PAGE.badRequest, HTTP_ERROR.compact400);
+    }
+    if (parsed === PARSE.noInfoHash) {
+      return this.#ok(putAscii(this.#out, 0, FAILURE_NO_INFO_HASH));
+    }
+    o.counters.tcpAnnounces++;
+    const r = this.#result;
+    const interval = announceInterval(o.prng, o.interval);
+    if (req.event === EVENT.stopped) {
+      o.swarm.stop(req, r);
+      return this.#ok(writeStopBody(this.#out, 0, r, interval, !isV4Mapped(req.ip, 0)));
+    }
+    o.swarm.announce(req, Math.floor(nowSeconds / 60), REPLY.bothFamilies, false, r);
+    if (r.completed) o.counters.completed++;
+    if (r.renewedAgeMinutes >= 0) o.counters.renew[r.renewedAgeMinutes]++;
+    return this.#ok(writeAnnounceBody(this.#out, 0, r, interval));
+  }
+
+  /**
+   * Scrape (§3.8) with one fix (§11 item 9): entries are sorted by hash and duplicates dropped,
+   * so that the `files` dictionary is valid bencode. Unknown torrents are omitted, as upstream.
+   */
+  #scrape(url: string, nowSeconds: number): HttpReply {
+    const o = this.#o;
+    const p = o.parser;
+    if (p.parseScrape(url) !== PARSE.ok) return this.#error(ERROR_PAGE.badRequest);
+    o.counters.tcpScrapes++;
+    const hashes = p.scrapeHashes;
+    const n = p.scrapeCount;
+    const order = this.#order;
+    for (let i = 0; i < n; i++) {
+      let j = i;
+      while (j > 0 && compareHash(hashes, order[j - 1] * 20, i * 20) > 0) {
+        order[j] = order[j - 1];
+        j--;
+      }
+      order[j] = i;
+    }
+    const out = this.#out;
+    const counts = this.#counts;
+    const now = Math.floor(nowSeconds / 60);
+    let off = writeScrapeHead(out, 0);
+    for (let k = 0; k < n; k++) {
+      const at = order[k] * 20;
+      if (k > 0 && compareHash(hashes, order[k - 1] * 20, at) === 0) continue;
+      if (o.swarm.scrape(hashes, at, now, counts)) {
+        off = writeScrapeEntry(out, off, hashes, at, counts);
+      }
+    }
+    return this.#ok(writeScrapeTail(out, off));
+  }
+}
+
+function compareHash(b: Uint8Array, x: number, y: number): number {
+  for (let i = 0; i < 20; i++) {
+    const d = b[x + i] - b[y + i];
+    if (d !== 0) return d;
+  }
+  return 0;
+}

@@ -1,0 +1,72 @@
+/**
+ * UDP listener on `Deno.listenDatagram`: one receive loop per socket with one reused receive
+ * buffer and one reused reply buffer. Each datagram is handled to completion before the next is
+ * read, so the buffers are never shared between two requests.
+ */
+
+import { LIMITS } from "../types.ts";
+import { parseIp } from "../util/ip.ts";
+import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
+
+/** Options for {@link serveUdp}. */
+export interface ServeUdpOptions {
+  host: string;
+  port: number;
+  handler: UdpHandler;
+  /** Seconds since the epoch. */
+  clock: () => number;
+  /** Logs an unexpected error. */
+  log: (line: string) => void;
+}
+
+/** A bound UDP socket and the promise of its receive loop. */
+export interface UdpListener {
+  readonly socket: Deno.DatagramConn;
+  readonly addr: Deno.NetAddr;
+  /** Settles when the socket is closed. */
+  readonly done: Promise<void>;
+}
+
+/** Binds and starts the receive loop. Throws when the address cannot be bound. */
+export function serveUdp(o: ServeUdpOptions): UdpListener {
+  const socket = Deno.listenDatagram({ hostname: o.host, port: o.port, transport: "udp" });
+  const done = receiveLoop(socket, o);
+  return { socket, addr: socket.addr as Deno.NetAddr, done };
+}
+
+async function receiveLoop(socket: Deno.DatagramConn, o: ServeUdpOptions): Promise<void> {
+  const buf = new Uint8Array(LIMITS.udpDatagramBytesMax);
+  const out = new Uint8Array(UDP_REPLY_BYTES_MAX);
+  const ip = new Uint8Array(16);
+  let lastHost = "";
+  while (true) {
+    let data: Uint8Array;
+    let addr: Deno.Addr;
+    try {
+      [data, addr] = await socket.receive(buf);
+    } catch (error) {
+      if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+        return;
+      }
+      o.log(`UDP receive failed: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
+    }
+    try {
+      const host = (addr as Deno.NetAddr).hostname;
+      // Consecutive datagrams often come from the same client: skip re-parsing its address.
+      if (host !== lastHost) {
+        if (!parseIp(host, ip)) {
+          lastHost = "";
+          continue;
+        }
+        lastHost = host;
+      }
+      const n = o.handler.handle(data, data.length, ip, o.clock(), out);
+      if (n > 0) await socket.send(out.subarray(0, n), addr);
+    } catch (error) {
+      if (error instanceof Deno.errors.BadResource) return;
+      // A failed send (unreachable peer, ICMP error) must not stop the loop.
+      o.log(`UDP reply failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}

@@ -1,0 +1,665 @@
+/**
+ * The swarm core: every torrent and its peers, announce, stop, scrape and cleaning (§2).
+ *
+ * Synchronous and free of I/O: time comes in as `nowMinutes`, randomness from an injected PRNG.
+ * Functions never await, which is the whole concurrency model: one announce runs to completion
+ * before the next starts, so there are no locks and the counters are exact.
+ *
+ * Layout. Torrents live in slots (dense indices) with typed-array columns; a keyed
+ * open-addressing table maps info_hash → slot. Each slot has two peer lists (v4, v6), each a block
+ * of the {@link BlockStore} holding records sorted by ip+port (binary search, memmove insert),
+ * exactly like opentracker's sorted vectors:
+ *
+ * | family | offset | size | field                                   |
+ * | ------ | ------ | ---- | --------------------------------------- |
+ * | v4     | 0      | 4    | IPv4 address (network order)            |
+ * | v4     | 4      | 2    | port (network order)                    |
+ * | v4     | 6      | 1    | flags (PEER_FLAG)                       |
+ * | v4     | 7      | 1    | age in minutes, relative to the list's base |
+ * | v6     | 0      | 16   | IPv6 address                            |
+ * | v6     | 16     | 2    | port                                    |
+ * | v6     | 18     | 1    | flags                                   |
+ * | v6     | 19     | 1    | age                                     |
+ *
+ * The first 6 or 18 bytes are the compact wire format, so a reply copies them unchanged.
+ *
+ * Must not import protocol/ or server/, nor use Deno APIs, Date or Math.random.
+ */
+
+import { AnnounceRequest, DEFAULTS, EVENT, LIMITS, PEER_FLAG } from "../types.ts";
+import { assert } from "../util/assert.ts";
+import { isV4Mapped } from "../util/ip.ts";
+import { Prng } from "../util/random.ts";
+import { BlockStore, classBytes, classFor } from "./block_store.ts";
+
+const NO_BLOCK = 255;
+const REC = [8, 20];
+const KEY = [6, 18];
+
+/** How an announce's reply selects peers (§2.7). */
+export const REPLY = {
+  /** Both families, proportionally (HTTP). */
+  bothFamilies: 0,
+  /** The requester's family only (UDP). */
+  ownFamily: 1,
+  /** No reply at all (live sync records). */
+  none: 2,
+} as const;
+
+/**
+ * Output of {@link Swarm.announce} and {@link Swarm.stop}: counts, selected peers in compact wire
+ * format, and the facts the server records in statistics. Preallocated and reused.
+ */
+export class AnnounceResult {
+  /** Seeders over both families. */
+  seeders = 0;
+  /** Leechers over both families. */
+  leechers = 0;
+  /** Completed downloads over both families. */
+  downloaded = 0;
+  /** Selected IPv4 peers, 6 bytes each. */
+  readonly peers4: Uint8Array = new Uint8Array(6 * LIMITS.numwantCeiling);
+  n4 = 0;
+  /** Selected IPv6 peers, 18 bytes each. */
+  readonly peers6: Uint8Array = new Uint8Array(18 * LIMITS.numwantCeiling);
+  n6 = 0;
+  /** The announce stored a new peer. */
+  isNewPeer = false;
+  /** Age in minutes of the renewed peer, or -1 when none was renewed. */
+  renewedAgeMinutes = -1;
+  /** The announce counted a completed download. */
+  completed = false;
+  /** Peers in the requester's family list after the announce (the fork's popularity rule). */
+  familyPeers = 0;
+  /** A stop found and removed the peer. */
+  removed = false;
+}
+
+/** Counts of one torrent, for scrapes. */
+export class ScrapeCounts {
+  seeders = 0;
+  leechers = 0;
+  downloaded = 0;
+}
+
+/** Options for {@link Swarm}. */
+export interface SwarmOptions {
+  /** PRNG for peer sampling. */
+  prng: Prng;
+  /** Four 32-bit words keying the torrent table's hash, from a CSPRNG (hash-flooding defence). */
+  hashSeed: Uint32Array;
+  /** Minutes after the last announce before a peer is dropped. Default 45, at most 255. */
+  peerTimeoutMinutes?: number;
+  /** Minutes of inactivity before an empty torrent with downloads is dropped. Default 1440. */
+  torrentTimeoutMinutes?: number;
+  /** Initial torrent capacity (grows by doubling). Default 1024. */
+  initialTorrents?: number;
+}
+
+/** All torrents and peers of one tracker process. */
+export class Swarm {
+  readonly #store = new BlockStore();
+  readonly #prng: Prng;
+  readonly #peerTimeout: number;
+  readonly #torrentTimeout: number;
+  readonly #seed: Uint32Array;
+
+  // Slot columns; family columns are indexed 2·slot + family.
+  #capacity = 0;
+  #hashes = new Uint8Array(0);
+  #hashCodes = new Uint32Array(0);
+  #used = new Uint8Array(0);
+  #handle = new Uint32Array(0);
+  #cls = new Uint8Array(0);
+  #count = new Uint32Array(0);
+  #seeds = new Uint32Array(0);
+  #down = new Uint32Array(0);
+  #base = new Uint32Array(0);
+  #freeSlots: number[] = [];
+  #nextSlot = 0;
+
+  // Open-addressing index: slot + 1, 0 = empty.
+  #table = new Int32Array(0);
+  #mask = 0;
+
+  #key = new Uint8Array(18);
+  #cleanCursor = 0;
+
+  /** Torrents held. */
+  torrentCount = 0;
+  /** Peers held, both families, seeders included. */
+  peerCount = 0;
+  /** Seeders held, both families. */
+  seedCount = 0;
+
+  constructor(options: SwarmOptions) {
+    this.#prng = options.prng;
+    this.#peerTimeout = options.peerTimeoutMinutes ?? DEFAULTS.peerTimeoutMinutes;
+    this.#torrentTimeout = options.torrentTimeoutMinutes ?? DEFAULTS.torrentTimeoutMinutes;
+    assert(
+      this.#peerTimeout >= 1 && this.#peerTimeout <= LIMITS.peerTimeoutMinutesMax,
+      `peer timeout must be 1..255 minutes, got ${this.#peerTimeout}`,
+    );
+    this.#seed = options.hashSeed;
+    this.#grow(Math.max(16, options.initialTorrents ?? 1024));
+    this.#rehash(64);
+  }
+
+  /** Bytes held by peer-list pages. */
+  get peerStoreBytes(): number {
+    return this.#store.bytesReserved;
+  }
+
+  // ---------------------------------------------------------------- torrent table
+
+  #hashOf(h: Uint8Array, o: number): number {
+    const s = this.#seed;
+    let x = s[0];
+    for (let i = 0; i < 20; i += 4) {
+      const w = h[o + i] | (h[o + i + 1] << 8) | (h[o + i + 2] << 16) | (h[o + i + 3] << 24);
+      x = Math.imul(x ^ w ^ s[1 + ((i >> 2) % 3)], 0x9e3779b1);
+      x ^= x >>> 15;
+    }
+    x = Math.imul(x ^ (x >>> 13), 0x85ebca6b);
+    return (x ^ (x >>> 16)) >>> 0;
+  }
+
+  #sameHash(slot: number, h: Uint8Array, o: number): boolean {
+    const hs = this.#hashes;
+    const b = slot * 20;
+    for (let i = 0; i < 20; i++) if (hs[b + i] !== h[o + i]) return false;
+    return true;
+  }
+
+  /** Slot of the torrent `h[o..o+20)`, or -1. */
+  find(h: Uint8Array, o = 0): number {
+    const code = this.#hashOf(h, o);
+    const t = this.#table;
+    for (let i = code & this.#mask;; i = (i + 1) & this.#mask) {
+      const e = t[i];
+      if (e === 0) return -1;
+      const slot = e - 1;
+      if (this.#hashCodes[slot] === code && this.#sameHash(slot, h, o)) return slot;
+    }
+  }
+
+  #create(h: Uint8Array, o: number, nowMinutes: number): number {
+    if ((this.torrentCount + 1) * 2 > this.#table.length) this.#rehash(this.#table.length * 2);
+    let slot = this.#freeSlots.pop();
+    if (slot === undefined) {
+      if (this.#nextSlot === this.#capacity) this.#grow(this.#capacity * 2);
+      slot = this.#nextSlot++;
+    }
+    this.#hashes.set(h.subarray(o, o + 20), slot * 20);
+    const code = this.#hashOf(h, o);
+    this.#hashCodes[slot] = code;
+    this.#used[slot] = 1;
+    for (let f = 0; f < 2; f++) {
+      const i = 2 * slot + f;
+      this.#cls[i] = NO_BLOCK;
+      this.#count[i] = 0;
+      this.#seeds[i] = 0;
+      this.#down[i] = 0;
+      this.#base[i] = nowMinutes;
+    }
+    const t = this.#table;
+    let i = code & this.#mask;
+    while (t[i] !== 0) i = (i + 1) & this.#mask;
+    t[i] = slot + 1;
+    this.torrentCount++;
+    return slot;
+  }
+
+  #delete(slot: number): void {
+    for (let f = 0; f < 2; f++) {
+      const i = 2 * slot + f;
+      this.peerCount -= this.#count[i];
+      this.seedCount -= this.#seeds[i];
+      if (this.#cls[i] !== NO_BLOCK) this.#store.free(this.#handle[i], this.#cls[i]);
+      this.#cls[i] = NO_BLOCK;
+      this.#count[i] = 0;
+      this.#seeds[i] = 0;
+    }
+    // Backward-shift deletion keeps linear probing correct without tombstones.
+    const t = this.#table;
+    const mask = this.#mask;
+    let i = this.#hashCodes[slot] & mask;
+    while (t[i] !== slot + 1) i = (i + 1) & mask;
+    let j = i;
+    while (true) {
+      j = (j + 1) & mask;
+      const e = t[j];
+      if (e === 0) break;
+      const home = this.#hashCodes[e - 1] & mask;
+      const between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+      if (between) continue;
+      t[i] = e;
+      i = j;
+    }
+    t[i] = 0;
+    this.#used[slot] = 0;
+    this.#freeSlots.push(slot);
+    this.torrentCount--;
+  }
+
+  #grow(capacity: number): void {
+    assert(capacity <= LIMITS.torrentsMax, `torrent capacity ${capacity} exceeds the limit`);
+    const copy = <T extends Uint8Array | Uint32Array>(old: T, size: number): T => {
+      const next = new (old.constructor as { new (n: number): T })(size);
+      next.set(old as unknown as ArrayLike<number>);
+      return next;
+    };
+    this.#hashes = copy(this.#hashes, capacity * 20);
+    this.#hashCodes = copy(this.#hashCodes, capacity);
+    this.#used = copy(this.#used, capacity);
+    this.#handle = copy(this.#handle, capacity * 2);
+    this.#cls = copy(this.#cls, capacity * 2);
+    this.#count = copy(this.#count, capacity * 2);
+    this.#seeds = copy(this.#seeds, capacity * 2);
+    this.#down = copy(this.#down, capacity * 2);
+    this.#base = copy(this.#base, capacity * 2);
+    this.#capacity = capacity;
+  }
+
+  #rehash(size: number): void {
+    const t = new Int32Array(size);
+    const mask = size - 1;
+    for (let slot = 0; slot < this.#nextSlot; slot++) {
+      if (this.#used[slot] === 0) continue;
+      let i = this.#hashCodes[slot] & mask;
+      while (t[i] !== 0) i = (i + 1) & mask;
+      t[i] = slot + 1;
+    }
+    this.#table = t;
+    this.#mask = mask;
+  }
+
+  // ---------------------------------------------------------------- peer lists
+
+  /** Fills #key with the wire bytes (ip+port) of the request's peer; returns its family. */
+  #loadKey(req: AnnounceRequest): number {
+    const k = this.#key;
+    if (isV4Mapped(req.ip, 0)) {
+      k[0] = req.ip[12];
+      k[1] = req.ip[13];
+      k[2] = req.ip[14];
+      k[3] = req.ip[15];
+      k[4] = req.port >> 8;
+      k[5] = req.port & 0xff;
+      return 0;
+    }
+    k.set(req.ip, 0);
+    k[16] = req.port >> 8;
+    k[17] = req.port & 0xff;
+    return 1;
+  }
+
+  /** Binary search of #key in list `li`: the index, or -(insertion point) - 1. */
+  #search(li: number, f: number): number {
+    const n = this.#count[li];
+    if (n === 0) return -1;
+    const handle = this.#handle[li];
+    const page = this.#store.page(handle);
+    const base = this.#store.offset(handle);
+    const rec = REC[f];
+    const keyLen = KEY[f];
+    const k = this.#key;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const p = base + mid * rec;
+      let cmp = 0;
+      for (let i = 0; i < keyLen; i++) {
+        cmp = page[p + i] - k[i];
+        if (cmp !== 0) break;
+      }
+      if (cmp === 0) return mid;
+      if (cmp < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -lo - 1;
+  }
+
+  /** Moves list `li` into a block of class `cls` (grow or shrink). */
+  #resize(li: number, f: number, cls: number): void {
+    const store = this.#store;
+    const handle = store.alloc(cls);
+    const oldCls = this.#cls[li];
+    if (oldCls !== NO_BLOCK) {
+      const old = this.#handle[li];
+      const bytes = this.#count[li] * REC[f];
+      const from = store.offset(old);
+      store.page(handle).set(store.page(old).subarray(from, from + bytes), store.offset(handle));
+      store.free(old, oldCls);
+    }
+    this.#handle[li] = handle;
+    this.#cls[li] = cls;
+  }
+
+  /** Inserts #key with `flags` at index `at` of list `li`; returns false at the list limit. */
+  #insert(li: number, f: number, at: number, flags: number): boolean {
+    const n = this.#count[li];
+    const rec = REC[f];
+    if (n >= LIMITS.peersPerListMax) return false;
+    if (this.#cls[li] === NO_BLOCK || (n + 1) * rec > classBytes(this.#cls[li])) {
+      // Power-of-two blocks: growing to the next class doubles the capacity.
+      this.#resize(li, f, classFor((n + 1) * rec));
+    }
+    const handle = this.#handle[li];
+    const page = this.#store.page(handle);
+    const p = this.#store.offset(handle) + at * rec;
+    page.copyWithin(p + rec, p, this.#store.offset(handle) + n * rec);
+    page.set(this.#key.subarray(0, KEY[f]), p);
+    page[p + rec - 2] = flags;
+    page[p + rec - 1] = 0;
+    this.#count[li] = n + 1;
+    return true;
+  }
+
+  /** Removes index `at` of list `li`, shrinking the block when it is mostly empty. */
+  #removeAt(li: number, f: number, at: number): void {
+    const n = this.#count[li];
+    const rec = REC[f];
+    const handle = this.#handle[li];
+    const page = this.#store.page(handle);
+    const start = this.#store.offset(handle);
+    page.copyWithin(start + at * rec, start + (at + 1) * rec, start + n * rec);
+    this.#count[li] = n - 1;
+    this.#shrink(li, f);
+  }
+
+  #shrink(li: number, f: number): void {
+    const n = this.#count[li];
+    const cls = this.#cls[li];
+    if (cls === NO_BLOCK) return;
+    if (n === 0) {
+      this.#store.free(this.#handle[li], cls);
+      this.#cls[li] = NO_BLOCK;
+      return;
+    }
+    // As opentracker: halve when less than a quarter is used.
+    if (cls > 0 && n * REC[f] * 4 < classBytes(cls)) this.#resize(li, f, classFor(n * REC[f] * 2));
+  }
+
+  /**
+   * Ages list `li` to `now` and drops peers past the timeout (§2.5). Returns true when the list
+   * votes to remove its torrent.
+   */
+  #cleanList(li: number, f: number, now: number): boolean {
+    let timedOut = now - this.#base[li];
+    if (timedOut <= 0) return false;
+    if (timedOut > this.#torrentTimeout) return true;
+    const n = this.#count[li];
+    if (timedOut > this.#peerTimeout) {
+      if (n === 0) return this.#down[li] === 0;
+      timedOut = this.#peerTimeout;
+    }
+    if (n > 0) {
+      const rec = REC[f];
+      const handle = this.#handle[li];
+      const page = this.#store.page(handle);
+      const start = this.#store.offset(handle);
+      let kept = 0;
+      let seedsRemoved = 0;
+      for (let i = 0; i < n; i++) {
+        const p = start + i * rec;
+        const age = page[p + rec - 1] + timedOut;
+        if (age >= this.#peerTimeout) {
+          if (page[p + rec - 2] & PEER_FLAG.seeding) seedsRemoved++;
+          continue;
+        }
+        const q = start + kept * rec;
+        if (q !== p) page.copyWithin(q, p, p + rec);
+        page[q + rec - 1] = age;
+        kept++;
+      }
+      if (kept !== n) {
+        this.#count[li] = kept;
+        this.#seeds[li] -= seedsRemoved;
+        this.peerCount -= n - kept;
+        this.seedCount -= seedsRemoved;
+        this.#shrink(li, f);
+      }
+    }
+    this.#base[li] = this.#count[li] > 0 ? now : now - this.#peerTimeout;
+    return false;
+  }
+
+  /** Cleans both lists of `slot`; returns true when the torrent should go. */
+  #cleanTorrent(slot: number, now: number): boolean {
+    const a = this.#cleanList(2 * slot, 0, now);
+    const b = this.#cleanList(2 * slot + 1, 1, now);
+    return a && b;
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  /**
+   * Adds or renews the peer of `req` and selects peers for the reply (§2.3, §2.7).
+   * `req.numwant` must already be capped. The caller checks the access list first.
+   */
+  announce(
+    req: AnnounceRequest,
+    nowMinutes: number,
+    reply: number,
+    fromSync: boolean,
+    out: AnnounceResult,
+  ): void {
+    const h = req.infoHash;
+    let slot = this.find(h, 0);
+    if (slot < 0) slot = this.#create(h, 0, nowMinutes);
+    else this.#cleanTorrent(slot, nowMinutes);
+    this.#base[2 * slot] = nowMinutes;
+    this.#base[2 * slot + 1] = nowMinutes;
+
+    const f = this.#loadKey(req);
+    const li = 2 * slot + f;
+    let flags = req.seeding ? PEER_FLAG.seeding : 0;
+    if (req.event === EVENT.completed && req.seeding) flags |= PEER_FLAG.completed;
+    out.isNewPeer = false;
+    out.renewedAgeMinutes = -1;
+    out.completed = false;
+    out.removed = false;
+
+    const at = this.#search(li, f);
+    if (at < 0) {
+      if (fromSync) flags |= PEER_FLAG.fromSync;
+      if (this.#insert(li, f, -at - 1, flags)) {
+        out.isNewPeer = true;
+        this.peerCount++;
+        if (flags & PEER_FLAG.completed) {
+          this.#down[li]++;
+          out.completed = true;
+        }
+        if (flags & PEER_FLAG.seeding) {
+          this.#seeds[li]++;
+          this.seedCount++;
+        }
+      }
+    } else {
+      const page = this.#store.page(this.#handle[li]);
+      const rec = REC[f];
+      const p = this.#store.offset(this.#handle[li]) + at * rec;
+      const old = page[p + rec - 2];
+      out.renewedAgeMinutes = page[p + rec - 1];
+      if ((old & PEER_FLAG.seeding) !== (flags & PEER_FLAG.seeding)) {
+        const d = flags & PEER_FLAG.seeding ? 1 : -1;
+        this.#seeds[li] += d;
+        this.seedCount += d;
+      }
+      if (old & PEER_FLAG.completed) flags |= PEER_FLAG.completed;
+      else if (flags & PEER_FLAG.completed) {
+        this.#down[li]++;
+        out.completed = true;
+      }
+      page[p + rec - 2] = flags;
+      page[p + rec - 1] = 0;
+    }
+    out.familyPeers = this.#count[li];
+    this.#fillCounts(slot, out);
+    out.n4 = 0;
+    out.n6 = 0;
+    if (reply === REPLY.none) return;
+    if (reply === REPLY.ownFamily) {
+      const amount = Math.min(req.numwant, this.#count[li]);
+      if (f === 0) out.n4 = this.#select(li, 0, amount, out.peers4);
+      else out.n6 = this.#select(li, 1, amount, out.peers6);
+      return;
+    }
+    this.#selectBoth(slot, req.numwant, out);
+  }
+
+  /** Removes the peer of `req` (§2.4); counts are reported after the removal. */
+  stop(req: AnnounceRequest, out: AnnounceResult): void {
+    out.isNewPeer = false;
+    out.renewedAgeMinutes = -1;
+    out.completed = false;
+    out.removed = false;
+    out.n4 = 0;
+    out.n6 = 0;
+    const f = this.#loadKey(req);
+    const slot = this.find(req.infoHash, 0);
+    if (slot < 0) {
+      out.seeders =
+        out.leechers =
+        out.downloaded =
+        out.familyPeers =
+          0;
+      return;
+    }
+    const li = 2 * slot + f;
+    const at = this.#search(li, f);
+    if (at >= 0) {
+      const page = this.#store.page(this.#handle[li]);
+      const rec = REC[f];
+      if (page[this.#store.offset(this.#handle[li]) + at * rec + rec - 2] & PEER_FLAG.seeding) {
+        this.#seeds[li]--;
+        this.seedCount--;
+      }
+      this.#removeAt(li, f, at);
+      this.peerCount--;
+      out.removed = true;
+    }
+    out.familyPeers = this.#count[li];
+    this.#fillCounts(slot, out);
+  }
+
+  /**
+   * Counts of torrent `h[o..o+20)` after cleaning it; false when unknown (or removed by the
+   * cleaning, §2.5).
+   */
+  scrape(h: Uint8Array, o: number, nowMinutes: number, out: ScrapeCounts): boolean {
+    const slot = this.find(h, o);
+    if (slot < 0) return false;
+    if (this.#cleanTorrent(slot, nowMinutes)) {
+      this.#delete(slot);
+      return false;
+    }
+    this.#fillCounts(slot, out);
+    return true;
+  }
+
+  #fillCounts(slot: number, out: ScrapeCounts | AnnounceResult): void {
+    const i = 2 * slot;
+    const seeds = this.#seeds[i] + this.#seeds[i + 1];
+    out.seeders = seeds;
+    out.leechers = this.#count[i] + this.#count[i + 1] - seeds;
+    out.downloaded = this.#down[i] + this.#down[i + 1];
+  }
+
+  /**
+   * Cleans up to `maxTorrents` torrents from where the last call stopped and removes the dead
+   * ones. Returns true when the call finished a sweep over all torrents.
+   */
+  cleanSlice(nowMinutes: number, maxTorrents: number): boolean {
+    let visited = 0;
+    while (visited < maxTorrents) {
+      if (this.#cleanCursor >= this.#nextSlot) {
+        this.#cleanCursor = 0;
+        return true;
+      }
+      const slot = this.#cleanCursor++;
+      if (this.#used[slot] === 0) continue;
+      visited++;
+      if (this.#cleanTorrent(slot, nowMinutes)) this.#delete(slot);
+    }
+    return false;
+  }
+
+  /** Slots in use or free below the high-water mark: the size of one full cleaning sweep. */
+  get slotCount(): number {
+    return this.#nextSlot;
+  }
+
+  // ---------------------------------------------------------------- peer selection
+
+  /** §2.7 for HTTP: split `amount` between the families in proportion to their sizes. */
+  #selectBoth(slot: number, amount: number, out: AnnounceResult): void {
+    const c4 = this.#count[2 * slot];
+    const c6 = this.#count[2 * slot + 1];
+    let v4 = c4;
+    let v6 = c6;
+    if (c4 + c6 > amount) {
+      const quarter = Math.floor(amount / 4);
+      v4 = quarter <= c4 ? quarter : c4;
+      v6 = quarter <= c6 ? quarter : c6;
+      const left = amount - (v4 + v6);
+      const l4 = c4 - v4;
+      const l6 = c6 - v6;
+      let p4 = 0;
+      let p6 = 0;
+      if (l4 + l6 > 0) {
+        p4 = Math.floor((1024 * l4) / (l4 + l6));
+        p6 = Math.floor((1024 * l6) / (l4 + l6));
+      }
+      v4 += Math.floor((left * p4) / 1024);
+      v6 += Math.floor((left * p6) / 1024);
+      if (v4 + v6 < amount && v6 < c6) v6++;
+      if (v4 + v6 < amount && v4 < c4) v4++;
+    }
+    out.n4 = this.#select(2 * slot, 0, v4, out.peers4);
+    out.n6 = this.#select(2 * slot + 1, 1, v6, out.peers6);
+  }
+
+  /**
+   * Copies `amount` distinct peers of list `li` into `dst` in wire format: leechers from the
+   * front, seeders from the back. With fewer peers than `amount`, all of them; otherwise one
+   * random peer from each of `amount` equal windows of a randomly rotated list, so every peer is
+   * equally likely and none repeats. Returns the number written.
+   */
+  #select(li: number, f: number, amount: number, dst: Uint8Array): number {
+    const n = this.#count[li];
+    if (amount > n) amount = n;
+    if (amount <= 0) return 0;
+    const rec = REC[f];
+    const keyLen = KEY[f];
+    const handle = this.#handle[li];
+    const page = this.#store.page(handle);
+    const start = this.#store.offset(handle);
+    let front = 0;
+    let back = amount * keyLen;
+    const all = amount === n;
+    const rotate = all ? 0 : this.#prng.below(n);
+    for (let i = 0; i < amount; i++) {
+      let idx = i;
+      if (!all) {
+        const lo = Math.floor((i * n) / amount);
+        const hi = Math.floor(((i + 1) * n) / amount);
+        idx = lo + this.#prng.below(hi - lo) + rotate;
+        if (idx >= n) idx -= n;
+      }
+      const p = start + idx * rec;
+      let q: number;
+      if (page[p + rec - 2] & PEER_FLAG.seeding) {
+        back -= keyLen;
+        q = back;
+      } else {
+        q = front;
+        front += keyLen;
+      }
+      for (let b = 0; b < keyLen; b++) dst[q + b] = page[p + b];
+    }
+    return amount;
+  }
+}

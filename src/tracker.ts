@@ -1,0 +1,151 @@
+/**
+ * Composition root: wires configuration, swarm, counters and servers; starts and stops them.
+ * Features that are switched off are simply not wired (conventions rule 4).
+ */
+
+import { Config } from "./config/config.ts";
+import { ConnectionIds } from "./protocol/connection_id.ts";
+import { HttpRequestParser } from "./protocol/http_request.ts";
+import { HttpHandler } from "./server/http_handler.ts";
+import { serveHttp } from "./server/http_server.ts";
+import { UdpHandler } from "./server/udp_handler.ts";
+import { serveUdp, UdpListener } from "./server/udp_server.ts";
+import { Counters } from "./stats/counters.ts";
+import { Swarm } from "./swarm/swarm.ts";
+import { LIMITS } from "./types.ts";
+import { randomPrng } from "./util/random.ts";
+
+/** A bound socket, for the "listening on" lines. */
+export interface BoundAddress {
+  readonly protocol: "tcp" | "udp";
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A running tracker. */
+export interface RunningTracker {
+  readonly addresses: readonly BoundAddress[];
+  readonly swarm: Swarm;
+  readonly counters: Counters;
+  /** Stops every listener and timer; resolves when all sockets are closed. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startTracker}. */
+export interface StartOptions {
+  /** Where diagnostics go. Default: stderr. */
+  log?: (line: string) => void;
+  /** Seconds since the epoch. Default: the system clock. */
+  clock?: () => number;
+}
+
+/** Period of the incremental cleaner. */
+const CLEAN_TICK_MS = 250;
+
+/** Formats `host:port` with brackets for IPv6. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Binds every listener of `config` and starts serving. Throws when a bind fails. */
+export function startTracker(config: Config, options: StartOptions = {}): RunningTracker {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  const counters = new Counters();
+  const swarm = new Swarm({
+    prng: randomPrng(),
+    hashSeed: crypto.getRandomValues(new Uint32Array(4)),
+    peerTimeoutMinutes: config.peerTimeoutMinutes,
+    torrentTimeoutMinutes: config.torrentTimeoutMinutes,
+  });
+  const interval = {
+    baseSeconds: config.announceIntervalSeconds,
+    variationSeconds: config.announceVariationSeconds,
+  };
+  const connectionIds = new ConnectionIds(crypto.getRandomValues(new Uint8Array(16)), {
+    lifetimeSeconds: config.connectionIdLifetimeSeconds,
+    toleranceSeconds: config.connectionIdToleranceSeconds,
+  });
+  const udpHandler = new UdpHandler({
+    swarm,
+    counters,
+    connectionIds,
+    prng: randomPrng(),
+    interval,
+    peersV4Max: config.udpPeersV4Max,
+    peersV6Max: config.udpPeersV6Max,
+  });
+  const httpHandler = new HttpHandler({
+    swarm,
+    counters,
+    prng: randomPrng(),
+    interval,
+    redirectUrl: config.redirectUrl,
+    parser: new HttpRequestParser({
+      statsPath: config.statsPath,
+      fullScrape: config.fullScrape,
+      ipFromQuery: config.ipFromQuery,
+      numwantDefault: config.httpNumwantDefault,
+      numwantMax: Math.min(config.httpNumwantMax, LIMITS.numwantCeiling),
+    }),
+  });
+
+  const httpServers: Deno.HttpServer[] = [];
+  const udpListeners: UdpListener[] = [];
+  const addresses: BoundAddress[] = [];
+  const closeAll = async () => {
+    for (const l of udpListeners) {
+      try {
+        l.socket.close();
+      } catch { /* already closed */ }
+    }
+    await Promise.all([
+      ...httpServers.map((s) => s.shutdown()),
+      ...udpListeners.map((l) => l.done),
+    ]);
+  };
+  try {
+    for (const l of config.listeners) {
+      if (l.protocol === "tcp") {
+        const { server, addr } = serveHttp({ ...l, handler: httpHandler, counters, clock, log });
+        httpServers.push(server);
+        addresses.push({ protocol: "tcp", host: addr.hostname, port: addr.port });
+      } else {
+        const u = serveUdp({ ...l, handler: udpHandler, clock, log });
+        udpListeners.push(u);
+        addresses.push({ protocol: "udp", host: u.addr.hostname, port: u.addr.port });
+      }
+    }
+  } catch (error) {
+    void closeAll();
+    throw error;
+  }
+
+  // Incremental cleaning: one full sweep per cleanSweepMinutes, in slices.
+  const ticksPerSweep = (2 * 60 * 1000) / CLEAN_TICK_MS;
+  const cleaner = setInterval(() => {
+    try {
+      const slice = Math.min(
+        LIMITS.cleanSliceTorrents,
+        Math.max(64, Math.ceil(swarm.slotCount / ticksPerSweep)),
+      );
+      swarm.cleanSlice(Math.floor(clock() / 60), slice);
+    } catch (error) {
+      log(`Cleaner failed: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+  }, CLEAN_TICK_MS);
+
+  let stopped: Promise<void> | null = null;
+  return {
+    addresses,
+    swarm,
+    counters,
+    stop(): Promise<void> {
+      if (stopped === null) {
+        clearInterval(cleaner);
+        stopped = closeAll();
+      }
+      return stopped;
+    },
+  };
+}

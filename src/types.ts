@@ -1,0 +1,94 @@
+/**
+ * Domain vocabulary and the LIMITS table. No logic lives here.
+ *
+ * Every limit carries its unit last in its name and the reason beside it, so that an operator
+ * reading this file knows what bounds each buffer, list and queue of the tracker.
+ *
+ * Must not import anything.
+ */
+
+/** Hard limits of the implementation (not operator settings). */
+export const LIMITS = {
+  /** opentracker's G_INBUF_SIZE: a request line plus headers never needs more. */
+  httpRequestBytesMax: 8192,
+  /** opentracker's receive buffer; larger datagrams are truncated by the kernel read. */
+  udpDatagramBytesMax: 8192,
+  /** BEP 15 and opentracker: 74 hashes keep a scrape reply under one 1500-byte frame. */
+  udpScrapeHashesMax: 74,
+  /** opentracker's OT_MAXMULTISCRAPE_COUNT; extra hashes are ignored silently. */
+  httpScrapeHashesMax: 64,
+  /** Largest numwant any protocol can be configured to return; sizes the reply scratch buffers. */
+  numwantCeiling: 512,
+  /** Decoded query parameter values never need more than this (info_hash is 20 bytes). */
+  queryValueBytesMax: 2048,
+  /** Peer ages are stored in one byte, as in opentracker. */
+  peerTimeoutMinutesMax: 255,
+  /** Blocks of the peer store are carved from pages of this size; larger lists get their own. */
+  peerPageBytes: 1 << 20,
+  /** Page ids live in the top 12 bits of a 32-bit block handle: at most 4 GiB of small lists. */
+  peerPagesMax: 4095,
+  /** A single swarm family list may not exceed this (16 M peers, far beyond any real swarm). */
+  peersPerListMax: 1 << 24,
+  /** Torrent slots; 2^26 torrents would already need several GiB. */
+  torrentsMax: 1 << 26,
+  /** Cleaning runs in slices of this many torrents so the event loop is never blocked for long. */
+  cleanSliceTorrents: 2048,
+} as const;
+
+/** Peer flag bits, as in opentracker's ot_peer flags byte (§2.1). */
+export const PEER_FLAG = {
+  seeding: 0x80,
+  completed: 0x40,
+  stopped: 0x20,
+  fromSync: 0x10,
+} as const;
+
+/** Announce events, decoded from HTTP `event=` or the UDP event field. */
+export const EVENT = {
+  none: 0,
+  completed: 1,
+  started: 2,
+  stopped: 3,
+} as const;
+
+/** Address family of a peer list: IPv4 (stored 6+2 bytes) or IPv6 (18+2 bytes). */
+export const FAMILY = { v4: 0, v6: 1 } as const;
+export type Family = 0 | 1;
+
+/** Default tunables, upstream opentracker values ([UP] in the spec, §0.2). */
+export const DEFAULTS = {
+  port: 6969,
+  announceIntervalSeconds: 1800,
+  announceVariationSeconds: 360,
+  peerTimeoutMinutes: 45,
+  torrentTimeoutMinutes: 1440,
+  cleanSweepMinutes: 2,
+  httpNumwantDefault: 50,
+  httpNumwantMax: 200,
+  udpPeersV4Max: 200,
+  udpPeersV6Max: 66,
+  statsPath: "stats",
+  /** Connection ids are valid this long, as BEP 15 asks. */
+  connectionIdLifetimeSeconds: 120,
+  /** Extra acceptance window for clients that reuse an id past BEP 15's two minutes. */
+  connectionIdToleranceSeconds: 240,
+} as const;
+
+/**
+ * One announce, as decoded from HTTP or UDP. Preallocated and reused for every request, so the
+ * announce path allocates nothing; a parser fills it, the swarm reads it.
+ */
+export class AnnounceRequest {
+  /** Raw 20-byte info_hash. */
+  readonly infoHash: Uint8Array = new Uint8Array(20);
+  /** The peer's address, 16 bytes, IPv4 v4-mapped. */
+  readonly ip: Uint8Array = new Uint8Array(16);
+  /** Peer port in host order (0..65535). */
+  port = 0;
+  /** One of {@link EVENT}. */
+  event: number = EVENT.none;
+  /** True when the client reported `left=0`. */
+  seeding = false;
+  /** Peers asked for, already capped by the protocol's limits. */
+  numwant = 0;
+}
