@@ -161,7 +161,8 @@ export function writeScrapeEntry(
   off = putInt(out, off, c.downloaded);
   off = putAscii(out, off, "10:incomplete");
   off = putInt(out, off, c.leechers);
-  return putAscii(out, off, "ee");
+  out[off] = 101; // e: end of this torrent's dictionary
+  return off + 1;
 }
 
 /** End of a scrape body. */
