@@ -161,7 +161,8 @@ export async function rawHttp(
       const parsed = parseResponse(all);
       if (parsed !== null) return parsed;
     }
-    const parsed = parseResponse(concat(chunks));
+    // At EOF a shorter body is accepted (a reply to HEAD has none).
+    const parsed = parseResponse(concat(chunks), true);
     if (parsed === null) throw new Error(`Incomplete HTTP response: ${latin1(concat(chunks))}`);
     return parsed;
   } finally {
@@ -181,7 +182,7 @@ export function httpGet(host: string, port: number, target: string): Promise<Raw
   );
 }
 
-function parseResponse(all: Uint8Array): RawResponse | null {
+function parseResponse(all: Uint8Array, atEof = false): RawResponse | null {
   const text = latin1(all);
   const end = text.indexOf("\r\n\r\n");
   if (end < 0) return null;
@@ -193,16 +194,11 @@ function parseResponse(all: Uint8Array): RawResponse | null {
   }
   const length = Number(headers.get("content-length") ?? NaN);
   const body = all.slice(end + 4);
-  if (!Number.isNaN(length)) {
-    if (body.length < length) return null;
-    return {
-      status: Number(lines[0].split(" ")[1]),
-      statusLine: lines[0],
-      headers,
-      body: body.slice(0, length),
-    };
+  const status = Number(lines[0].split(" ")[1]);
+  if (!Number.isNaN(length) && body.length >= length) {
+    return { status, statusLine: lines[0], headers, body: body.slice(0, length) };
   }
-  return null;
+  return atEof ? { status, statusLine: lines[0], headers, body } : null;
 }
 
 export function latin1(b: Uint8Array): string {

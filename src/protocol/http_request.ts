@@ -108,9 +108,10 @@ export class HttpRequestParser {
 
   /**
    * Decodes the next `name=value` pair of the query into the name and value scanners. Names
-   * without `=` (`&flag&`, `&&`) are skipped; a char outside its class is an error.
+   * without `=` (`&flag&`, `&&`) are skipped; a char outside its class is an error. Values of
+   * names not in `known` are only skipped by opentracker, so their escapes are not checked.
    */
-  #nextPair(): number {
+  #nextPair(known: readonly string[]): number {
     const name = this.#name;
     const value = this.scanner;
     while (true) {
@@ -120,7 +121,9 @@ export class HttpRequestParser {
       if (stop === STOP.error) return PAIR_ERROR;
       if (stop === STOP.equals) {
         value.reset(this.#target, name.pos);
-        if (value.decode(CLASS_VALUE) === STOP.error) return PAIR_ERROR;
+        let isKnown = false;
+        for (let k = 0; k < known.length && !isKnown; k++) isKnown = name.equals(known[k]);
+        if (value.decode(CLASS_VALUE, !isKnown) === STOP.error) return PAIR_ERROR;
         this.#pos = value.pos;
         return PAIR_OK;
       }
@@ -151,7 +154,7 @@ export class HttpRequestParser {
     const v = this.scanner;
     const n = this.#name;
     while (true) {
-      const pair = this.#nextPair();
+      const pair = this.#nextPair(ANNOUNCE_KEYS);
       if (pair === PAIR_END) break;
       if (pair === PAIR_ERROR) return PARSE.badParameter;
       if (n.equals("info_hash")) {
@@ -198,7 +201,7 @@ export class HttpRequestParser {
     this.scrapeCount = 0;
     const v = this.scanner;
     while (this.scrapeCount < LIMITS.httpScrapeHashesMax) {
-      const pair = this.#nextPair();
+      const pair = this.#nextPair(SCRAPE_KEYS);
       if (pair === PAIR_END) break;
       if (pair === PAIR_ERROR) return PARSE.badParameter;
       if (!this.#name.equals("info_hash")) continue;
@@ -219,7 +222,7 @@ export class HttpRequestParser {
     if (this.queryStart < 0) return PARSE.ok;
     const v = this.scanner;
     while (true) {
-      const pair = this.#nextPair();
+      const pair = this.#nextPair(STATS_KEYS);
       if (pair === PAIR_END) break;
       if (pair === PAIR_ERROR) return PARSE.badParameter;
       if (this.#name.equals("info_hash")) return PARSE.badParameter;
@@ -229,6 +232,20 @@ export class HttpRequestParser {
     return PARSE.ok;
   }
 }
+
+const ANNOUNCE_KEYS = [
+  "info_hash",
+  "peer_id",
+  "port",
+  "left",
+  "event",
+  "numwant",
+  "compact",
+  "compact6",
+  "ip",
+];
+const SCRAPE_KEYS = ["info_hash"];
+const STATS_KEYS = ["mode", "format", "info_hash"];
 
 const PAIR_OK = 0;
 const PAIR_END = 1;

@@ -106,11 +106,12 @@ Deno.test("HttpRequestParser.parseAnnounce() reports the error classes of §3.3-
     [`info_hash=${HASH}&compact=0`, PARSE.badCompact],
     [`info_hash=${HASH}&compact6=0`, PARSE.badCompact],
     [`info_hash=${HASH}&compact=x`, PARSE.badParameter],
-    [`info_hash=${HASH}&x=%zz`, PARSE.badParameter],
+    [`info_hash=${HASH}&port=%zz`, PARSE.badParameter],
+    [`info_hash=${HASH}&x=%zz`, PARSE.ok],
     [`info_hash=${HASH}&x=a"b`, PARSE.badParameter],
     [`info_hash=${HASH}&x@y=1`, PARSE.badParameter],
     [`info_hash=${HASH}&x=[1]`, PARSE.badParameter],
-    [`info_hash=${HASH}&x=%4`, PARSE.badParameter],
+    [`info_hash=${HASH}&numwant=%4`, PARSE.badParameter],
   ];
   for (const [query, expected] of cases) strictEqual(announce(query).code, expected, query);
 });

@@ -82,8 +82,9 @@ export class UrlScanner {
   /**
    * Decodes one segment of class `cls` (one of the CLASS_ constants) and returns a {@link STOP}
    * value. Delimiters follow §3.3: `?` ends a path, `=` ends a name, `&` ends a name or value.
+   * `lenient` accepts a `%` that does not start a valid escape as a plain char.
    */
-  decode(cls: number): number {
+  decode(cls: number, lenient = false): number {
     const text = this.#text;
     const end = this.#end;
     const out = this.bytes;
@@ -94,6 +95,20 @@ export class UrlScanner {
       const c = text.charCodeAt(i);
       if (c === 32 || c === 13 || c === 10 || c === 0) break;
       if (c === 37 /* % */) {
+        // opentracker skips the values of unknown parameters without checking their escapes.
+        if (
+          lenient && (i + 2 >= end || hexDigit(text.charCodeAt(i + 1)) < 0 ||
+            hexDigit(text.charCodeAt(i + 2)) < 0)
+        ) {
+          if (n >= cap) {
+            this.pos = i;
+            this.length = n;
+            return STOP.error;
+          }
+          out[n++] = c;
+          i++;
+          continue;
+        }
         if (i + 2 >= end) {
           this.pos = i;
           this.length = n;

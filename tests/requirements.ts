@@ -1,0 +1,30 @@
+/**
+ * Which optional reference tools the tests may use. `scripts/test.ts` installs them (as root) and
+ * passes what is still missing in MISSING_TEST_PACKAGES. Under CI=true a missing tool is never a
+ * reason to skip: the tests run and fail loudly.
+ */
+
+const missing = new Set((Deno.env.get("MISSING_TEST_PACKAGES") ?? "").split(" ").filter(Boolean));
+
+function present(pkg: string, probe: () => boolean): boolean {
+  if (missing.has(pkg)) return false;
+  try {
+    return probe();
+  } catch {
+    return false;
+  }
+}
+
+function runs(cmd: string, args: string[]): boolean {
+  return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
+}
+
+/** Options for Deno.test: skipped (with a notice) when `pkg` is missing, unless under CI. */
+export function needs(pkg: "opentracker" | "python3-libtorrent"): { ignore: boolean } {
+  const ok = pkg === "opentracker"
+    ? present(pkg, () => runs("/usr/bin/opentracker", ["-v"]) && runs("setpriv", ["--version"]))
+    : present(pkg, () => runs("/usr/bin/python3", ["-c", "import libtorrent"]));
+  if (ok || Deno.env.get("CI") === "true") return { ignore: false };
+  console.error(`Skipping tests that need ${pkg}: apt-get install ${pkg}`);
+  return { ignore: true };
+}
