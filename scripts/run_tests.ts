@@ -62,7 +62,12 @@ if (absent.length > 0) {
 }
 
 const result = await new Deno.Command(Deno.execPath(), {
-  args: ["test", "--allow-all", "--parallel", ...Deno.args],
+  args: [
+    "test",
+    "--allow-all",
+    "--parallel",
+    ...(Deno.args.length > 0 ? Deno.args : ["src/", "tests/"]),
+  ],
   env: { MISSING_TEST_PACKAGES: absent.join(" ") },
   stdout: "inherit",
   stderr: "inherit",
