@@ -1,21 +1,30 @@
 /**
  * Entry point: argv → configuration → tracker. The only place that exits the process.
  *
- *   ./opentracker [-i ip] [-p port] [-P port] ...   (see -h)
+ *   ./opentracker [-f opentracker.conf] [-i ip] [-p port] [-P port] ...   (see -h)
  */
 
-import { parseFlags } from "./src/config/flags.ts";
-import { formatHostPort, startTracker } from "./src/tracker.ts";
+import { loadConfig } from "./src/config/flags.ts";
+import { checkPermissions } from "./src/config/permissions.ts";
+import { formatHostPort, startTracker, unsupportedFeatures } from "./src/tracker.ts";
 
 function main(): void {
-  const parsed = parseFlags(Deno.args);
-  if (parsed.kind === "exit") {
-    Deno.stderr.writeSync(new TextEncoder().encode(parsed.stderr));
-    Deno.exit(parsed.code);
+  const loaded = loadConfig(Deno.args, { readTextFile: (path) => Deno.readTextFileSync(path) });
+  if (loaded.kind === "exit") {
+    if (loaded.stdout) Deno.stdout.writeSync(new TextEncoder().encode(loaded.stdout));
+    if (loaded.stderr) Deno.stderr.writeSync(new TextEncoder().encode(loaded.stderr));
+    Deno.exit(loaded.code);
+  }
+  for (const w of loaded.warnings) console.error(w);
+  const config = loaded.config;
+  const refusals = [...unsupportedFeatures(config), ...checkPermissions(config)];
+  if (refusals.length > 0) {
+    for (const r of refusals) console.error(r);
+    Deno.exit(1);
   }
   let tracker;
   try {
-    tracker = startTracker(parsed.config);
+    tracker = startTracker(config);
   } catch (error) {
     // opentracker: "socket_bind6_reuse: <strerror>", exit 111.
     const message = error instanceof Error ? error.message : String(error);

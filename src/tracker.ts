@@ -3,7 +3,8 @@
  * Features that are switched off are simply not wired (conventions rule 4).
  */
 
-import { Config } from "./config/config.ts";
+import { Config, isBlessed, MAY } from "./config/config.ts";
+import { ClientAddress } from "./server/client_address.ts";
 import { ConnectionIds } from "./protocol/connection_id.ts";
 import { HttpRequestParser } from "./protocol/http_request.ts";
 import { HttpHandler } from "./server/http_handler.ts";
@@ -39,6 +40,29 @@ export interface StartOptions {
   clock?: () => number;
 }
 
+/**
+ * Settings whose feature this version does not provide yet. Starting without them would silently
+ * change what the operator asked for (an open tracker instead of a closed one), so main.ts
+ * refuses to start and prints these.
+ */
+export function unsupportedFeatures(config: Config): string[] {
+  const out: string[] = [];
+  const o = config.origins;
+  if (config.accessMode !== "open") {
+    out.push(
+      `${o.whitelist ?? o.blacklist}: access.${config.accessMode} (closed mode) is not ` +
+        `available in this version; refusing to start an open tracker instead`,
+    );
+  }
+  if (config.livesyncListen !== null) {
+    out.push(`${o.livesync}: live sync is not available in this version`);
+  }
+  if (config.stateLoadFile !== null) {
+    out.push(`${o.stateLoadFile}: loading a state dump (-l) is not available in this version`);
+  }
+  return out;
+}
+
 /** Period of the incremental cleaner. */
 const CLEAN_TICK_MS = 250;
 
@@ -52,6 +76,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   const log = options.log ?? ((line: string) => console.error(line));
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   const counters = new Counters();
+  const startedAt = clock();
   const swarm = new Swarm({
     prng: randomPrng(),
     hashSeed: crypto.getRandomValues(new Uint32Array(4)),
@@ -61,6 +86,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   const interval = {
     baseSeconds: config.announceIntervalSeconds,
     variationSeconds: config.announceVariationSeconds,
+    popularBaseSeconds: config.popularIntervalSeconds,
+    popularThresholdPeers: config.popularThresholdPeers,
   };
   const connectionIds = new ConnectionIds(crypto.getRandomValues(new Uint8Array(16)), {
     lifetimeSeconds: config.connectionIdLifetimeSeconds,
@@ -81,6 +108,16 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     prng: randomPrng(),
     interval,
     redirectUrl: config.redirectUrl,
+    clientAddress: new ClientAddress((ip) => isBlessed(config, ip, MAY.proxy)),
+    statsAllowed: config.restrictStats ? (ip) => isBlessed(config, ip, MAY.stat) : () => true,
+    statsSource: () => ({
+      counters,
+      torrents: swarm.torrentCount,
+      peers: swarm.peerCount,
+      seeds: swarm.seedCount,
+      uptimeSeconds: clock() - startedAt,
+      peerTimeoutMinutes: config.peerTimeoutMinutes,
+    }),
     parser: new HttpRequestParser({
       statsPath: config.statsPath,
       fullScrape: config.fullScrape,
@@ -107,7 +144,15 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   try {
     for (const l of config.listeners) {
       if (l.protocol === "tcp") {
-        const { server, addr } = serveHttp({ ...l, handler: httpHandler, counters, clock, log });
+        const readForwardedFor = config.blessed.some((b) => (b.may & MAY.proxy) !== 0);
+        const { server, addr } = serveHttp({
+          ...l,
+          handler: httpHandler,
+          counters,
+          clock,
+          log,
+          readForwardedFor,
+        });
         httpServers.push(server);
         addresses.push({ protocol: "tcp", host: addr.hostname, port: addr.port });
       } else {

@@ -31,6 +31,10 @@ export const LIMITS = {
   peersPerListMax: 1 << 24,
   /** Torrent slots; 2^26 torrents would already need several GiB. */
   torrentsMax: 1 << 26,
+  /** Blessed nets (-A, access.stats, access.proxy, node_ip); opentracker silently keeps 64. */
+  blessedNetsMax: 1024,
+  /** Configuration files nest through -f only on the command line; a file may be this large. */
+  configFileBytesMax: 1 << 20,
   /** Cleaning runs in slices of this many torrents so the event loop is never blocked for long. */
   cleanSliceTorrents: 2048,
 } as const;

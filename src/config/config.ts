@@ -7,6 +7,7 @@
  */
 
 import { DEFAULTS } from "../types.ts";
+import { HostPort, Net, netContains } from "./address.ts";
 
 /** One socket to bind. `host` is an address literal as Deno expects it (`::`, `127.0.0.1`). */
 export interface Listener {
@@ -15,6 +16,18 @@ export interface Listener {
   readonly port: number;
 }
 
+/** Permission bits of a blessed net (§5.4). */
+export const MAY = { fullscrape: 0x1, stat: 0x2, livesync: 0x4, proxy: 0x8, all: 0xffff } as const;
+
+/** A blessed net with its permission bits. */
+export interface BlessedNet {
+  readonly net: Net;
+  readonly may: number;
+}
+
+/** Where a setting came from, for error messages: `file:line` or `command line`. */
+export type Origin = string;
+
 /** The tracker's whole configuration. */
 export interface Config {
   readonly listeners: readonly Listener[];
@@ -22,12 +35,36 @@ export interface Config {
   readonly statsPath: string;
   /** Target of the 302 for `GET /` (`-r`, `tracker.redirect_url`), or null for 404. */
   readonly redirectUrl: string | null;
-  /** `GET /scrape` without query is a full scrape (WANT_FULLSCRAPE). */
-  readonly fullScrape: boolean;
+  /** Directory relative paths resolve against (`-d`, `tracker.rootdir`), or null for the cwd. */
+  readonly rootDir: string | null;
+  /** `-u`/`tracker.user`: accepted, not used (the sandbox and the service user replace it). */
+  readonly user: string | null;
+  /** Access list mode and its file (`-w`/`access.whitelist`, `-b`/`access.blacklist`). */
+  readonly accessMode: "open" | "whitelist" | "blacklist";
+  readonly accessListFile: string | null;
+  /** FIFOs for dynamic access-list changesets (`access.fifo_add`, `access.fifo_delete`). */
+  readonly fifoAdd: string | null;
+  readonly fifoDelete: string | null;
+  /** Blessed nets (`-A`, `access.stats`, `access.proxy`, `livesync.cluster.node_ip`). */
+  readonly blessed: readonly BlessedNet[];
+  /** /stats only for MAY_STAT nets: true as soon as one is configured (WANT_RESTRICT_STATS). */
+  readonly restrictStats: boolean;
   /** Honour `ip=` in announces (WANT_IP_FROM_QUERY_STRING). */
   readonly ipFromQuery: boolean;
+  /** `GET /scrape` without query is a full scrape (WANT_FULLSCRAPE). */
+  readonly fullScrape: boolean;
+  /** Live sync listen address (`livesync.cluster.listen`, `-s`), or null when off. */
+  readonly livesyncListen: HostPort | null;
+  /** State file loaded at start (`-l`), or null. */
+  readonly stateLoadFile: string | null;
+  /** `listen.udp.workers`: accepted for compatibility; Deno serves UDP on the event loop. */
+  readonly udpWorkers: number;
   readonly announceIntervalSeconds: number;
   readonly announceVariationSeconds: number;
+  /** The fork's longer interval for popular torrents; 0 = off (upstream). */
+  readonly popularIntervalSeconds: number;
+  /** Peers in the requester's family list above which a torrent is popular. */
+  readonly popularThresholdPeers: number;
   readonly peerTimeoutMinutes: number;
   readonly torrentTimeoutMinutes: number;
   readonly httpNumwantDefault: number;
@@ -36,6 +73,8 @@ export interface Config {
   readonly udpPeersV6Max: number;
   readonly connectionIdLifetimeSeconds: number;
   readonly connectionIdToleranceSeconds: number;
+  /** Where each file-valued setting came from (key → origin), for permission messages. */
+  readonly origins: Readonly<Record<string, Origin>>;
 }
 
 /** Configuration with upstream defaults and the given listeners. */
@@ -44,10 +83,23 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     listeners: Object.freeze([...listeners]),
     statsPath: DEFAULTS.statsPath,
     redirectUrl: null,
-    fullScrape: false,
+    rootDir: null,
+    user: null,
+    accessMode: "open",
+    accessListFile: null,
+    fifoAdd: null,
+    fifoDelete: null,
+    blessed: [],
+    restrictStats: false,
     ipFromQuery: false,
+    fullScrape: false,
+    livesyncListen: null,
+    stateLoadFile: null,
+    udpWorkers: 0,
     announceIntervalSeconds: DEFAULTS.announceIntervalSeconds,
     announceVariationSeconds: DEFAULTS.announceVariationSeconds,
+    popularIntervalSeconds: 0,
+    popularThresholdPeers: 50,
     peerTimeoutMinutes: DEFAULTS.peerTimeoutMinutes,
     torrentTimeoutMinutes: DEFAULTS.torrentTimeoutMinutes,
     httpNumwantDefault: DEFAULTS.httpNumwantDefault,
@@ -56,5 +108,14 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     udpPeersV6Max: DEFAULTS.udpPeersV6Max,
     connectionIdLifetimeSeconds: DEFAULTS.connectionIdLifetimeSeconds,
     connectionIdToleranceSeconds: DEFAULTS.connectionIdToleranceSeconds,
+    origins: {},
   });
+}
+
+/** True when `ip` (16 bytes) is in a blessed net with any of the bits `may`. */
+export function isBlessed(config: Config, ip: Uint8Array, may: number): boolean {
+  for (const b of config.blessed) {
+    if ((b.may & may) !== 0 && netContains(b.net, ip)) return true;
+  }
+  return false;
 }

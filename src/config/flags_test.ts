@@ -1,5 +1,13 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { parseFlags, scanPort, USAGE } from "./flags.ts";
+import { loadConfig, LoadResult, scanPort, USAGE } from "./flags.ts";
+
+function parseFlags(args: string[]): LoadResult {
+  return loadConfig(args, {
+    readTextFile: () => {
+      throw new Error("no files here");
+    },
+  });
+}
 
 function listeners(args: string[]) {
   const r = parseFlags(args);

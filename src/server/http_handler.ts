@@ -19,6 +19,8 @@ import {
 } from "../protocol/http_response.ts";
 import { HttpRequestParser, PARSE, ROUTE } from "../protocol/http_request.ts";
 import { Counters, HTTP_ERROR } from "../stats/counters.ts";
+import { renderStats, StatsSource } from "../stats/render.ts";
+import { ClientAddress } from "./client_address.ts";
 import { announceInterval, IntervalOptions } from "../swarm/interval.ts";
 import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "../swarm/swarm.ts";
 import { AnnounceRequest, EVENT, LIMITS } from "../types.ts";
@@ -46,6 +48,12 @@ export interface HttpHandlerOptions {
   parser: HttpRequestParser;
   /** 302 target for `GET /`, or null for 404. */
   redirectUrl: string | null;
+  /** Resolves the client address behind trusted proxies. */
+  clientAddress: ClientAddress;
+  /** Whether a client may read /stats (restricted stats, §6.1). */
+  statsAllowed: (ip: Uint8Array) => boolean;
+  /** Totals and counters for /stats, read at request time. */
+  statsSource: () => StatsSource;
 }
 
 const ERROR_SLOT: Record<number, number> = {
@@ -65,16 +73,26 @@ export class HttpHandler {
   readonly #out = new Uint8Array(LIMITS.httpRequestBytesMax + 24 * LIMITS.numwantCeiling);
   readonly reply: HttpReply = new HttpReply();
   readonly #order = new Int32Array(LIMITS.httpScrapeHashesMax);
+  readonly #client = new Uint8Array(16);
 
   constructor(options: HttpHandlerOptions) {
     this.#o = options;
   }
 
   /**
-   * Handles `method` on the absolute `url` (as `Request.url`) from the 16-byte address `ip`.
-   * Returns {@link reply}.
+   * Handles `method` on the absolute `url` (as `Request.url`) from the socket address
+   * `socketIp` (16 bytes), with the request's X-Forwarded-For value or null. Returns
+   * {@link reply}.
    */
-  handle(method: string, url: string, ip: Uint8Array, nowSeconds: number): HttpReply {
+  handle(
+    method: string,
+    url: string,
+    socketIp: Uint8Array,
+    forwardedFor: string | null,
+    nowSeconds: number,
+  ): HttpReply {
+    const ip = this.#client;
+    this.#o.clientAddress.resolve(socketIp, forwardedFor, ip);
     this.#o.counters.tcpAccepts++;
     if (method !== "GET") return this.#error(ERROR_PAGE.badRequest, HTTP_ERROR.parse400);
     const scheme = url.indexOf("//");
@@ -88,6 +106,8 @@ export class HttpHandler {
         return this.#announce(url, ip, nowSeconds);
       case ROUTE.scrape:
         return this.#scrape(url, nowSeconds);
+      case ROUTE.stats:
+        return this.#stats(url, ip);
       case ROUTE.badRequest:
         return this.#error(ERROR_PAGE.badRequest);
       default:
@@ -144,15 +164,27 @@ export class HttpHandler {
     }
     o.counters.tcpAnnounces++;
     const r = this.#result;
-    const interval = announceInterval(o.prng, o.interval);
     if (req.event === EVENT.stopped) {
       o.swarm.stop(req, r);
+      const interval = announceInterval(o.prng, o.interval);
       return this.#ok(writeStopBody(this.#out, 0, r, interval, !isV4Mapped(req.ip, 0)));
     }
     o.swarm.announce(req, Math.floor(nowSeconds / 60), REPLY.bothFamilies, false, r);
     if (r.completed) o.counters.completed++;
     if (r.renewedAgeMinutes >= 0) o.counters.renew[r.renewedAgeMinutes]++;
+    const interval = announceInterval(o.prng, o.interval, r.familyPeers);
     return this.#ok(writeAnnounceBody(this.#out, 0, r, interval));
+  }
+
+  #stats(url: string, ip: Uint8Array): HttpReply {
+    const o = this.#o;
+    if (!o.statsAllowed(ip)) return this.#error(ERROR_PAGE.accessDenied);
+    if (o.parser.parseStats(url) !== PARSE.ok) return this.#error(ERROR_PAGE.badRequest);
+    const r = renderStats(o.parser.statsMode, o.statsSource());
+    if ("status" in r) {
+      return this.#error(r.status === 400 ? ERROR_PAGE.badRequest : ERROR_PAGE.serverError);
+    }
+    return this.#ok(putAscii(this.#out, 0, r.body));
   }
 
   /**

@@ -18,6 +18,8 @@ export interface ServeHttpOptions {
   clock: () => number;
   /** Logs an unexpected error (never bad input). */
   log: (line: string) => void;
+  /** Whether X-Forwarded-For is read at all (some access.proxy net is configured). */
+  readForwardedFor: boolean;
 }
 
 const TEXT_PLAIN: HeadersInit = [["content-type", "text/plain"]];
@@ -48,7 +50,8 @@ export function serveHttp(o: ServeHttpOptions): { server: Deno.HttpServer; addr:
       o.log(`HTTP client address not understood: "${remote.hostname}"`);
       return internalError();
     }
-    const r = o.handler.handle(req.method, req.url, ip, o.clock());
+    const forwardedFor = o.readForwardedFor ? req.headers.get("x-forwarded-for") : null;
+    const r = o.handler.handle(req.method, req.url, ip, forwardedFor, o.clock());
     const body = r.body.slice();
     if (r.location !== null) {
       return new Response(body, {

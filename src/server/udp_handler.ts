@@ -121,9 +121,9 @@ export class UdpHandler {
 
     writeU32(out, 0, ACTION.announce);
     copyTransactionId(buf, out);
-    writeU32(out, 8, announceInterval(o.prng, o.interval));
     if (req.event === EVENT.stopped) {
       o.swarm.stop(req, r);
+      writeU32(out, 8, announceInterval(o.prng, o.interval));
       writeU32(out, 12, r.leechers);
       writeU32(out, 16, r.seeders);
       return ANNOUNCE_REPLY_HEADER_BYTES;
@@ -131,6 +131,7 @@ export class UdpHandler {
     o.swarm.announce(req, Math.floor(nowSeconds / 60), REPLY.ownFamily, false, r);
     if (r.completed) o.counters.completed++;
     if (r.renewedAgeMinutes >= 0) o.counters.renew[r.renewedAgeMinutes]++;
+    writeU32(out, 8, announceInterval(o.prng, o.interval, r.familyPeers));
     writeU32(out, 12, r.leechers);
     writeU32(out, 16, r.seeders);
     if (v4) {

@@ -11,10 +11,20 @@ export interface IntervalOptions {
   baseSeconds: number;
   /** Width of the jitter window. Default 360 s. */
   variationSeconds: number;
+  /** The fork's base interval for popular torrents; 0 = off (upstream). */
+  popularBaseSeconds?: number;
+  /** A torrent is popular when the requester's family list has more peers than this. */
+  popularThresholdPeers?: number;
 }
 
-/** A randomised announce interval in seconds. */
-export function announceInterval(prng: Prng, o: IntervalOptions): number {
+/**
+ * A randomised announce interval in seconds. `familyPeers` (the requester's family list size
+ * after the announce) selects the fork's popular interval when that is configured; stop replies
+ * pass 0 and always get the normal interval.
+ */
+export function announceInterval(prng: Prng, o: IntervalOptions, familyPeers = 0): number {
   const v = o.variationSeconds;
-  return o.baseSeconds - (v >> 1) + (v > 0 ? prng.below(v) : 0);
+  const popular = (o.popularBaseSeconds ?? 0) > 0 && familyPeers > (o.popularThresholdPeers ?? 50);
+  const base = popular ? o.popularBaseSeconds! : o.baseSeconds;
+  return base - (v >> 1) + (v > 0 ? prng.below(v) : 0);
 }

@@ -265,3 +265,22 @@ Deno.test("Swarm grows and shrinks a large peer list without losing peers", () =
   strictEqual(scrape(s, h)?.leechers, 0);
   strictEqual(s.peerCount, 0);
 });
+
+Deno.test("announceInterval() uses the popular interval only above the threshold", async () => {
+  const { announceInterval } = await import("./interval.ts");
+  const prng = new Prng([1, 1, 1, 1]);
+  const o = {
+    baseSeconds: 7200,
+    variationSeconds: 360,
+    popularBaseSeconds: 10560,
+    popularThresholdPeers: 50,
+  };
+  for (let i = 0; i < 100; i++) {
+    const normal = announceInterval(prng, o, 50);
+    ok(normal >= 7020 && normal <= 7379, `normal ${normal}`);
+    const popular = announceInterval(prng, o, 51);
+    ok(popular >= 10380 && popular <= 10739, `popular ${popular}`);
+    const upstream = announceInterval(prng, { baseSeconds: 1800, variationSeconds: 360 }, 1000);
+    ok(upstream >= 1620 && upstream <= 1979, `upstream ${upstream}`);
+  }
+});

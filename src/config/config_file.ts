@@ -1,0 +1,33 @@
+/**
+ * opentracker.conf text → ordered directives (§1.3): one `key value` per line, `#` comments and
+ * blank lines ignored, no inline comments (everything after the key is the value), trailing
+ * blanks and CR stripped. Unlike opentracker's 512-byte line buffer, long lines stay whole.
+ *
+ * Pure: no Deno APIs.
+ */
+
+/** One `key value` line. */
+export interface Directive {
+  readonly key: string;
+  /** The value; empty when the line held only a key. */
+  readonly value: string;
+  /** 1-based line number. */
+  readonly line: number;
+}
+
+/** Splits configuration text into directives, in order. */
+export function parseConfigText(text: string): Directive[] {
+  const out: Directive[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].replace(/[ \t\r]+$/, "").replace(/^[ \t]+/, "");
+    if (line === "" || line.startsWith("#")) continue;
+    const gap = line.search(/[ \t]/);
+    if (gap < 0) {
+      out.push({ key: line, value: "", line: i + 1 });
+      continue;
+    }
+    out.push({ key: line.slice(0, gap), value: line.slice(gap).trimStart(), line: i + 1 });
+  }
+  return out;
+}

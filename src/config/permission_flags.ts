@@ -1,0 +1,35 @@
+/**
+ * The one definition of the tracker's Deno permission set, used by `deno task start` (checked by
+ * a test against deno.json), by the integration tests and by `deno task compile`
+ * (scripts/compile.ts embeds it). This sandbox replaces opentracker's chroot and setuid.
+ *
+ * - net: unscoped, because every UDP `send()` is checked per destination (platform notes).
+ * - read: the configuration and the files it names (lists, FIFOs, state files).
+ * - write: the state directory (and FIFOs, which are opened read-write).
+ * - no env, run, ffi or sys.
+ *
+ * Pure: builds argument lists only.
+ */
+
+/** Directories the sandbox opens. */
+export interface PermissionDirs {
+  readonly read: readonly string[];
+  readonly write: readonly string[];
+}
+
+/** For `deno task start` from a checkout: the working directory. */
+export const RUN_DIRS: PermissionDirs = { read: ["."], write: ["."] };
+
+/** For an installed tracker: its configuration and state directories. */
+export const INSTALL_DIRS: PermissionDirs = {
+  read: ["/etc/opentracker", "/var/lib/opentracker"],
+  write: ["/var/lib/opentracker"],
+};
+
+/** `deno run`/`deno compile` flags for `dirs`. */
+export function permissionFlags(dirs: PermissionDirs): string[] {
+  const flags = ["--allow-net"];
+  if (dirs.read.length > 0) flags.push(`--allow-read=${dirs.read.join(",")}`);
+  if (dirs.write.length > 0) flags.push(`--allow-write=${dirs.write.join(",")}`);
+  return flags;
+}

@@ -1,0 +1,46 @@
+/**
+ * Start-up check that the permission sandbox grants every file the configuration names, so that
+ * a missing grant stops the start with a message naming it, instead of failing later (a list
+ * that cannot be reloaded, a state file that cannot be written).
+ */
+
+import { Config } from "./config.ts";
+
+interface Need {
+  readonly path: string;
+  readonly kind: "read" | "write";
+  readonly what: string;
+}
+
+function needs(config: Config): Need[] {
+  const out: Need[] = [];
+  const o = config.origins;
+  if (config.accessListFile !== null) {
+    const what = `access.${config.accessMode} (${o.whitelist ?? o.blacklist ?? "command line"})`;
+    out.push({ path: config.accessListFile, kind: "read", what });
+  }
+  for (const [path, key] of [[config.fifoAdd, "fifo_add"], [config.fifoDelete, "fifo_delete"]]) {
+    if (path === null) continue;
+    const what = `access.${key} (${o[key === "fifo_add" ? "fifoAdd" : "fifoDelete"]})`;
+    out.push({ path, kind: "read", what }, { path, kind: "write", what });
+  }
+  if (config.stateLoadFile !== null) {
+    out.push({ path: config.stateLoadFile, kind: "read", what: `-l (${o.stateLoadFile})` });
+  }
+  return out;
+}
+
+/** Messages for every file the configuration needs but the sandbox does not grant. */
+export function checkPermissions(config: Config): string[] {
+  const missing: string[] = [];
+  for (const n of needs(config)) {
+    const state = Deno.permissions.querySync({ name: n.kind, path: n.path }).state;
+    if (state !== "granted") {
+      missing.push(
+        `Missing permission: ${n.kind} of ${n.path}, needed by ${n.what}; ` +
+          `start with --allow-${n.kind}=${n.path} (or a directory that holds it)`,
+      );
+    }
+  }
+  return missing;
+}

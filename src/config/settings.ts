@@ -1,0 +1,372 @@
+/**
+ * Every configuration key the tracker accepts, opentracker's (§1.4) and ours, in one table: its
+ * value syntax, documentation, how it applies to the draft configuration and how it prints.
+ * The config-file parser, `--print-config` and the test that checks `opentracker.conf.sample`
+ * all read this table, so a key cannot exist in one of them only.
+ *
+ * Pure: no Deno APIs.
+ */
+
+import { LIMITS } from "../types.ts";
+import { formatNet, parseHostPort, parseNet } from "./address.ts";
+import { BlessedNet, Config, defaultConfig, Listener, MAY, Origin } from "./config.ts";
+
+/** A configuration error that stops the start: it names file, line, key and value. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** The mutable configuration while flags and files are processed in order. */
+export type Draft = { -readonly [K in keyof Config]: Config[K] } & {
+  listeners: Listener[];
+  blessed: BlessedNet[];
+  origins: Record<string, Origin>;
+  /** `-i`: the address the next `-p`/`-P`/`-s` binds to. */
+  currentHost: string;
+};
+
+/** A fresh draft with every default. */
+export function newDraft(): Draft {
+  const d = defaultConfig();
+  return {
+    ...d,
+    listeners: [],
+    blessed: [],
+    origins: {},
+    currentHost: "::",
+  };
+}
+
+/** One configuration key. */
+export interface Setting {
+  readonly key: string;
+  /** Value syntax, for documentation. */
+  readonly syntax: string;
+  readonly doc: string;
+  /** The key may appear several times, each adding something. */
+  readonly repeatable?: boolean;
+  /** Applies `value` (already trimmed, non-empty) from `origin`; throws {@link ConfigError}. */
+  apply(d: Draft, value: string, origin: Origin): void;
+  /** Config-file lines (values only) that reproduce the draft's effective setting. */
+  show(d: Draft): string[];
+}
+
+/** A value that does not fit its key; {@link applySetting} adds where it came from. */
+export class ValueError extends Error {
+  override name = "ValueError";
+}
+
+function fail(why: string): never {
+  throw new ValueError(why);
+}
+
+/**
+ * Applies `value` of `key` from `origin`; a bad value becomes a {@link ConfigError} naming
+ * origin (file:line or the flag), key and value.
+ */
+export function applySetting(d: Draft, key: string, value: string, origin: Origin): void {
+  const setting = BY_KEY.get(key);
+  if (setting === undefined) throw new ConfigError(`${origin}: unknown key "${key}"`);
+  try {
+    setting.apply(d, value, origin);
+  } catch (error) {
+    if (error instanceof ValueError) {
+      throw new ConfigError(`${origin}: ${key} "${value}": ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function uint(value: string, min: number, max: number): number {
+  if (!/^[0-9]+$/.test(value)) fail("not a whole number");
+  const n = Number(value);
+  if (n < min || n > max) fail(`must be ${min} to ${max}`);
+  return n;
+}
+
+function bool(value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === "on" || v === "yes" || v === "true" || v === "1") return true;
+  if (v === "off" || v === "no" || v === "false" || v === "0") return false;
+  return fail("expected on or off");
+}
+
+function formatHostPortText(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function listen(protocols: ("tcp" | "udp")[]): Setting["apply"] {
+  return (d, value) => {
+    const hp = parseHostPort(value, 6969);
+    if (hp === null) fail("not an address[:port]");
+    for (const protocol of protocols) d.listeners.push({ protocol, host: hp.host, port: hp.port });
+  };
+}
+
+function bless(may: number): Setting["apply"] {
+  return (d, value) => {
+    const net = parseNet(value);
+    if (net === null) fail("not an address[/bits]");
+    if (d.blessed.length >= LIMITS.blessedNetsMax) {
+      fail(`more than ${LIMITS.blessedNetsMax} blessed nets`);
+    }
+    d.blessed.push({ net, may });
+  };
+}
+
+function showNets(may: number): Setting["show"] {
+  return (d) => d.blessed.filter((b) => b.may === may).map((b) => formatNet(b.net));
+}
+
+function showListeners(protocol: "tcp" | "udp"): Setting["show"] {
+  return (d) =>
+    d.listeners.filter((l) => l.protocol === protocol).map((l) =>
+      formatHostPortText(l.host, l.port)
+    );
+}
+
+function path(field: "accessListFile" | "fifoAdd" | "fifoDelete" | "rootDir"): Setting["apply"] {
+  return (d, value, origin) => {
+    d[field] = value;
+    d.origins[field] = origin;
+  };
+}
+
+function number<K extends keyof Draft>(
+  field: K,
+  min: number,
+  max: number,
+): Pick<Setting, "apply" | "show"> {
+  return {
+    apply: (d, value) => {
+      (d as Record<K, number>)[field] = uint(value, min, max);
+    },
+    show: (d) => [String(d[field])],
+  };
+}
+
+/** Every key, in the order `--print-config` and the sample file use. */
+export const SETTINGS: readonly Setting[] = [
+  {
+    key: "listen.tcp_udp",
+    syntax: "address[:port]",
+    doc: "Bind TCP and UDP on this address (default port 6969). IPv6 as [addr]:port.",
+    repeatable: true,
+    apply: listen(["tcp", "udp"]),
+    show: () => [],
+  },
+  {
+    key: "listen.tcp",
+    syntax: "address[:port]",
+    doc: "Bind TCP (HTTP) on this address.",
+    repeatable: true,
+    apply: listen(["tcp"]),
+    show: showListeners("tcp"),
+  },
+  {
+    key: "listen.udp",
+    syntax: "address[:port]",
+    doc: "Bind UDP (BEP 15) on this address.",
+    repeatable: true,
+    apply: listen(["udp"]),
+    show: showListeners("udp"),
+  },
+  {
+    key: "listen.udp.workers",
+    syntax: "count",
+    doc: "Accepted for compatibility. UDP is served on the event loop; the value is not used.",
+    ...number("udpWorkers", 0, 1024),
+  },
+  {
+    key: "access.whitelist",
+    syntax: "file",
+    doc: "Closed mode: only info_hashes listed in this file may announce. Excludes blacklist.",
+    apply: (d, v, o) => {
+      d.accessMode = "whitelist";
+      path("accessListFile")(d, v, o);
+      d.origins.whitelist = o;
+    },
+    show: (d) => d.accessMode === "whitelist" && d.accessListFile ? [d.accessListFile] : [],
+  },
+  {
+    key: "access.blacklist",
+    syntax: "file",
+    doc: "Info_hashes listed in this file may not announce. Excludes whitelist.",
+    apply: (d, v, o) => {
+      d.accessMode = "blacklist";
+      path("accessListFile")(d, v, o);
+      d.origins.blacklist = o;
+    },
+    show: (d) => d.accessMode === "blacklist" && d.accessListFile ? [d.accessListFile] : [],
+  },
+  {
+    key: "access.fifo_add",
+    syntax: "file",
+    doc: "FIFO: each info_hash written to it joins the access list until the next SIGHUP.",
+    apply: path("fifoAdd"),
+    show: (d) => d.fifoAdd ? [d.fifoAdd] : [],
+  },
+  {
+    key: "access.fifo_delete",
+    syntax: "file",
+    doc: "FIFO: each info_hash written to it leaves the access list until the next SIGHUP.",
+    apply: path("fifoDelete"),
+    show: (d) => d.fifoDelete ? [d.fifoDelete] : [],
+  },
+  {
+    key: "access.stats",
+    syntax: "address[/bits]",
+    doc: "Allow /stats from this net; once any is given, /stats is closed to everyone else.",
+    repeatable: true,
+    apply: bless(MAY.stat),
+    show: showNets(MAY.stat),
+  },
+  {
+    key: "access.stats_path",
+    syntax: "path",
+    doc: "Path of the stats page, without the leading slash. Default: stats.",
+    apply: (d, v) => {
+      d.statsPath = v.replace(/^\/+/, "");
+    },
+    show: (d) => [d.statsPath],
+  },
+  {
+    key: "access.proxy",
+    syntax: "address[/bits]",
+    doc: "Trust X-Forwarded-For from this net: the client is the right-most address that is " +
+      "not itself a trusted proxy. Used for announce, scrape and stats checks.",
+    repeatable: true,
+    apply: bless(MAY.proxy),
+    show: showNets(MAY.proxy),
+  },
+  {
+    key: "access.ip_from_query",
+    syntax: "on|off",
+    doc: "Honour the ip= announce parameter from anyone (opentracker's " +
+      "WANT_IP_FROM_QUERY_STRING). Lets clients announce any address. Default: off.",
+    apply: (d, v) => {
+      d.ipFromQuery = bool(v);
+    },
+    show: (d) => [d.ipFromQuery ? "on" : "off"],
+  },
+  {
+    key: "livesync.cluster.listen",
+    syntax: "ipv4[:port]",
+    doc: "Live sync: join the cluster on this interface address (default port 9696).",
+    apply: (d, v, o) => {
+      if (d.livesyncListen !== null) fail("given twice");
+      const hp = parseHostPort(v, 9696);
+      if (hp === null || hp.host.includes(":")) {
+        fail("not an IPv4 address[:port]");
+      }
+      d.livesyncListen = hp;
+      d.origins.livesync = o;
+    },
+    show: (d) =>
+      d.livesyncListen ? [formatHostPortText(d.livesyncListen.host, d.livesyncListen.port)] : [],
+  },
+  {
+    key: "livesync.cluster.node_ip",
+    syntax: "address[/bits]",
+    doc: "Live sync: accept sync packets from this net.",
+    repeatable: true,
+    apply: bless(MAY.livesync),
+    show: showNets(MAY.livesync),
+  },
+  {
+    key: "tracker.rootdir",
+    syntax: "directory",
+    doc: "Relative paths (lists, FIFOs, state files) resolve against this directory (-d).",
+    apply: path("rootDir"),
+    show: (d) => d.rootDir ? [d.rootDir] : [],
+  },
+  {
+    key: "tracker.user",
+    syntax: "user",
+    doc: "Accepted for compatibility (-u). The Deno permission sandbox and the systemd unit's " +
+      "user replace chroot and setuid.",
+    apply: (d, v) => {
+      d.user = v;
+    },
+    show: (d) => d.user ? [d.user] : [],
+  },
+  {
+    key: "tracker.redirect_url",
+    syntax: "url",
+    doc: "GET / answers 302 to this URL (-r). Default: 404.",
+    apply: (d, v) => {
+      d.redirectUrl = v;
+    },
+    show: (d) => d.redirectUrl ? [d.redirectUrl] : [],
+  },
+  {
+    key: "tracker.announce_interval",
+    syntax: "seconds",
+    doc: "Base announce interval. Upstream 1800; the seed's fork 7200.",
+    ...number("announceIntervalSeconds", 60, 86400),
+  },
+  {
+    key: "tracker.announce_interval_variation",
+    syntax: "seconds",
+    doc: "Width of the random window around the interval (interval - v/2 .. + v/2). Default 360.",
+    ...number("announceVariationSeconds", 0, 3600),
+  },
+  {
+    key: "tracker.popular_interval",
+    syntax: "seconds",
+    doc: "The fork's longer interval for popular torrents; 0 turns it off (upstream). Fork: 10560.",
+    ...number("popularIntervalSeconds", 0, 86400),
+  },
+  {
+    key: "tracker.popular_threshold",
+    syntax: "peers",
+    doc: "A torrent is popular when the requester's address family has more peers than this.",
+    ...number("popularThresholdPeers", 1, 1_000_000),
+  },
+  {
+    key: "tracker.peer_timeout",
+    syntax: "minutes",
+    doc: "A peer is dropped this long after its last announce. Upstream 45; fork 180; max 255.",
+    ...number("peerTimeoutMinutes", 1, LIMITS.peerTimeoutMinutesMax),
+  },
+  {
+    key: "tracker.torrent_timeout",
+    syntax: "minutes",
+    doc: "An empty torrent that had downloads is kept this long. Default 1440.",
+    ...number("torrentTimeoutMinutes", 1, 525600),
+  },
+  {
+    key: "tracker.numwant_default",
+    syntax: "peers",
+    doc: "HTTP peers when the client sends no numwant (or a negative one). Upstream 50; fork 400.",
+    ...number("httpNumwantDefault", 0, LIMITS.numwantCeiling),
+  },
+  {
+    key: "tracker.numwant_max",
+    syntax: "peers",
+    doc: "Most HTTP peers per announce. Upstream 200; fork 400.",
+    ...number("httpNumwantMax", 0, LIMITS.numwantCeiling),
+  },
+  {
+    key: "tracker.udp_peers_v4_max",
+    syntax: "peers",
+    doc: "Most peers in a UDP reply to an IPv4 client. Upstream 200; fork 222 (1352-byte replies).",
+    ...number("udpPeersV4Max", 0, LIMITS.numwantCeiling),
+  },
+  {
+    key: "tracker.udp_peers_v6_max",
+    syntax: "peers",
+    doc: "Most peers in a UDP reply to an IPv6 client. Upstream 66; fork 74 (1352-byte replies).",
+    ...number("udpPeersV6Max", 0, LIMITS.numwantCeiling),
+  },
+];
+
+/** Keys opentracker documents but never implemented; they warn instead of failing. */
+export const UNIMPLEMENTED_UPSTREAM = ["batchsync.cluster.admin_ip"];
+
+const BY_KEY: Map<string, Setting> = new Map(SETTINGS.map((s) => [s.key, s]));
+
+/** The setting for `key`, or undefined. */
+export function settingFor(key: string): Setting | undefined {
+  return BY_KEY.get(key);
+}
