@@ -4,11 +4,13 @@
  *   ./opentracker [-f opentracker.conf] [-i ip] [-p port] [-P port] ...   (see -h)
  */
 
+import { loadAccessControl } from "./src/config/access_list.ts";
 import { loadConfig } from "./src/config/flags.ts";
+import { ensureFifo } from "./src/server/access_feeds.ts";
 import { checkPermissions } from "./src/config/permissions.ts";
 import { formatHostPort, startTracker, unsupportedFeatures } from "./src/tracker.ts";
 
-function main(): void {
+async function main(): Promise<void> {
   const loaded = loadConfig(Deno.args, { readTextFile: (path) => Deno.readTextFileSync(path) });
   if (loaded.kind === "exit") {
     if (loaded.stdout) Deno.stdout.writeSync(new TextEncoder().encode(loaded.stdout));
@@ -22,9 +24,26 @@ function main(): void {
     for (const r of refusals) console.error(r);
     Deno.exit(1);
   }
+  // Closed mode: the list is loaded before any socket is bound (opentracker loads it
+  // asynchronously and refuses every announce for a moment).
+  const hashSeed = crypto.getRandomValues(new Uint32Array(4));
+  let access;
+  try {
+    access = loadAccessControl(config.accessMode, config.accessListFile, hashSeed, console.error);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    Deno.exit(1);
+  }
+  for (const fifo of [config.fifoAdd, config.fifoDelete]) {
+    const problem = fifo === null ? null : await ensureFifo(fifo);
+    if (problem !== null) {
+      console.error(`Error when starting dynamic accesslists: ${problem}`);
+      Deno.exit(1);
+    }
+  }
   let tracker;
   try {
-    tracker = startTracker(config);
+    tracker = startTracker(config, { access, hashSeed });
   } catch (error) {
     // opentracker: "socket_bind6_reuse: <strerror>", exit 111.
     const message = error instanceof Error ? error.message : String(error);
@@ -41,4 +60,4 @@ function main(): void {
   Deno.addSignalListener("SIGTERM", shutdown);
 }
 
-main();
+await main();

@@ -12,9 +12,14 @@ import { serveHttp } from "./server/http_server.ts";
 import { UdpHandler } from "./server/udp_handler.ts";
 import { serveUdp, UdpListener } from "./server/udp_server.ts";
 import { Counters } from "./stats/counters.ts";
+import { describeLoad, loadAccessList } from "./config/access_list.ts";
+import { AccessControl } from "./swarm/access.ts";
+import { FifoReader, readFifo } from "./server/access_feeds.ts";
 import { Swarm } from "./swarm/swarm.ts";
+import { HashSet20 } from "./swarm/hash_set.ts";
 import { LIMITS } from "./types.ts";
 import { randomPrng } from "./util/random.ts";
+import { toHex } from "./util/hex.ts";
 
 /** A bound socket, for the "listening on" lines. */
 export interface BoundAddress {
@@ -38,6 +43,10 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** Seconds since the epoch. Default: the system clock. */
   clock?: () => number;
+  /** Closed mode with its list already loaded. Default: open. */
+  access?: AccessControl;
+  /** Keys hash tables (four CSPRNG words). Default: fresh random words. */
+  hashSeed?: Uint32Array;
 }
 
 /**
@@ -48,12 +57,6 @@ export interface StartOptions {
 export function unsupportedFeatures(config: Config): string[] {
   const out: string[] = [];
   const o = config.origins;
-  if (config.accessMode !== "open") {
-    out.push(
-      `${o.whitelist ?? o.blacklist}: access.${config.accessMode} (closed mode) is not ` +
-        `available in this version; refusing to start an open tracker instead`,
-    );
-  }
   if (config.livesyncListen !== null) {
     out.push(`${o.livesync}: live sync is not available in this version`);
   }
@@ -75,11 +78,13 @@ export function formatHostPort(host: string, port: number): string {
 export function startTracker(config: Config, options: StartOptions = {}): RunningTracker {
   const log = options.log ?? ((line: string) => console.error(line));
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  const hashSeed = options.hashSeed ?? crypto.getRandomValues(new Uint32Array(4));
+  const access = options.access ?? new AccessControl("open", new HashSet20(hashSeed), hashSeed);
   const counters = new Counters();
   const startedAt = clock();
   const swarm = new Swarm({
     prng: randomPrng(),
-    hashSeed: crypto.getRandomValues(new Uint32Array(4)),
+    hashSeed,
     peerTimeoutMinutes: config.peerTimeoutMinutes,
     torrentTimeoutMinutes: config.torrentTimeoutMinutes,
   });
@@ -95,6 +100,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   });
   const udpHandler = new UdpHandler({
     swarm,
+    access,
     counters,
     connectionIds,
     prng: randomPrng(),
@@ -104,6 +110,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   });
   const httpHandler = new HttpHandler({
     swarm,
+    access,
     counters,
     prng: randomPrng(),
     interval,
@@ -180,6 +187,43 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     }
   }, CLEAN_TICK_MS);
 
+  // Closed mode: SIGHUP reloads the list (keeping the old one when it cannot be read) and
+  // empties the FIFO changesets; the FIFOs feed changesets while the tracker runs.
+  const fifoReaders: Promise<FifoReader | null>[] = [];
+  const startFifo = (path: string, apply: (h: Uint8Array) => void, key: string) => {
+    fifoReaders.push(
+      readFifo(path, (h) => {
+        apply(h);
+        log(`${key}: ${toHex(h, 0, 20, true)}`);
+      }, log).catch((error) => {
+        log(`${key}: cannot read ${path}: ${error instanceof Error ? error.message : error}`);
+        return null;
+      }),
+    );
+  };
+  let onHup: (() => void) | null = null;
+  if (access.mode !== "open" && config.accessListFile !== null) {
+    const path = config.accessListFile;
+    onHup = () => {
+      try {
+        const parsed = loadAccessList(path, hashSeed);
+        access.replaceList(parsed.set);
+        log(`SIGHUP: ${describeLoad(path, parsed)}`);
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        log(`SIGHUP: keeping the previous list of ${access.listSize} hashes: ${path}: ${why}`);
+      }
+    };
+    Deno.addSignalListener("SIGHUP", onHup);
+    // One log line per changeset line, as opentracker prints them: operators write these.
+    if (config.fifoAdd !== null) {
+      startFifo(config.fifoAdd, (h) => access.fifoAdd(h), "access.fifo_add");
+    }
+    if (config.fifoDelete !== null) {
+      startFifo(config.fifoDelete, (h) => access.fifoDelete(h), "access.fifo_delete");
+    }
+  }
+
   let stopped: Promise<void> | null = null;
   return {
     addresses,
@@ -188,7 +232,13 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     stop(): Promise<void> {
       if (stopped === null) {
         clearInterval(cleaner);
-        stopped = closeAll();
+        if (onHup !== null) Deno.removeSignalListener("SIGHUP", onHup);
+        const fifos = Promise.all(fifoReaders.map(async (r) => {
+          const reader = await r;
+          reader?.close();
+          await reader?.done;
+        }));
+        stopped = Promise.all([closeAll(), fifos]).then(() => {});
       }
       return stopped;
     },

@@ -37,6 +37,11 @@ export interface TrackerProcess {
   readonly udp: number[];
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
+  /**
+   * Resolves when the output printed after this call (or, with `fromStart`, at all) matches
+   * `pattern`; rejects after `timeoutMs`.
+   */
+  waitFor(pattern: RegExp, timeoutMs?: number, fromStart?: boolean): Promise<void>;
   /** Sends SIGTERM and waits for the exit; returns the exit code. */
   stop(): Promise<number>;
 }
@@ -57,6 +62,15 @@ export async function startTrackerProcess(
     env: { NO_COLOR: "1" },
   }).spawn();
   let text = "";
+  const waiters: { from: number; pattern: RegExp; resolve: () => void }[] = [];
+  const notify = () => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i].pattern.test(text.slice(waiters[i].from))) {
+        waiters[i].resolve();
+        waiters.splice(i, 1);
+      }
+    }
+  };
   const tcp: number[] = [];
   const udp: number[] = [];
   const collect = async (stream: ReadableStream<Uint8Array>, onLine?: (l: string) => void) => {
@@ -66,6 +80,7 @@ export async function startTrackerProcess(
       const s = decoder.decode(chunk, { stream: true });
       text += s;
       pending += s;
+      notify();
       let nl;
       while ((nl = pending.indexOf("\n")) >= 0) {
         onLine?.(pending.slice(0, nl));
@@ -91,6 +106,24 @@ export async function startTrackerProcess(
     tcp,
     udp,
     output: () => text,
+    waitFor(pattern, timeoutMs = 10_000, fromStart = false) {
+      return new Promise<void>((resolve, reject) => {
+        const from = fromStart ? 0 : text.length;
+        if (fromStart && pattern.test(text)) return resolve();
+        const timer = setTimeout(
+          () => reject(new Error(`no output matching ${pattern} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        waiters.push({
+          from,
+          pattern,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      });
+    },
     async stop() {
       try {
         child.kill("SIGTERM");

@@ -10,6 +10,7 @@
 import { ERROR_PAGE, ErrorPage } from "../protocol/http_response.ts";
 import {
   FAILURE_NO_INFO_HASH,
+  FAILURE_NOT_AUTHORIZED,
   putAscii,
   writeAnnounceBody,
   writeScrapeEntry,
@@ -23,6 +24,7 @@ import { renderStats, StatsSource } from "../stats/render.ts";
 import { ClientAddress } from "./client_address.ts";
 import { announceInterval, IntervalOptions } from "../swarm/interval.ts";
 import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "../swarm/swarm.ts";
+import { AccessControl } from "../swarm/access.ts";
 import { AnnounceRequest, EVENT, LIMITS } from "../types.ts";
 import { isV4Mapped } from "../util/ip.ts";
 import { Prng } from "../util/random.ts";
@@ -42,6 +44,8 @@ export class HttpReply {
 /** Options for {@link HttpHandler}. */
 export interface HttpHandlerOptions {
   swarm: Swarm;
+  /** Closed mode; announces of refused torrents get the §3.7 failure reason. */
+  access: AccessControl;
   counters: Counters;
   prng: Prng;
   interval: IntervalOptions;
@@ -168,6 +172,9 @@ export class HttpHandler {
       o.swarm.stop(req, r);
       const interval = announceInterval(o.prng, o.interval);
       return this.#ok(writeStopBody(this.#out, 0, r, interval, !isV4Mapped(req.ip, 0)));
+    }
+    if (!o.access.allowed(req.infoHash, 0)) {
+      return this.#ok(putAscii(this.#out, 0, FAILURE_NOT_AUTHORIZED));
     }
     o.swarm.announce(req, Math.floor(nowSeconds / 60), REPLY.bothFamilies, false, r);
     if (r.completed) o.counters.completed++;

@@ -16,12 +16,14 @@ import {
   hasProtocolId,
   MISMATCH_REPLY_BYTES,
   readU32,
+  writeErrorReply,
   writeMismatchReply,
   writeU32,
 } from "../protocol/udp.ts";
 import { Counters } from "../stats/counters.ts";
 import { announceInterval, IntervalOptions } from "../swarm/interval.ts";
 import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "../swarm/swarm.ts";
+import { AccessControl } from "../swarm/access.ts";
 import { AnnounceRequest, EVENT, LIMITS } from "../types.ts";
 import { isV4Mapped } from "../util/ip.ts";
 import { Prng } from "../util/random.ts";
@@ -29,6 +31,8 @@ import { Prng } from "../util/random.ts";
 /** Options for {@link UdpHandler}. */
 export interface UdpHandlerOptions {
   swarm: Swarm;
+  /** Closed mode; announces of refused torrents get a BEP 15 error. */
+  access: AccessControl;
   counters: Counters;
   connectionIds: ConnectionIds;
   prng: Prng;
@@ -38,6 +42,10 @@ export interface UdpHandlerOptions {
   /** Reply cap for IPv6 requesters. Default 66. */
   peersV6Max?: number;
 }
+
+/** The refusal text, as in the HTTP failure reason. */
+export const NOT_AUTHORIZED_TEXT =
+  "Requested download is not authorized for use with this tracker.";
 
 /** Bytes a reply buffer must hold. */
 export const UDP_REPLY_BYTES_MAX = Math.max(
@@ -127,6 +135,10 @@ export class UdpHandler {
       writeU32(out, 12, r.leechers);
       writeU32(out, 16, r.seeders);
       return ANNOUNCE_REPLY_HEADER_BYTES;
+    }
+    if (!o.access.allowed(req.infoHash, 0)) {
+      // Deviation (§11 item 8): a BEP 15 error with the HTTP text, not an 8-byte truncated reply.
+      return writeErrorReply(buf, out, NOT_AUTHORIZED_TEXT);
     }
     o.swarm.announce(req, Math.floor(nowSeconds / 60), REPLY.ownFamily, false, r);
     if (r.completed) o.counters.completed++;

@@ -8,6 +8,8 @@ import {
 } from "../protocol/udp.ts";
 import { Counters } from "../stats/counters.ts";
 import { Swarm } from "../swarm/swarm.ts";
+import { AccessControl } from "../swarm/access.ts";
+import { HashSet20 } from "../swarm/hash_set.ts";
 import { ipFromString } from "../util/ip.ts";
 import { Prng } from "../util/random.ts";
 import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
@@ -15,11 +17,13 @@ import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
 const NOW = 1_800_000_000;
 const CLIENT = ipFromString("192.0.2.7")!;
 const HASH = new Uint8Array(20).fill(0x11);
+const SEED = Uint32Array.of(1, 2, 3, 4);
 
-function setup() {
+function setup(access = new AccessControl("open", new HashSet20(SEED), SEED)) {
   const counters = new Counters();
   const handler = new UdpHandler({
     swarm: new Swarm({ prng: new Prng([1, 2, 3, 4]), hashSeed: Uint32Array.of(1, 2, 3, 4) }),
+    access,
     counters,
     connectionIds: new ConnectionIds(new Uint8Array(16).fill(9)),
     prng: new Prng([4, 3, 2, 1]),
@@ -173,4 +177,35 @@ Deno.test("UdpHandler returns only the requester's family and honours the caps",
   });
   const reply6 = send(buf, v6);
   strictEqual(reply6.length, 20 + 66 * 18, "numwant -1 means the IPv6 cap of 66");
+});
+
+Deno.test("UdpHandler answers a refused announce with a BEP 15 error carrying the HTTP text", () => {
+  const list = new HashSet20(SEED);
+  list.add(new Uint8Array(20).fill(0x22));
+  const { send, connect } = setup(new AccessControl("whitelist", list, SEED));
+  const id = connect();
+  const buf = new Uint8Array(98);
+  writeAnnounceRequest(buf, { connectionId: id, transactionId: 9, infoHash: HASH, port: 1 });
+  const reply = send(buf);
+  deepStrictEqual([...reply.subarray(0, 8)], [0, 0, 0, 3, 0, 0, 0, 9]);
+  strictEqual(
+    new TextDecoder().decode(reply.subarray(8)),
+    "Requested download is not authorized for use with this tracker.",
+  );
+  writeAnnounceRequest(buf, {
+    connectionId: id,
+    transactionId: 10,
+    infoHash: new Uint8Array(20).fill(0x22),
+    port: 1,
+  });
+  strictEqual(send(buf).length, 26, "a listed hash is served");
+  // Stops and scrapes are not checked (§5.1).
+  writeAnnounceRequest(buf, {
+    connectionId: id,
+    transactionId: 11,
+    infoHash: HASH,
+    port: 1,
+    event: 3,
+  });
+  strictEqual(send(buf).length, 20);
 });
