@@ -12,6 +12,8 @@ import { serveHttp } from "./server/http_server.ts";
 import { UdpHandler } from "./server/udp_handler.ts";
 import { serveUdp, UdpListener } from "./server/udp_server.ts";
 import { Counters } from "./stats/counters.ts";
+import { StatsScanner } from "./stats/scan.ts";
+import { Woodpeckers } from "./stats/woodpeckers.ts";
 import { describeLoad, loadAccessList } from "./config/access_list.ts";
 import { AccessControl } from "./swarm/access.ts";
 import { FifoReader, readFifo } from "./server/access_feeds.ts";
@@ -82,6 +84,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   const access = options.access ?? new AccessControl("open", new HashSet20(hashSeed), hashSeed);
   const counters = new Counters();
   const startedAt = clock();
+  const trackerId = crypto.getRandomValues(new Uint32Array(1))[0];
+  const woodpeckers = new Woodpeckers();
   const swarm = new Swarm({
     prng: randomPrng(),
     hashSeed,
@@ -98,9 +102,35 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     lifetimeSeconds: config.connectionIdLifetimeSeconds,
     toleranceSeconds: config.connectionIdToleranceSeconds,
   });
+  const scanner = new StatsScanner(swarm, { clock });
+  const statsSource = () => ({
+    trackerId,
+    counters,
+    torrents: swarm.torrentCount,
+    peers: swarm.peerCount,
+    seeds: swarm.seedCount,
+    uptimeSeconds: clock() - startedAt,
+    peerTimeoutMinutes: config.peerTimeoutMinutes,
+  });
+  // Event-loop lag: how late a 100 ms timer fires, the largest over the last second.
+  let lagMaxMs = 0;
+  let lagReported = 0;
+  let lagWindowStart = performance.now();
+  let lagExpected = performance.now() + 100;
+  const lagTimer = setInterval(() => {
+    const now = performance.now();
+    lagMaxMs = Math.max(lagMaxMs, now - lagExpected);
+    lagExpected = now + 100;
+    if (now - lagWindowStart >= 1000) {
+      lagReported = lagMaxMs;
+      lagMaxMs = 0;
+      lagWindowStart = now;
+    }
+  }, 100);
   const udpHandler = new UdpHandler({
     swarm,
     access,
+    woodpeckers,
     counters,
     connectionIds,
     prng: randomPrng(),
@@ -117,14 +147,20 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     redirectUrl: config.redirectUrl,
     clientAddress: new ClientAddress((ip) => isBlessed(config, ip, MAY.proxy)),
     statsAllowed: config.restrictStats ? (ip) => isBlessed(config, ip, MAY.stat) : () => true,
-    statsSource: () => ({
-      counters,
-      torrents: swarm.torrentCount,
-      peers: swarm.peerCount,
-      seeds: swarm.seedCount,
-      uptimeSeconds: clock() - startedAt,
-      peerTimeoutMinutes: config.peerTimeoutMinutes,
-    }),
+    statsSource,
+    scanner,
+    woodpeckers,
+    metricsSource: () => {
+      const mem = Deno.memoryUsage();
+      return {
+        ...statsSource(),
+        rssBytes: mem.rss,
+        heapUsedBytes: mem.heapUsed,
+        peerStoreBytes: swarm.peerStoreBytes,
+        eventLoopLagSeconds: Math.max(0, lagReported) / 1000,
+        statsScans: scanner.scans,
+      };
+    },
     parser: new HttpRequestParser({
       statsPath: config.statsPath,
       fullScrape: config.fullScrape,
@@ -181,7 +217,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         LIMITS.cleanSliceTorrents,
         Math.max(64, Math.ceil(swarm.slotCount / ticksPerSweep)),
       );
-      swarm.cleanSlice(Math.floor(clock() / 60), slice);
+      if (swarm.cleanSlice(Math.floor(clock() / 60), slice)) woodpeckers.decay();
     } catch (error) {
       log(`Cleaner failed: ${error instanceof Error ? error.stack : String(error)}`);
     }
@@ -232,6 +268,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     stop(): Promise<void> {
       if (stopped === null) {
         clearInterval(cleaner);
+        clearInterval(lagTimer);
         if (onHup !== null) Deno.removeSignalListener("SIGHUP", onHup);
         const fifos = Promise.all(fifoReaders.map(async (r) => {
           const reader = await r;

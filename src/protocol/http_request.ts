@@ -28,6 +28,8 @@ export const ROUTE = {
   stats: 5,
   /** 400 Invalid Request (parameter class). */
   badRequest: 6,
+  /** Prometheus exposition (ours). */
+  metrics: 7,
 } as const;
 
 /** Outcome of parsing a query. */
@@ -100,6 +102,7 @@ export class HttpRequestParser {
     if (this.#fullScrape && stop === STOP.end && s.equals("scrape")) return ROUTE.fullScrape;
     if (s.startsWith("sc")) return stop === STOP.question ? ROUTE.scrape : ROUTE.badRequest;
     if (s.equals(this.#statsPath)) return ROUTE.stats;
+    if (s.equals("metrics")) return ROUTE.metrics;
     return ROUTE.notFound;
   }
 

@@ -19,8 +19,11 @@ import {
   writeStopBody,
 } from "../protocol/http_response.ts";
 import { HttpRequestParser, PARSE, ROUTE } from "../protocol/http_request.ts";
-import { Counters, HTTP_ERROR } from "../stats/counters.ts";
-import { renderStats, StatsSource } from "../stats/render.ts";
+import { ACTION_KIND, Counters, HTTP_ERROR, PROTOCOL, requestIndex } from "../stats/counters.ts";
+import { renderScanned, renderStats, SCANNED_MODES, StatsSource } from "../stats/render.ts";
+import { StatsScanner } from "../stats/scan.ts";
+import { MetricsSource, renderMetrics } from "../stats/metrics.ts";
+import { Woodpeckers } from "../stats/woodpeckers.ts";
 import { ClientAddress } from "./client_address.ts";
 import { announceInterval, IntervalOptions } from "../swarm/interval.ts";
 import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "../swarm/swarm.ts";
@@ -58,6 +61,12 @@ export interface HttpHandlerOptions {
   statsAllowed: (ip: Uint8Array) => boolean;
   /** Totals and counters for /stats, read at request time. */
   statsSource: () => StatsSource;
+  /** Sliced, cached scans for the modes that need every torrent. */
+  scanner: StatsScanner;
+  /** Fast re-announcers per network (`woodpeckers`). */
+  woodpeckers: Woodpeckers;
+  /** Figures for /metrics, read at request time. */
+  metricsSource: () => MetricsSource;
 }
 
 const ERROR_SLOT: Record<number, number> = {
@@ -94,7 +103,7 @@ export class HttpHandler {
     socketIp: Uint8Array,
     forwardedFor: string | null,
     nowSeconds: number,
-  ): HttpReply {
+  ): HttpReply | Promise<HttpReply> {
     const ip = this.#client;
     this.#o.clientAddress.resolve(socketIp, forwardedFor, ip);
     this.#o.counters.tcpAccepts++;
@@ -112,6 +121,9 @@ export class HttpHandler {
         return this.#scrape(url, nowSeconds);
       case ROUTE.stats:
         return this.#stats(url, ip);
+      case ROUTE.metrics:
+        if (!this.#o.statsAllowed(ip)) return this.#error(ERROR_PAGE.accessDenied);
+        return this.#ok(putAscii(this.#out, 0, renderMetrics(this.#o.metricsSource())));
       case ROUTE.badRequest:
         return this.#error(ERROR_PAGE.badRequest);
       default:
@@ -167,6 +179,9 @@ export class HttpHandler {
       return this.#ok(putAscii(this.#out, 0, FAILURE_NO_INFO_HASH));
     }
     o.counters.tcpAnnounces++;
+    o.counters
+      .requests[requestIndex(PROTOCOL.http, !isV4Mapped(req.ip, 0), ACTION_KIND.announce)]++;
+    o.counters.numwants[req.numwant > 200 ? 200 : req.numwant]++;
     const r = this.#result;
     if (req.event === EVENT.stopped) {
       o.swarm.stop(req, r);
@@ -174,24 +189,40 @@ export class HttpHandler {
       return this.#ok(writeStopBody(this.#out, 0, r, interval, !isV4Mapped(req.ip, 0)));
     }
     if (!o.access.allowed(req.infoHash, 0)) {
+      o.counters.httpRefused++;
       return this.#ok(putAscii(this.#out, 0, FAILURE_NOT_AUTHORIZED));
     }
     o.swarm.announce(req, Math.floor(nowSeconds / 60), REPLY.bothFamilies, false, r);
     if (r.completed) o.counters.completed++;
-    if (r.renewedAgeMinutes >= 0) o.counters.renew[r.renewedAgeMinutes]++;
+    if (r.renewedAgeMinutes >= 0) {
+      o.counters.renew[r.renewedAgeMinutes]++;
+      if (r.renewedAgeMinutes >= 1 && r.renewedAgeMinutes <= 19) o.woodpeckers.record(req.ip);
+    }
     const interval = announceInterval(o.prng, o.interval, r.familyPeers);
     return this.#ok(writeAnnounceBody(this.#out, 0, r, interval));
   }
 
-  #stats(url: string, ip: Uint8Array): HttpReply {
+  #stats(url: string, ip: Uint8Array): HttpReply | Promise<HttpReply> {
     const o = this.#o;
+    o.counters.requests[requestIndex(PROTOCOL.http, !isV4Mapped(ip, 0), ACTION_KIND.other)]++;
     if (!o.statsAllowed(ip)) return this.#error(ERROR_PAGE.accessDenied);
     if (o.parser.parseStats(url) !== PARSE.ok) return this.#error(ERROR_PAGE.badRequest);
-    const r = renderStats(o.parser.statsMode, o.statsSource());
+    const mode = o.parser.statsMode;
+    if (SCANNED_MODES.has(mode)) return this.#scanned(mode);
+    if (mode === "woodpeckers") return this.#ok(putAscii(this.#out, 0, o.woodpeckers.render()));
+    const r = renderStats(mode, o.statsSource());
     if ("status" in r) {
       return this.#error(r.status === 400 ? ERROR_PAGE.badRequest : ERROR_PAGE.serverError);
     }
     return this.#ok(putAscii(this.#out, 0, r.body));
+  }
+
+  /** A scanned mode: answered when the (cached or fresh) snapshot is ready, in its own reply. */
+  async #scanned(mode: string): Promise<HttpReply> {
+    const snap = await this.#o.scanner.snapshot();
+    const r = new HttpReply();
+    r.body = new TextEncoder().encode(renderScanned(mode, this.#o.statsSource(), snap));
+    return r;
   }
 
   /**
@@ -203,6 +234,8 @@ export class HttpHandler {
     const p = o.parser;
     if (p.parseScrape(url) !== PARSE.ok) return this.#error(ERROR_PAGE.badRequest);
     o.counters.tcpScrapes++;
+    o.counters
+      .requests[requestIndex(PROTOCOL.http, !isV4Mapped(this.#client, 0), ACTION_KIND.scrape)]++;
     const hashes = p.scrapeHashes;
     const n = p.scrapeCount;
     const order = this.#order;

@@ -5,7 +5,7 @@
 
 import { Counters, HTTP_ERROR } from "../stats/counters.ts";
 import { parseIp } from "../util/ip.ts";
-import { HttpHandler } from "./http_handler.ts";
+import { HttpHandler, HttpReply } from "./http_handler.ts";
 import { ERROR_PAGE } from "../protocol/http_response.ts";
 
 /** Options for {@link serveHttp}. */
@@ -51,7 +51,16 @@ export function serveHttp(o: ServeHttpOptions): { server: Deno.HttpServer; addr:
       return internalError();
     }
     const forwardedFor = o.readForwardedFor ? req.headers.get("x-forwarded-for") : null;
-    const r = o.handler.handle(req.method, req.url, ip, forwardedFor, o.clock());
+    const reply = o.handler.handle(req.method, req.url, ip, forwardedFor, o.clock());
+    if (reply instanceof Promise) return reply.then(toResponse);
+    return toResponse(reply);
+  });
+  return { server, addr: server.addr };
+}
+
+/** A `Response` with a copy of the reply's body (the handler reuses its buffers). */
+function toResponse(r: HttpReply): Response {
+  {
     const body = r.body.slice();
     if (r.location !== null) {
       return new Response(body, {
@@ -65,6 +74,5 @@ export function serveHttp(o: ServeHttpOptions): { server: Deno.HttpServer; addr:
       statusText: r.reason,
       headers: r.contentType === "text/html" ? TEXT_HTML : TEXT_PLAIN,
     });
-  });
-  return { server, addr: server.addr };
+  }
 }

@@ -20,7 +20,8 @@ import {
   writeMismatchReply,
   writeU32,
 } from "../protocol/udp.ts";
-import { Counters } from "../stats/counters.ts";
+import { ACTION_KIND, Counters, PROTOCOL, requestIndex } from "../stats/counters.ts";
+import { Woodpeckers } from "../stats/woodpeckers.ts";
 import { announceInterval, IntervalOptions } from "../swarm/interval.ts";
 import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "../swarm/swarm.ts";
 import { AccessControl } from "../swarm/access.ts";
@@ -37,6 +38,8 @@ export interface UdpHandlerOptions {
   connectionIds: ConnectionIds;
   prng: Prng;
   interval: IntervalOptions;
+  /** Fast re-announcers per network; none recorded when absent. */
+  woodpeckers?: Woodpeckers;
   /** Reply cap for IPv4 requesters. Default 200. */
   peersV4Max?: number;
   /** Reply cap for IPv6 requesters. Default 66. */
@@ -90,6 +93,7 @@ export class UdpHandler {
       copyTransactionId(buf, out);
       this.#o.connectionIds.issue(ip, 0, nowSeconds, out, 8);
       c.udpConnects++;
+      c.requests[requestIndex(PROTOCOL.udp, !isV4Mapped(ip, 0), ACTION_KIND.connect)]++;
       return 16;
     }
     if (!this.#o.connectionIds.verify(buf, 0, ip, 0, nowSeconds)) {
@@ -101,7 +105,7 @@ export class UdpHandler {
       if (len < ANNOUNCE_REQUEST_BYTES) return this.#drop();
       return this.#announce(buf, ip, nowSeconds, out);
     }
-    return this.#scrape(buf, len, nowSeconds, out);
+    return this.#scrape(buf, len, ip, nowSeconds, out);
   }
 
   #drop(): number {
@@ -125,6 +129,8 @@ export class UdpHandler {
     const max = v4 ? this.#v4Max : this.#v6Max;
     const numwant = readU32(buf, 92);
     req.numwant = numwant > max ? max : numwant;
+    o.counters.requests[requestIndex(PROTOCOL.udp, !v4, ACTION_KIND.announce)]++;
+    o.counters.numwants[req.numwant > 200 ? 200 : req.numwant]++;
     req.port = (buf[96] << 8) | buf[97];
 
     writeU32(out, 0, ACTION.announce);
@@ -138,11 +144,15 @@ export class UdpHandler {
     }
     if (!o.access.allowed(req.infoHash, 0)) {
       // Deviation (§11 item 8): a BEP 15 error with the HTTP text, not an 8-byte truncated reply.
+      o.counters.udpRefused++;
       return writeErrorReply(buf, out, NOT_AUTHORIZED_TEXT);
     }
     o.swarm.announce(req, Math.floor(nowSeconds / 60), REPLY.ownFamily, false, r);
     if (r.completed) o.counters.completed++;
-    if (r.renewedAgeMinutes >= 0) o.counters.renew[r.renewedAgeMinutes]++;
+    if (r.renewedAgeMinutes >= 0) {
+      o.counters.renew[r.renewedAgeMinutes]++;
+      if (r.renewedAgeMinutes >= 1 && r.renewedAgeMinutes <= 19) o.woodpeckers?.record(ip);
+    }
     writeU32(out, 8, announceInterval(o.prng, o.interval, r.familyPeers));
     writeU32(out, 12, r.leechers);
     writeU32(out, 16, r.seeders);
@@ -156,9 +166,16 @@ export class UdpHandler {
     return ANNOUNCE_REPLY_HEADER_BYTES + bytes;
   }
 
-  #scrape(buf: Uint8Array, len: number, nowSeconds: number, out: Uint8Array): number {
+  #scrape(
+    buf: Uint8Array,
+    len: number,
+    ip: Uint8Array,
+    nowSeconds: number,
+    out: Uint8Array,
+  ): number {
     const o = this.#o;
     o.counters.udpScrapes++;
+    o.counters.requests[requestIndex(PROTOCOL.udp, !isV4Mapped(ip, 0), ACTION_KIND.scrape)]++;
     // Whole hashes only: opentracker reads a trailing partial hash from stale memory (§11 item 10).
     const n = Math.min(Math.floor((len - 16) / 20), LIMITS.udpScrapeHashesMax);
     writeU32(out, 0, ACTION.scrape);

@@ -20,8 +20,25 @@ export const HTTP_ERROR = {
   server500: 8,
 } as const;
 
+/** Request kinds for /metrics, by protocol, address family and action. */
+export const PROTOCOL = { http: 0, udp: 1 } as const;
+export const ACTION_KIND = { connect: 0, announce: 1, scrape: 2, other: 3 } as const;
+
+/** Index into {@link Counters.requests}. */
+export function requestIndex(protocol: number, v6: boolean, action: number): number {
+  return protocol * 8 + (v6 ? 4 : 0) + action;
+}
+
 /** Counters of one tracker process. */
 export class Counters {
+  /** Requests by {@link requestIndex}: protocol × family × action. */
+  readonly requests: Float64Array = new Float64Array(16);
+  /** UDP announces refused by the access list. */
+  udpRefused = 0;
+  /** HTTP announces refused by the access list. */
+  httpRefused = 0;
+  /** Announces by the numwant they asked for (after defaults and caps), 0..200 (`numwants`). */
+  readonly numwants: Float64Array = new Float64Array(201);
   tcpAccepts = 0;
   tcpAnnounces = 0;
   tcpScrapes = 0;

@@ -7,6 +7,7 @@
  */
 
 import { Counters, HTTP_ERROR } from "./counters.ts";
+import { Snapshot, TopEntry } from "./scan.ts";
 
 /** Upstream's version line (the `version` mode). */
 export const VERSION_TEXT =
@@ -14,6 +15,8 @@ export const VERSION_TEXT =
 
 /** What the renderers read. */
 export interface StatsSource {
+  /** The process's random 32-bit id (`tracker_id`). */
+  readonly trackerId: number;
   readonly counters: Counters;
   readonly torrents: number;
   readonly peers: number;
@@ -25,18 +28,18 @@ export interface StatsSource {
 /** Outcome of {@link renderStats}: a body, or an HTTP status for the error page. */
 export type StatsReply = { readonly body: string } | { readonly status: 400 | 500 };
 
-/** Modes opentracker knows that this version does not produce yet (answered like a build without them). */
-const NOT_AVAILABLE = new Set([
-  "busy",
-  "s24s",
+/**
+ * Modes opentracker knows that this version does not produce: `busy` is unimplemented upstream
+ * too (500); `fulllog` is a debug build's request log; `tpbs` and `statedump` need full scrape.
+ */
+const NOT_AVAILABLE = new Set(["busy", "fulllog", "tpbs", "statedump"]);
+
+/** Modes that need a full scan of the swarm ({@link renderScanned}). */
+export const SCANNED_MODES: ReadonlySet<string> = new Set([
   "top10",
   "top100",
+  "s24s",
   "everything",
-  "woodpeckers",
-  "fulllog",
-  "numwants",
-  "tpbs",
-  "statedump",
 ]);
 
 function rate(x: number, t: number): number {
@@ -112,6 +115,11 @@ export function renderStats(mode: string, s: StatsSource): StatsReply {
     }
     case "version":
       return { body: VERSION_TEXT };
+    case "numwants": {
+      let body = "";
+      for (let i = 0; i <= 200; i++) body += `${String(i).padStart(3, "0")} => ${c.numwants[i]}\n`;
+      return { body };
+    }
     case "renew": {
       let body = "";
       for (let i = 0; i < s.peerTimeoutMinutes; i++) {
@@ -122,4 +130,111 @@ export function renderStats(mode: string, s: StatsSource): StatsReply {
     default:
       return { status: NOT_AVAILABLE.has(mode) ? 500 : 400 };
   }
+}
+
+function topBlock(title: string, entries: readonly TopEntry[], n: number): string {
+  let out = `${title}\n`;
+  for (const e of entries.slice(0, n)) out += `\t${e.count}\t${e.hex}\n`;
+  return out;
+}
+
+function ipv4Text(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}
+
+function netsBlock(bits: number, nets: readonly (readonly [number, number])[]): string {
+  let out = `Networks, limit /${bits}:\n`;
+  for (const [net, count] of nets) out += `${String(count).padStart(8, "0")}: ${ipv4Text(net)}\n`;
+  return out + "\n";
+}
+
+/**
+ * Renders a mode of {@link SCANNED_MODES} from a snapshot. `s24s` prints IPv4 networks as
+ * dotted quads (opentracker prints them through its IPv6 formatter, §11 item 14).
+ */
+export function renderScanned(mode: string, s: StatsSource, snap: Snapshot): string {
+  switch (mode) {
+    case "top10":
+    case "top100": {
+      const n = mode === "top10" ? 10 : 100;
+      return topBlock(`Top ${n} torrents by peers:`, snap.topPeers, n) +
+        topBlock(`Top ${n} torrents by seeds:`, snap.topSeeds, n) +
+        topBlock(`Top ${n} torrents by leechers:`, snap.topLeechers, n);
+    }
+    case "s24s":
+      return netsBlock(28, snap.nets28) + netsBlock(24, snap.nets24);
+    default:
+      return renderEverything(s, snap);
+  }
+}
+
+const HTTP_ERROR_CODES = [
+  "302 Redirect",
+  "400 Parse Error",
+  "400 Invalid Parameter",
+  "400 Invalid Parameter (compact=0)",
+  "400 Not Modest",
+  "402 Payment Required",
+  "403 Access Denied",
+  "404 Not found",
+  "500 Internal Server Error",
+];
+
+/** The `everything` XML, exactly as §6.4 lays it out (no newline after `</stats>`). */
+export function renderEverything(s: StatsSource, snap: Snapshot): string {
+  const c = s.counters;
+  let renew = "";
+  for (let i = 0; i < s.peerTimeoutMinutes; i++) {
+    renew += `      <count interval="${String(i).padStart(2, "0")}">${c.renew[i]}</count>\n`;
+  }
+  let errors = "";
+  for (let i = 0; i < HTTP_ERROR_CODES.length; i++) {
+    errors += `      <count code="${HTTP_ERROR_CODES[i]}">${c.httpErrors[i]}</count>\n`;
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<stats>
+  <tracker_id>${s.trackerId}</tracker_id>
+  <version>
+${VERSION_TEXT}  </version>
+  <uptime>${s.uptimeSeconds}</uptime>
+  <torrents>
+    <count_mutex>${s.torrents}</count_mutex>
+    <count_iterator>${snap.torrents}</count_iterator>
+  </torrents>
+  <peers>
+    <count>${s.peers}</count>
+  </peers>
+  <seeds>
+    <count>${s.seeds}</count>
+  </seeds>
+  <completed>
+    <count>${c.completed}</count>
+  </completed>
+  <connections>
+    <tcp>
+      <accept>${c.tcpAccepts}</accept>
+      <announce>${c.tcpAnnounces}</announce>
+      <scrape>${c.tcpScrapes}</scrape>
+    </tcp>
+    <udp>
+      <overall>${c.udpPackets}</overall>
+      <connect>${c.udpConnects}</connect>
+      <announce>${c.udpAnnounces}</announce>
+      <scrape>${c.udpScrapes}</scrape>
+      <missmatch>${c.udpConnectionIdMismatches}</missmatch>
+    </udp>
+    <livesync>
+      <count>${c.livesyncRecords}</count>
+    </livesync>
+  </connections>
+  <debug>
+    <renew>
+${renew}    </renew>
+    <http_error>
+${errors}    </http_error>
+    <mutex_stall>
+      <count>0</count>
+    </mutex_stall>
+  </debug>
+</stats>`;
 }

@@ -587,6 +587,40 @@ export class Swarm {
     return false;
   }
 
+  /**
+   * Visits up to `maxSlots` slots from `from` on, calling `fn` for each torrent with its hash
+   * (`hashes[off..off+20)`, valid during the call) and counts. Returns the slot to continue
+   * from, or -1 when every slot was visited. Used by the sliced stats scans: the caller yields to
+   * the event loop between calls, and torrents created or removed meanwhile are seen or not.
+   */
+  visit(
+    from: number,
+    maxSlots: number,
+    fn: (slot: number, hashes: Uint8Array, off: number, seeders: number, leechers: number) => void,
+  ): number {
+    const end = Math.min(this.#nextSlot, from + maxSlots);
+    for (let slot = from; slot < end; slot++) {
+      if (this.#used[slot] === 0) continue;
+      const i = 2 * slot;
+      const seeds = this.#seeds[i] + this.#seeds[i + 1];
+      fn(slot, this.#hashes, slot * 20, seeds, this.#count[i] + this.#count[i + 1] - seeds);
+    }
+    return end >= this.#nextSlot ? -1 : end;
+  }
+
+  /** Calls `fn` with the IPv4 address (big-endian u32) of every IPv4 peer of `slot`. */
+  visitPeers4(slot: number, fn: (ip: number) => void): void {
+    const n = this.#count[2 * slot];
+    if (n === 0) return;
+    const handle = this.#handle[2 * slot];
+    const page = this.#store.page(handle);
+    const start = this.#store.offset(handle);
+    for (let k = 0; k < n; k++) {
+      const p = start + k * 8;
+      fn(((page[p] << 24) | (page[p + 1] << 16) | (page[p + 2] << 8) | page[p + 3]) >>> 0);
+    }
+  }
+
   /** Slots in use or free below the high-water mark: the size of one full cleaning sweep. */
   get slotCount(): number {
     return this.#nextSlot;

@@ -1,0 +1,124 @@
+/**
+ * Prometheus text exposition (version 0.0.4) of the tracker's counters and gauges, for
+ * `GET /metrics`: counters end in `_total`, every family has `# HELP` and `# TYPE`.
+ * Pure: process figures come in through {@link MetricsSource}.
+ */
+
+import { ACTION_KIND, HTTP_ERROR, PROTOCOL, requestIndex } from "./counters.ts";
+import { StatsSource } from "./render.ts";
+
+/** What /metrics reads besides the stats source. */
+export interface MetricsSource extends StatsSource {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  readonly peerStoreBytes: number;
+  /** Largest event-loop delay seen in the last measurement window, seconds. */
+  readonly eventLoopLagSeconds: number;
+  /** Full scans run for the expensive stats modes. */
+  readonly statsScans: number;
+}
+
+const HTTP_CODES: [number, string][] = [
+  [HTTP_ERROR.redirect302, "302"],
+  [HTTP_ERROR.parse400, "400"],
+  [HTTP_ERROR.param400, "400"],
+  [HTTP_ERROR.compact400, "400"],
+  [HTTP_ERROR.notModest400, "402"],
+  [HTTP_ERROR.payment402, "402"],
+  [HTTP_ERROR.access403, "403"],
+  [HTTP_ERROR.notFound404, "404"],
+  [HTTP_ERROR.server500, "500"],
+];
+
+const REASONS = [
+  "parse",
+  "parameter",
+  "compact",
+  "not_modest",
+  "payment",
+  "access",
+  "not_found",
+  "server",
+];
+
+/** The /metrics body. */
+export function renderMetrics(m: MetricsSource): string {
+  const c = m.counters;
+  const out: string[] = [];
+  const family = (name: string, type: "counter" | "gauge", help: string) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  };
+  family(
+    "opentracker_requests_total",
+    "counter",
+    "Requests by protocol, address family and action.",
+  );
+  for (const [proto, p] of [["http", PROTOCOL.http], ["udp", PROTOCOL.udp]] as const) {
+    for (const [fam, v6] of [["ipv4", false], ["ipv6", true]] as const) {
+      for (const [action, a] of Object.entries(ACTION_KIND)) {
+        if (proto === "udp" && action === "other") continue;
+        if (proto === "http" && action === "connect") continue;
+        const name = proto === "http" && action === "other" ? "stats" : action;
+        out.push(
+          `opentracker_requests_total{protocol="${proto}",family="${fam}",action="${name}"} ` +
+            c.requests[requestIndex(p, v6, a)],
+        );
+      }
+    }
+  }
+  family(
+    "opentracker_http_errors_total",
+    "counter",
+    "HTTP error replies by status code and reason.",
+  );
+  for (const [slot, code] of HTTP_CODES) {
+    const reason = slot === 0 ? "redirect" : REASONS[slot - 1];
+    out.push(
+      `opentracker_http_errors_total{code="${code}",reason="${reason}"} ${c.httpErrors[slot]}`,
+    );
+  }
+  family(
+    "opentracker_udp_errors_total",
+    "counter",
+    "UDP requests answered with an error or dropped, by reason.",
+  );
+  out.push(`opentracker_udp_errors_total{reason="connection_id"} ${c.udpConnectionIdMismatches}`);
+  out.push(`opentracker_udp_errors_total{reason="malformed"} ${c.udpDropped}`);
+  out.push(`opentracker_udp_errors_total{reason="access"} ${c.udpRefused}`);
+  family(
+    "opentracker_connection_id_failures_total",
+    "counter",
+    "UDP requests with an invalid or expired connection id.",
+  );
+  out.push(`opentracker_connection_id_failures_total ${c.udpConnectionIdMismatches}`);
+  family("opentracker_access_refused_total", "counter", "Announces refused by the access list.");
+  out.push(`opentracker_access_refused_total{protocol="http"} ${c.httpRefused}`);
+  out.push(`opentracker_access_refused_total{protocol="udp"} ${c.udpRefused}`);
+  family("opentracker_completed_total", "counter", "Completed downloads counted.");
+  out.push(`opentracker_completed_total ${c.completed}`);
+  family("opentracker_livesync_records_total", "counter", "Live sync records received.");
+  out.push(`opentracker_livesync_records_total ${c.livesyncRecords}`);
+  family("opentracker_stats_scans_total", "counter", "Full swarm scans for top/s24s/everything.");
+  out.push(`opentracker_stats_scans_total ${m.statsScans}`);
+  family("opentracker_torrents", "gauge", "Torrents held.");
+  out.push(`opentracker_torrents ${m.torrents}`);
+  family("opentracker_peers", "gauge", "Peers held, seeders included.");
+  out.push(`opentracker_peers ${m.peers}`);
+  family("opentracker_seeders", "gauge", "Seeders held.");
+  out.push(`opentracker_seeders ${m.seeds}`);
+  family("opentracker_peer_store_bytes", "gauge", "Bytes reserved by the peer store.");
+  out.push(`opentracker_peer_store_bytes ${m.peerStoreBytes}`);
+  family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  out.push(`process_resident_memory_bytes ${m.rssBytes}`);
+  family("opentracker_heap_used_bytes", "gauge", "V8 heap in use, bytes.");
+  out.push(`opentracker_heap_used_bytes ${m.heapUsedBytes}`);
+  family(
+    "opentracker_event_loop_lag_seconds",
+    "gauge",
+    "Largest event-loop delay in the last second.",
+  );
+  out.push(`opentracker_event_loop_lag_seconds ${m.eventLoopLagSeconds}`);
+  family("opentracker_uptime_seconds", "gauge", "Seconds since start.");
+  out.push(`opentracker_uptime_seconds ${m.uptimeSeconds}`);
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,143 @@
+/**
+ * The expensive stats (§6.2 `top10`, `top100`, `s24s`, and `count_iterator` of `everything`)
+ * need every torrent. A scan visits the swarm in slices of a few thousand torrents and yields to
+ * the event loop between slices, so announces keep flowing (opentracker's stats worker holds a
+ * bucket lock per bucket instead). Its result is cached for a few seconds: a client hammering
+ * `mode=everything` costs one scan per cache period, not one per request.
+ */
+
+import { Swarm } from "../swarm/swarm.ts";
+
+/** One entry of a top list. */
+export interface TopEntry {
+  readonly count: number;
+  /** The info_hash as 40 upper-case hex digits. */
+  readonly hex: string;
+}
+
+/** The result of one full scan. */
+export interface Snapshot {
+  /** Seconds since the epoch when the scan finished. */
+  readonly at: number;
+  /** Torrents counted by iteration (`count_iterator`). */
+  readonly torrents: number;
+  readonly topPeers: readonly TopEntry[];
+  readonly topSeeds: readonly TopEntry[];
+  readonly topLeechers: readonly TopEntry[];
+  /** IPv4 peers per /28 and /24 network, the 128 largest, largest first: [network, count]. */
+  readonly nets28: readonly (readonly [number, number])[];
+  readonly nets24: readonly (readonly [number, number])[];
+}
+
+/** Options for {@link StatsScanner}. */
+export interface StatsScannerOptions {
+  /** Torrents per slice. Default 4096. */
+  sliceTorrents?: number;
+  /** How long a snapshot is served before a new scan. Default 5 s. */
+  maxAgeSeconds?: number;
+  /** Seconds since the epoch. */
+  clock: () => number;
+}
+
+const TOP = 100;
+const NETS = 128;
+
+const HEX = "0123456789ABCDEF";
+
+function hexOf(b: Uint8Array, off: number): string {
+  let s = "";
+  for (let i = off; i < off + 20; i++) s += HEX[b[i] >> 4] + HEX[b[i] & 15];
+  return s;
+}
+
+/** A top-N list kept sorted by count descending, ties by hash ascending (UP-2024 order). */
+class Top {
+  readonly entries: { count: number; hex: string }[] = [];
+
+  offer(count: number, hashes: Uint8Array, off: number): void {
+    if (count === 0) return;
+    const e = this.entries;
+    if (e.length === TOP && count < e[TOP - 1].count) return;
+    const hex = hexOf(hashes, off);
+    let i = e.length;
+    while (i > 0 && (e[i - 1].count < count || (e[i - 1].count === count && e[i - 1].hex > hex))) {
+      i--;
+    }
+    if (i >= TOP) return;
+    e.splice(i, 0, { count, hex });
+    if (e.length > TOP) e.pop();
+  }
+}
+
+function topNets(m: Map<number, number>): [number, number][] {
+  return [...m].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, NETS);
+}
+
+/** Runs and caches scans of one swarm. */
+export class StatsScanner {
+  readonly #swarm: Swarm;
+  readonly #slice: number;
+  readonly #maxAge: number;
+  readonly #clock: () => number;
+  #cache: Snapshot | null = null;
+  #running: Promise<Snapshot> | null = null;
+  /** Completed scans (for tests and metrics). */
+  scans = 0;
+
+  constructor(swarm: Swarm, options: StatsScannerOptions) {
+    this.#swarm = swarm;
+    this.#slice = options.sliceTorrents ?? 4096;
+    this.#maxAge = options.maxAgeSeconds ?? 5;
+    this.#clock = options.clock;
+  }
+
+  /** A snapshot at most maxAgeSeconds old; starts (or joins) a scan when needed. */
+  snapshot(): Promise<Snapshot> {
+    const c = this.#cache;
+    if (c !== null && this.#clock() - c.at < this.#maxAge) return Promise.resolve(c);
+    this.#running ??= this.#scan().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #scan(): Promise<Snapshot> {
+    const swarm = this.#swarm;
+    const peers = new Top();
+    const seeds = new Top();
+    const leechers = new Top();
+    const n28 = new Map<number, number>();
+    const n24 = new Map<number, number>();
+    let torrents = 0;
+    const countNet = (ip: number) => {
+      const k28 = (ip & 0xfffffff0) >>> 0;
+      const k24 = (ip & 0xffffff00) >>> 0;
+      n28.set(k28, (n28.get(k28) ?? 0) + 1);
+      n24.set(k24, (n24.get(k24) ?? 0) + 1);
+    };
+    const onTorrent = (slot: number, hashes: Uint8Array, off: number, s: number, l: number) => {
+      torrents++;
+      peers.offer(s + l, hashes, off);
+      seeds.offer(s, hashes, off);
+      leechers.offer(l, hashes, off);
+      swarm.visitPeers4(slot, countNet);
+    };
+    let next = 0;
+    while (next >= 0) {
+      next = swarm.visit(next, this.#slice, onTorrent);
+      if (next >= 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    const snap: Snapshot = {
+      at: this.#clock(),
+      torrents,
+      topPeers: peers.entries,
+      topSeeds: seeds.entries,
+      topLeechers: leechers.entries,
+      nets28: topNets(n28),
+      nets24: topNets(n24),
+    };
+    this.#cache = snap;
+    this.scans++;
+    return snap;
+  }
+}
