@@ -6,6 +6,8 @@
 
 import { loadAccessControl } from "./src/config/access_list.ts";
 import { loadConfig } from "./src/config/flags.ts";
+import { describeRestore, restoreStatedump } from "./src/config/statedump.ts";
+import { loadStateFile } from "./src/config/state_file.ts";
 import { ensureFifo } from "./src/server/access_feeds.ts";
 import { checkPermissions } from "./src/config/permissions.ts";
 import { formatHostPort, startTracker, unsupportedFeatures } from "./src/tracker.ts";
@@ -43,7 +45,32 @@ async function main(): Promise<void> {
   }
   let tracker;
   try {
-    tracker = startTracker(config, { access, hashSeed });
+    tracker = startTracker(config, {
+      access,
+      hashSeed,
+      restore: (swarm, acl) => {
+        if (config.stateFile !== null) {
+          const lines = loadStateFile(
+            config.stateFile,
+            swarm,
+            (h, o) => acl.allowed(h, o),
+            Date.now() / 1000,
+          );
+          for (const line of lines) console.error(line);
+        }
+        const path = config.stateLoadFile;
+        if (path === null) return;
+        let text: string;
+        try {
+          text = Deno.readTextFileSync(path);
+        } catch (error) {
+          // opentracker warns and continues without the dump; so do we.
+          console.error(`Warning: Can't open state file: ${path}: ${(error as Error).message}`);
+          return;
+        }
+        console.error(describeRestore(path, restoreStatedump(text, swarm, (h) => acl.allowed(h))));
+      },
+    });
   } catch (error) {
     // opentracker: "socket_bind6_reuse: <strerror>", exit 111.
     const message = error instanceof Error ? error.message : String(error);

@@ -17,6 +17,8 @@ import { Woodpeckers } from "./stats/woodpeckers.ts";
 import { describeLoad, loadAccessList } from "./config/access_list.ts";
 import { AccessControl } from "./swarm/access.ts";
 import { FifoReader, readFifo } from "./server/access_feeds.ts";
+import { fullScrapeStream } from "./server/full_scrape_stream.ts";
+import { writeStateFile } from "./server/state_writer.ts";
 import { Swarm } from "./swarm/swarm.ts";
 import { HashSet20 } from "./swarm/hash_set.ts";
 import { LIMITS } from "./types.ts";
@@ -35,7 +37,9 @@ export interface RunningTracker {
   readonly addresses: readonly BoundAddress[];
   readonly swarm: Swarm;
   readonly counters: Counters;
-  /** Stops every listener and timer; resolves when all sockets are closed. */
+  /** Writes the state file now (no-op without `tracker.statefile`); one write at a time. */
+  saveState(): Promise<void>;
+  /** Stops every listener and timer, then writes the state file; resolves when done. */
   stop(): Promise<void>;
 }
 
@@ -49,6 +53,8 @@ export interface StartOptions {
   access?: AccessControl;
   /** Keys hash tables (four CSPRNG words). Default: fresh random words. */
   hashSeed?: Uint32Array;
+  /** Fills the swarm before any socket is bound (state restore). */
+  restore?: (swarm: Swarm, access: AccessControl) => void;
 }
 
 /**
@@ -61,9 +67,6 @@ export function unsupportedFeatures(config: Config): string[] {
   const o = config.origins;
   if (config.livesyncListen !== null) {
     out.push(`${o.livesync}: live sync is not available in this version`);
-  }
-  if (config.stateLoadFile !== null) {
-    out.push(`${o.stateLoadFile}: loading a state dump (-l) is not available in this version`);
   }
   return out;
 }
@@ -92,6 +95,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     peerTimeoutMinutes: config.peerTimeoutMinutes,
     torrentTimeoutMinutes: config.torrentTimeoutMinutes,
   });
+  options.restore?.(swarm, access);
   const interval = {
     baseSeconds: config.announceIntervalSeconds,
     variationSeconds: config.announceVariationSeconds,
@@ -148,6 +152,19 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     clientAddress: new ClientAddress((ip) => isBlessed(config, ip, MAY.proxy)),
     statsAllowed: config.restrictStats ? (ip) => isBlessed(config, ip, MAY.stat) : () => true,
     statsSource,
+    log,
+    fullScrape: config.fullScrape
+      ? {
+        gzip: config.fullScrapeGzip,
+        intervalSeconds: config.fullScrapeIntervalSeconds,
+        stream: (format) =>
+          fullScrapeStream(swarm, format, {
+            onChunk: (bytes) => {
+              counters.fullScrapeBytes += bytes;
+            },
+          }),
+      }
+      : null,
     scanner,
     woodpeckers,
     metricsSource: () => {
@@ -187,14 +204,12 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   try {
     for (const l of config.listeners) {
       if (l.protocol === "tcp") {
-        const readForwardedFor = config.blessed.some((b) => (b.may & MAY.proxy) !== 0);
         const { server, addr } = serveHttp({
           ...l,
           handler: httpHandler,
           counters,
           clock,
           log,
-          readForwardedFor,
         });
         httpServers.push(server);
         addresses.push({ protocol: "tcp", host: addr.hostname, port: addr.port });
@@ -260,14 +275,50 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     }
   }
 
+  // Persistence: one write at a time; a save asked for during a write runs after it.
+  let saving: Promise<void> | null = null;
+  let saveAgain = false;
+  const saveOnce = async (): Promise<void> => {
+    if (config.stateFile === null) return;
+    try {
+      const r = await writeStateFile(swarm, config.stateFile, config.peerTimeoutMinutes, clock());
+      log(
+        `Saved ${r.torrents} torrents and ${r.peers} peers to ${config.stateFile} ` +
+          `(${r.bytes} bytes) in ${r.milliseconds.toFixed(0)} ms`,
+      );
+    } catch (error) {
+      log(`Saving ${config.stateFile} failed: ${error instanceof Error ? error.message : error}`);
+    }
+  };
+  const saveState = (): Promise<void> => {
+    if (saving !== null) {
+      saveAgain = true;
+      return saving;
+    }
+    saving = (async () => {
+      do {
+        saveAgain = false;
+        await saveOnce();
+      } while (saveAgain);
+    })().finally(() => {
+      saving = null;
+    });
+    return saving;
+  };
+  const saver = config.stateFile === null
+    ? null
+    : setInterval(() => void saveState(), config.stateFileIntervalMinutes * 60_000);
+
   let stopped: Promise<void> | null = null;
   return {
     addresses,
     swarm,
     counters,
+    saveState,
     stop(): Promise<void> {
       if (stopped === null) {
         clearInterval(cleaner);
+        if (saver !== null) clearInterval(saver);
         clearInterval(lagTimer);
         if (onHup !== null) Deno.removeSignalListener("SIGHUP", onHup);
         const fifos = Promise.all(fifoReaders.map(async (r) => {
@@ -275,7 +326,11 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
           reader?.close();
           await reader?.done;
         }));
-        stopped = Promise.all([closeAll(), fifos]).then(() => {});
+        // Close the listeners first so the state written last is final.
+        stopped = Promise.all([closeAll(), fifos]).then(async () => {
+          if (saving !== null) await saving;
+          await saveOnce();
+        });
       }
       return stopped;
     },

@@ -51,12 +51,20 @@ export interface Config {
   readonly restrictStats: boolean;
   /** Honour `ip=` in announces (WANT_IP_FROM_QUERY_STRING). */
   readonly ipFromQuery: boolean;
-  /** `GET /scrape` without query is a full scrape (WANT_FULLSCRAPE). */
+  /** `GET /scrape` without query is a full scrape, and `tpbs`/`statedump` exist (WANT_FULLSCRAPE). */
   readonly fullScrape: boolean;
+  /** gzip full scrapes for clients that accept it (WANT_COMPRESSION_GZIP). */
+  readonly fullScrapeGzip: boolean;
+  /** Per-client minimum seconds between full scrapes; 0 = off (WANT_MODEST_FULLSCRAPES: 300). */
+  readonly fullScrapeIntervalSeconds: number;
   /** Live sync listen address (`livesync.cluster.listen`, `-s`), or null when off. */
   readonly livesyncListen: HostPort | null;
   /** State file loaded at start (`-l`), or null. */
   readonly stateLoadFile: string | null;
+  /** The tracker's own state file with peers (`tracker.statefile`), or null when off. */
+  readonly stateFile: string | null;
+  /** Minutes between automatic state saves (`tracker.statefile_interval`). */
+  readonly stateFileIntervalMinutes: number;
   /** `listen.udp.workers`: accepted for compatibility; Deno serves UDP on the event loop. */
   readonly udpWorkers: number;
   readonly announceIntervalSeconds: number;
@@ -92,9 +100,13 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     blessed: [],
     restrictStats: false,
     ipFromQuery: false,
-    fullScrape: false,
+    fullScrape: true,
+    fullScrapeGzip: true,
+    fullScrapeIntervalSeconds: 0,
     livesyncListen: null,
     stateLoadFile: null,
+    stateFile: null,
+    stateFileIntervalMinutes: 5,
     udpWorkers: 0,
     announceIntervalSeconds: DEFAULTS.announceIntervalSeconds,
     announceVariationSeconds: DEFAULTS.announceVariationSeconds,

@@ -229,6 +229,7 @@ function resolve(d: Draft): Config {
     fifoAdd: under(d.fifoAdd),
     fifoDelete: under(d.fifoDelete),
     stateLoadFile: under(d.stateLoadFile),
+    stateFile: under(d.stateFile),
     restrictStats: d.blessed.some((b) => (b.may & MAY.stat) !== 0),
     listeners: Object.freeze([...d.listeners]),
     blessed: Object.freeze([...d.blessed]),

@@ -24,6 +24,13 @@ function needs(config: Config): Need[] {
     const what = `access.${key} (${o[key === "fifo_add" ? "fifoAdd" : "fifoDelete"]})`;
     out.push({ path, kind: "read", what }, { path, kind: "write", what });
   }
+  if (config.stateFile !== null) {
+    const what = `tracker.statefile (${o.stateFile})`;
+    const dir = config.stateFile.includes("/")
+      ? config.stateFile.slice(0, config.stateFile.lastIndexOf("/")) || "/"
+      : ".";
+    out.push({ path: config.stateFile, kind: "read", what }, { path: dir, kind: "write", what });
+  }
   if (config.stateLoadFile !== null) {
     out.push({ path: config.stateLoadFile, kind: "read", what: `-l (${o.stateLoadFile})` });
   }

@@ -250,6 +250,33 @@ export const SETTINGS: readonly Setting[] = [
     show: (d) => [d.ipFromQuery ? "on" : "off"],
   },
   {
+    key: "access.fullscrape",
+    syntax: "on|off",
+    doc: "GET /scrape without info_hash returns every torrent, and /stats modes tpbs and " +
+      "statedump exist (opentracker's WANT_FULLSCRAPE; the seed's fork turned it off). Default on.",
+    apply: (d, v) => {
+      d.fullScrape = bool(v);
+    },
+    show: (d) => [d.fullScrape ? "on" : "off"],
+  },
+  {
+    key: "access.fullscrape_gzip",
+    syntax: "on|off",
+    doc:
+      "gzip full scrapes and statedumps for clients whose Accept-Encoding allows it. Default on.",
+    apply: (d, v) => {
+      d.fullScrapeGzip = bool(v);
+    },
+    show: (d) => [d.fullScrapeGzip ? "on" : "off"],
+  },
+  {
+    key: "access.fullscrape_interval",
+    syntax: "seconds",
+    doc: "A client may full-scrape once per this many seconds; others get 402 (opentracker's " +
+      "modest full scrapes used 300). 0 = no limit. Default 0.",
+    ...number("fullScrapeIntervalSeconds", 0, 86400),
+  },
+  {
     key: "livesync.cluster.listen",
     syntax: "ipv4[:port]",
     doc: "Live sync: join the cluster on this interface address (default port 9696).",
@@ -289,6 +316,23 @@ export const SETTINGS: readonly Setting[] = [
       d.user = v;
     },
     show: (d) => d.user ? [d.user] : [],
+  },
+  {
+    key: "tracker.statefile",
+    syntax: "file",
+    doc: "(ours) Keep every torrent and peer in this file: loaded at start, written every " +
+      "statefile_interval minutes and on SIGTERM/SIGINT, atomically. Off when unset.",
+    apply: (d, v, o) => {
+      d.stateFile = v;
+      d.origins.stateFile = o;
+    },
+    show: (d) => d.stateFile ? [d.stateFile] : [],
+  },
+  {
+    key: "tracker.statefile_interval",
+    syntax: "minutes",
+    doc: "(ours) Minutes between automatic state saves. Default 5.",
+    ...number("stateFileIntervalMinutes", 1, 1440),
   },
   {
     key: "tracker.redirect_url",

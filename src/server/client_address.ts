@@ -23,9 +23,15 @@ export class ClientAddress {
    * Writes the client address into `out` (16 bytes): `socketIp` unless it is a trusted proxy and
    * `forwardedFor` names a client behind it.
    */
-  resolve(socketIp: Uint8Array, forwardedFor: string | null, out: Uint8Array): void {
+  resolve(
+    socketIp: Uint8Array,
+    headers: { get(name: string): string | null } | string | null,
+    out: Uint8Array,
+  ): void {
     out.set(socketIp);
-    if (forwardedFor === null || !this.#trusted(socketIp)) return;
+    if (headers === null || !this.#trusted(socketIp)) return;
+    const forwardedFor = typeof headers === "string" ? headers : headers.get("x-forwarded-for");
+    if (forwardedFor === null) return;
     let end = forwardedFor.length;
     while (end > 0) {
       const comma = forwardedFor.lastIndexOf(",", end - 1);

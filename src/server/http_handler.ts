@@ -23,6 +23,9 @@ import { ACTION_KIND, Counters, HTTP_ERROR, PROTOCOL, requestIndex } from "../st
 import { renderScanned, renderStats, SCANNED_MODES, StatsSource } from "../stats/render.ts";
 import { StatsScanner } from "../stats/scan.ts";
 import { MetricsSource, renderMetrics } from "../stats/metrics.ts";
+import { FullScrapeFormat, TPBS_FORMATS } from "../protocol/full_scrape.ts";
+import { acceptsGzip } from "../protocol/accept_encoding.ts";
+import { formatIp } from "../util/ip.ts";
 import { Woodpeckers } from "../stats/woodpeckers.ts";
 import { ClientAddress } from "./client_address.ts";
 import { announceInterval, IntervalOptions } from "../swarm/interval.ts";
@@ -42,6 +45,15 @@ export class HttpReply {
   location: string | null = null;
   /** Body bytes (a view of a scratch buffer, valid until the next request). */
   body: Uint8Array = new Uint8Array(0);
+  /** A streamed body (full scrape, statedump) instead of {@link body}; chunked on the wire. */
+  stream: ReadableStream<Uint8Array> | null = null;
+  /** `Content-Encoding` of the stream, or null. */
+  contentEncoding: string | null = null;
+}
+
+/** Request headers as the handler reads them. */
+export interface RequestHeaders {
+  get(name: string): string | null;
 }
 
 /** Options for {@link HttpHandler}. */
@@ -67,7 +79,24 @@ export interface HttpHandlerOptions {
   woodpeckers: Woodpeckers;
   /** Figures for /metrics, read at request time. */
   metricsSource: () => MetricsSource;
+  /** Full scrape (`GET /scrape`, `tpbs`, `statedump`); null when switched off. */
+  fullScrape: FullScrapeOptions | null;
+  /** Logs one line per full scrape, as opentracker does. */
+  log: (line: string) => void;
 }
+
+/** How full scrapes are served. */
+export interface FullScrapeOptions {
+  /** gzip when the client accepts it. */
+  gzip: boolean;
+  /** Per-client minimum interval between full scrapes (opentracker's modest full scrapes); 0 = off. */
+  intervalSeconds: number;
+  /** Builds the stream of the whole swarm in a format. */
+  stream: (format: FullScrapeFormat) => ReadableStream<Uint8Array>;
+}
+
+/** Clients remembered for the modest full-scrape rule; the oldest are forgotten first. */
+const MODEST_TABLE_ENTRIES_MAX = 65536;
 
 const ERROR_SLOT: Record<number, number> = {
   400: HTTP_ERROR.param400,
@@ -87,6 +116,8 @@ export class HttpHandler {
   readonly reply: HttpReply = new HttpReply();
   readonly #order = new Int32Array(LIMITS.httpScrapeHashesMax);
   readonly #client = new Uint8Array(16);
+  readonly #modest = new Map<string, number>();
+  readonly #startedAt = Math.floor(Date.now() / 1000);
 
   constructor(options: HttpHandlerOptions) {
     this.#o = options;
@@ -101,11 +132,11 @@ export class HttpHandler {
     method: string,
     url: string,
     socketIp: Uint8Array,
-    forwardedFor: string | null,
+    headers: RequestHeaders | null,
     nowSeconds: number,
   ): HttpReply | Promise<HttpReply> {
     const ip = this.#client;
-    this.#o.clientAddress.resolve(socketIp, forwardedFor, ip);
+    this.#o.clientAddress.resolve(socketIp, headers, ip);
     this.#o.counters.tcpAccepts++;
     if (method !== "GET") return this.#error(ERROR_PAGE.badRequest, HTTP_ERROR.parse400);
     const scheme = url.indexOf("//");
@@ -120,7 +151,9 @@ export class HttpHandler {
       case ROUTE.scrape:
         return this.#scrape(url, nowSeconds);
       case ROUTE.stats:
-        return this.#stats(url, ip);
+        return this.#stats(url, ip, headers, nowSeconds);
+      case ROUTE.fullScrape:
+        return this.#fullScrape("ben", ip, headers, nowSeconds);
       case ROUTE.metrics:
         if (!this.#o.statsAllowed(ip)) return this.#error(ERROR_PAGE.accessDenied);
         return this.#ok(putAscii(this.#out, 0, renderMetrics(this.#o.metricsSource())));
@@ -202,12 +235,65 @@ export class HttpHandler {
     return this.#ok(writeAnnounceBody(this.#out, 0, r, interval));
   }
 
-  #stats(url: string, ip: Uint8Array): HttpReply | Promise<HttpReply> {
+  /** A streamed full scrape in `format` (§3.9), gzip when allowed and asked for. */
+  #fullScrape(
+    format: FullScrapeFormat,
+    ip: Uint8Array,
+    headers: RequestHeaders | null,
+    nowSeconds: number,
+  ): HttpReply {
+    const o = this.#o;
+    const fs = o.fullScrape;
+    if (fs === null) return this.#error(ERROR_PAGE.serverError);
+    if (fs.intervalSeconds > 0 && format !== "statedump") {
+      const key = formatIp(ip);
+      const last = this.#modest.get(key);
+      if (last !== undefined && nowSeconds - last < fs.intervalSeconds) {
+        return this.#error(ERROR_PAGE.paymentRequired);
+      }
+      this.#modest.delete(key);
+      if (this.#modest.size >= MODEST_TABLE_ENTRIES_MAX) {
+        this.#modest.delete(this.#modest.keys().next().value!);
+      }
+      this.#modest.set(key, nowSeconds);
+    }
+    o.counters.fullScrapes++;
+    const minutes = String(Math.floor((nowSeconds - this.#startedAt) / 60)).padStart(8, "0");
+    o.log(
+      `[${minutes}] scrp:  ${formatIp(ip)} - FULL SCRAPE${format === "ben" ? "" : ` (${format})`}`,
+    );
+    const r = new HttpReply();
+    r.contentType = "application/octet-stream";
+    let stream = fs.stream(format);
+    if (fs.gzip && acceptsGzip(headers?.get("accept-encoding") ?? null)) {
+      stream = stream.pipeThrough(
+        new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+      );
+      r.contentEncoding = "gzip";
+    }
+    r.stream = stream;
+    return r;
+  }
+
+  #stats(
+    url: string,
+    ip: Uint8Array,
+    headers: RequestHeaders | null,
+    nowSeconds: number,
+  ): HttpReply | Promise<HttpReply> {
     const o = this.#o;
     o.counters.requests[requestIndex(PROTOCOL.http, !isV4Mapped(ip, 0), ACTION_KIND.other)]++;
     if (!o.statsAllowed(ip)) return this.#error(ERROR_PAGE.accessDenied);
     if (o.parser.parseStats(url) !== PARSE.ok) return this.#error(ERROR_PAGE.badRequest);
     const mode = o.parser.statsMode;
+    if (mode === "tpbs" || mode === "statedump") {
+      if (o.fullScrape === null) return this.#error(ERROR_PAGE.serverError);
+      if (mode === "statedump") return this.#fullScrape("statedump", ip, headers, nowSeconds);
+      // opentracker hangs on tpbs without a known format (§3.9, §11 item 5); we answer 400.
+      const format = o.parser.statsFormat;
+      if (!TPBS_FORMATS.has(format)) return this.#error(ERROR_PAGE.badRequest);
+      return this.#fullScrape(format as FullScrapeFormat, ip, headers, nowSeconds);
+    }
     if (SCANNED_MODES.has(mode)) return this.#scanned(mode);
     if (mode === "woodpeckers") return this.#ok(putAscii(this.#out, 0, o.woodpeckers.render()));
     const r = renderStats(mode, o.statsSource());

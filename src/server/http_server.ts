@@ -18,8 +18,6 @@ export interface ServeHttpOptions {
   clock: () => number;
   /** Logs an unexpected error (never bad input). */
   log: (line: string) => void;
-  /** Whether X-Forwarded-For is read at all (some access.proxy net is configured). */
-  readForwardedFor: boolean;
 }
 
 const TEXT_PLAIN: HeadersInit = [["content-type", "text/plain"]];
@@ -50,8 +48,7 @@ export function serveHttp(o: ServeHttpOptions): { server: Deno.HttpServer; addr:
       o.log(`HTTP client address not understood: "${remote.hostname}"`);
       return internalError();
     }
-    const forwardedFor = o.readForwardedFor ? req.headers.get("x-forwarded-for") : null;
-    const reply = o.handler.handle(req.method, req.url, ip, forwardedFor, o.clock());
+    const reply = o.handler.handle(req.method, req.url, ip, req.headers, o.clock());
     if (reply instanceof Promise) return reply.then(toResponse);
     return toResponse(reply);
   });
@@ -60,6 +57,14 @@ export function serveHttp(o: ServeHttpOptions): { server: Deno.HttpServer; addr:
 
 /** A `Response` with a copy of the reply's body (the handler reuses its buffers). */
 function toResponse(r: HttpReply): Response {
+  if (r.stream !== null) {
+    const headers: [string, string][] = [[
+      "content-type",
+      r.contentType ?? "application/octet-stream",
+    ]];
+    if (r.contentEncoding !== null) headers.push(["content-encoding", r.contentEncoding]);
+    return new Response(r.stream, { status: 200, headers });
+  }
   {
     const body = r.body.slice();
     if (r.location !== null) {

@@ -608,6 +608,135 @@ export class Swarm {
     return end >= this.#nextSlot ? -1 : end;
   }
 
+  /** The hash bytes of all slots (`slot * 20`); valid until the next announce grows the table. */
+  get hashes(): Uint8Array {
+    return this.#hashes;
+  }
+
+  /** True when `slot` holds a torrent. */
+  slotUsed(slot: number): boolean {
+    return slot < this.#nextSlot && this.#used[slot] === 1;
+  }
+
+  /**
+   * Counts of `slot` and the base of its IPv6 list in minutes (what opentracker's statedump
+   * writes, §7), or false when the slot is free.
+   */
+  slotEntry(
+    slot: number,
+    out: { seeders: number; leechers: number; downloaded: number; baseMinutes: number },
+  ): boolean {
+    if (!this.slotUsed(slot)) return false;
+    this.#fillCounts(slot, out);
+    out.baseMinutes = this.#base[2 * slot + 1];
+    return true;
+  }
+
+  /**
+   * Restores a torrent from a statedump line (§7): created with `baseMinutes` on both lists and
+   * `downloaded` counted once (opentracker writes it to both families and doubles it). Returns
+   * false when the torrent exists already (it is left alone).
+   */
+  restoreTorrent(h: Uint8Array, o: number, baseMinutes: number, downloaded: number): boolean {
+    if (this.find(h, o) >= 0) return false;
+    const slot = this.#create(h, o, baseMinutes);
+    this.#down[2 * slot] = Math.min(downloaded, 0xffffffff);
+    return true;
+  }
+
+  /**
+   * Bytes {@link exportTorrent} writes for `slot`:
+   *
+   * | offset | size   | field                                   |
+   * | ------ | ------ | --------------------------------------- |
+   * | 0      | 20     | info_hash                               |
+   * | 20     | 4      | downloaded (both families)              |
+   * | 24     | 4      | base minutes of the IPv4 list           |
+   * | 28     | 4      | base minutes of the IPv6 list           |
+   * | 32     | 4      | IPv4 peers n4                           |
+   * | 36     | 4      | IPv6 peers n6                           |
+   * | 40     | 8·n4   | IPv4 peer records (see the file header) |
+   * | …      | 20·n6  | IPv6 peer records                       |
+   *
+   * All integers big-endian.
+   */
+  exportSize(slot: number): number {
+    return 40 + 8 * this.#count[2 * slot] + 20 * this.#count[2 * slot + 1];
+  }
+
+  /** Writes `slot` as a state record at `out[off]`; returns the end offset. */
+  exportTorrent(slot: number, out: Uint8Array, off: number): number {
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    out.set(this.#hashes.subarray(slot * 20, slot * 20 + 20), off);
+    view.setUint32(off + 20, this.#down[2 * slot] + this.#down[2 * slot + 1]);
+    view.setUint32(off + 24, this.#base[2 * slot]);
+    view.setUint32(off + 28, this.#base[2 * slot + 1]);
+    view.setUint32(off + 32, this.#count[2 * slot]);
+    view.setUint32(off + 36, this.#count[2 * slot + 1]);
+    off += 40;
+    for (let f = 0; f < 2; f++) {
+      const li = 2 * slot + f;
+      const bytes = this.#count[li] * REC[f];
+      if (bytes === 0) continue;
+      const handle = this.#handle[li];
+      const start = this.#store.offset(handle);
+      out.set(this.#store.page(handle).subarray(start, start + bytes), off);
+      off += bytes;
+    }
+    return off;
+  }
+
+  /**
+   * Restores a state record written by {@link exportTorrent} from `data[off..]`, peers included.
+   * Returns the record's length, or -1 when it is malformed (truncated, peers out of order or
+   * duplicated, over a limit); a torrent that exists already is skipped (its length returned).
+   */
+  importTorrent(data: Uint8Array, off: number, end: number): number {
+    if (off + 40 > end) return -1;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const n4 = view.getUint32(off + 32);
+    const n6 = view.getUint32(off + 36);
+    if (n4 > LIMITS.peersPerListMax || n6 > LIMITS.peersPerListMax) return -1;
+    const length = 40 + 8 * n4 + 20 * n6;
+    if (off + length > end) return -1;
+    // Peer records must be strictly ascending by ip+port, as the binary search needs.
+    let p = off + 40;
+    for (const [n, rec, key] of [[n4, 8, 6], [n6, 20, 18]]) {
+      for (let k = 1; k < n; k++) {
+        let cmp = 0;
+        for (let b = 0; b < key && cmp === 0; b++) {
+          cmp = data[p + k * rec + b] - data[p + (k - 1) * rec + b];
+        }
+        if (cmp <= 0) return -1;
+      }
+      p += n * rec;
+    }
+    if (this.find(data, off) >= 0) return length;
+    const slot = this.#create(data, off, view.getUint32(off + 24));
+    this.#base[2 * slot + 1] = view.getUint32(off + 28);
+    this.#down[2 * slot] = view.getUint32(off + 20);
+    p = off + 40;
+    for (let f = 0; f < 2; f++) {
+      const li = 2 * slot + f;
+      const n = f === 0 ? n4 : n6;
+      if (n === 0) continue;
+      const rec = REC[f];
+      this.#resize(li, f, classFor(n * rec));
+      const handle = this.#handle[li];
+      const page = this.#store.page(handle);
+      const start = this.#store.offset(handle);
+      page.set(data.subarray(p, p + n * rec), start);
+      let seeds = 0;
+      for (let k = 0; k < n; k++) if (page[start + k * rec + rec - 2] & PEER_FLAG.seeding) seeds++;
+      this.#count[li] = n;
+      this.#seeds[li] = seeds;
+      this.peerCount += n;
+      this.seedCount += seeds;
+      p += n * rec;
+    }
+    return length;
+  }
+
   /** Calls `fn` with the IPv4 address (big-endian u32) of every IPv4 peer of `slot`. */
   visitPeers4(slot: number, fn: (ip: number) => void): void {
     const n = this.#count[2 * slot];
