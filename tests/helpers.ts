@@ -373,9 +373,23 @@ export function udpClient(host: string, port: number): TrackerClient {
   let id: Uint8Array | null = null;
   let tx = 1;
   const buf = new Uint8Array(8192);
+  // UDP may drop datagrams (a full socket buffer after a burst): retransmit as BEP 15 clients
+  // do, and skip replies to earlier attempts by their transaction id. A tracker that stopped
+  // answering still fails every attempt.
   const exchange = async (req: Uint8Array): Promise<Uint8Array> => {
-    await sock.send(req, target);
-    return await receiveWithTimeout(sock, buf, 5000);
+    const txid = readU32(req, 12);
+    for (let attempt = 1;; attempt++) {
+      await sock.send(req, target);
+      const deadline = Date.now() + 2000;
+      try {
+        while (true) {
+          const reply = await receiveWithTimeout(sock, buf, Math.max(1, deadline - Date.now()));
+          if (reply.length >= 8 && readU32(reply, 4) === txid) return reply;
+        }
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
   };
   const connect = async () => {
     const req = new Uint8Array(16);

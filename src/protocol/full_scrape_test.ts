@@ -1,0 +1,113 @@
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { acceptsGzip } from "./accept_encoding.ts";
+import {
+  FullScrapeFormat,
+  parseStatedumpLine,
+  writeFullScrapeEntry,
+  writeFullScrapeHead,
+  writeFullScrapeTail,
+} from "./full_scrape.ts";
+import { finalBlock, frameBlock, readStateFile, writeStateHeader } from "./state_file.ts";
+
+const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
+const HASH = Uint8Array.from({ length: 20 }, (_, i) => [0x41, 0x2f, 0x7e, 0xff, 0x20][i % 5]);
+
+function doc(format: FullScrapeFormat): string {
+  const out = new Uint8Array(512);
+  let off = writeFullScrapeHead(format, out, 0);
+  off = writeFullScrapeEntry(format, out, off, HASH, 0, {
+    seeders: 3,
+    leechers: 258,
+    downloaded: 7,
+    baseMinutes: 29000000,
+  });
+  return latin1(out.subarray(0, writeFullScrapeTail(format, out, off)));
+}
+
+Deno.test("full-scrape writers produce each format of §3.9 and the statedump line of §7", () => {
+  const hex = "412F7EFF20".repeat(4);
+  strictEqual(doc("txt"), `${hex}:3:258\n`);
+  strictEqual(doc("txtp"), `${hex}:3:258:7\n`);
+  strictEqual(doc("statedump"), `${hex}:29000000:7\n`);
+  strictEqual(doc("url"), "A/~%ff%20".repeat(4) + ":3:258\n");
+  strictEqual(
+    doc("ben"),
+    `d5:filesd20:${latin1(HASH)}d8:completei3e10:downloadedi7e10:incompletei258eeee`,
+  );
+  strictEqual(doc("bin"), latin1(HASH) + "\x00\x00\x00\x03\x00\x00\x01\x02");
+});
+
+Deno.test("parseStatedumpLine() reads what the statedump writes and rejects the rest", () => {
+  const line = parseStatedumpLine(`${"ab".repeat(20)}:29000000:12\r`);
+  deepStrictEqual(line && [line.hash[0], line.baseMinutes, line.downloaded], [0xab, 29000000, 12]);
+  for (
+    const bad of [
+      "",
+      "ab".repeat(20),
+      `${"ab".repeat(19)}zz:1:2`,
+      `${"ab".repeat(20)}:x:2`,
+      `${"ab".repeat(20)}:1`,
+      `${"ab".repeat(20)}:1:2:3`,
+      `${"ab".repeat(20)} :1:2`,
+    ]
+  ) {
+    strictEqual(parseStatedumpLine(bad), null, bad);
+  }
+});
+
+Deno.test("acceptsGzip() parses Accept-Encoding instead of searching for a substring", () => {
+  const cases: [string | null, boolean][] = [
+    [null, false],
+    ["gzip", true],
+    ["deflate, gzip;q=0.5", true],
+    ["GZIP", true],
+    ["x-gzip", true],
+    ["gzip;q=0", false],
+    ["gzip;q=0.000", false],
+    ["*", true],
+    ["*;q=0", false],
+    ["br, deflate", false],
+    ["identity", false],
+    ["gzipped", false],
+    ["*, gzip;q=0", false],
+  ];
+  for (const [header, expected] of cases) strictEqual(acceptsGzip(header), expected, `${header}`);
+});
+
+Deno.test("readStateFile() reads whole files and reports truncation and damage", () => {
+  const records = [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5])];
+  const parts = [writeStateHeader(45, 1.8e9), ...records.map(frameBlock), finalBlock(2)];
+  const file = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    file.set(p, o);
+    o += p.length;
+  }
+  const seen: number[][] = [];
+  const read = (data: Uint8Array) => {
+    seen.length = 0;
+    return readStateFile(data, (d, s, e) => {
+      seen.push([...d.subarray(s, e)]);
+      return 1;
+    });
+  };
+  const whole = read(file);
+  deepStrictEqual([whole.torrents, whole.damage, whole.writtenAtSeconds], [2, null, 1.8e9]);
+  deepStrictEqual(seen, [[1, 2, 3], [4, 5]]);
+
+  const truncated = read(file.subarray(0, file.length - 8));
+  deepStrictEqual(truncated.torrents, 2);
+  strictEqual(truncated.damage?.startsWith("truncated at byte"), true);
+
+  const flipped = file.slice();
+  flipped[24 + 8 + 1] ^= 1;
+  const damaged = read(flipped);
+  deepStrictEqual([damaged.torrents, seen.length], [0, 0]);
+  strictEqual(damaged.damage?.startsWith("checksum mismatch"), true);
+
+  strictEqual(
+    read(new TextEncoder().encode("not a state file at all, no")).damage,
+    "not a state file (bad magic)",
+  );
+  strictEqual(read(new Uint8Array(3)).damage?.startsWith("shorter than its header"), true);
+});
