@@ -19,7 +19,9 @@ import {
 import { Swarm } from "../swarm/swarm.ts";
 
 const BUCKETS = 1024;
-const CHUNK_BYTES = 65536;
+const CHUNK_BYTES = 32768;
+/** Longest stretch of work before the stream lets the event loop run. */
+const YIELD_AFTER_MS = 2;
 
 /** Options for {@link fullScrapeStream}. */
 export interface FullScrapeStreamOptions {
@@ -51,26 +53,51 @@ export function fullScrapeStream(
 ): ReadableStream<Uint8Array> {
   const slice = options.sliceTorrents ?? 16384;
   const deadline = performance.now() + (options.deadlineMs ?? 900_000);
-  const buckets: number[][] = Array.from({ length: BUCKETS }, () => []);
   const entry: FullScrapeEntry = { seeders: 0, leechers: 0, downloaded: 0, baseMinutes: 0 };
-  let collectFrom = 0; // next slot to bucket; -1 when done
+  // Counting sort by bucket into one Int32Array (no JS array per bucket, little GC work):
+  // pass 1 counts torrents per bucket, pass 2 places their slots. Torrents created between the
+  // passes that do not fit their bucket's count are left out; freed ones leave -1 gaps.
+  const starts = new Int32Array(BUCKETS + 1);
+  const fill = new Int32Array(BUCKETS);
+  let slots = new Int32Array(0);
+  let pass = 1;
+  let cursor = 0;
   let bucket = 0;
   let inBucket = 0;
   let sorted = false;
   let headWritten = false;
+  let lastYield = performance.now();
+  const home = (hashes: Uint8Array, slot: number) =>
+    (hashes[slot * 20] << 2) | (hashes[slot * 20 + 1] >> 6);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (performance.now() > deadline) {
         controller.error(new Error("full scrape deadline passed"));
         return;
       }
-      // Sort every torrent into its bucket, a slice at a time, yielding between slices.
-      while (collectFrom >= 0) {
+      while (pass <= 2) {
         const hashes = swarm.hashes;
-        collectFrom = swarm.visit(collectFrom, slice, (slot) => {
-          buckets[(hashes[slot * 20] << 2) | (hashes[slot * 20 + 1] >> 6)].push(slot);
+        cursor = swarm.visit(cursor, slice, (slot) => {
+          const b = home(hashes, slot);
+          if (pass === 1) starts[b + 1]++;
+          else if (fill[b] < starts[b + 1] - starts[b]) slots[starts[b] + fill[b]++] = slot;
         });
+        if (cursor < 0) {
+          if (pass === 1) {
+            for (let b = 0; b < BUCKETS; b++) starts[b + 1] += starts[b];
+            slots = new Int32Array(starts[BUCKETS]).fill(-1);
+          }
+          pass++;
+          cursor = 0;
+        }
         await yieldToLoop();
+        lastYield = performance.now();
+      }
+      // While the socket takes data quickly, pulls and the gzip transform run as one chain of
+      // microtasks that never lets timers or other sockets in: break it every few milliseconds.
+      if (performance.now() - lastYield > YIELD_AFTER_MS) {
+        await yieldToLoop();
+        lastYield = performance.now();
       }
       const out = new Uint8Array(CHUNK_BYTES);
       let off = 0;
@@ -79,22 +106,20 @@ export function fullScrapeStream(
         headWritten = true;
       }
       while (bucket < BUCKETS && off + ENTRY_BYTES_MAX <= CHUNK_BYTES) {
-        const slots = buckets[bucket];
         const hashes = swarm.hashes;
+        const mine = slots.subarray(starts[bucket], starts[bucket] + fill[bucket]);
         if (!sorted) {
-          slots.sort((a, b) => compareSlots(hashes, a, b));
+          mine.sort((a, b) => compareSlots(hashes, a, b));
           sorted = true;
         }
-        while (inBucket < slots.length && off + ENTRY_BYTES_MAX <= CHUNK_BYTES) {
-          const slot = slots[inBucket++];
+        while (inBucket < mine.length && off + ENTRY_BYTES_MAX <= CHUNK_BYTES) {
+          const slot = mine[inBucket++];
           // A slot freed and reused since it was bucketed may now hold a hash of another bucket.
-          const home = (hashes[slot * 20] << 2) | (hashes[slot * 20 + 1] >> 6);
-          if (home === bucket && swarm.slotEntry(slot, entry)) {
+          if (home(hashes, slot) === bucket && swarm.slotEntry(slot, entry)) {
             off = writeFullScrapeEntry(format, out, off, hashes, slot * 20, entry);
           }
         }
-        if (inBucket >= slots.length) {
-          buckets[bucket] = [];
+        if (inBucket >= mine.length) {
           bucket++;
           inBucket = 0;
           sorted = false;
