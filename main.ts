@@ -72,8 +72,17 @@ async function main(): Promise<void> {
       },
     });
   } catch (error) {
-    // opentracker: "socket_bind6_reuse: <strerror>", exit 111.
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof Deno.errors.AddrInUse) {
+      // opentracker's SO_REUSEPORT lets a second instance share the port and silently split the
+      // swarm; we refuse to start next to another tracker instead.
+      console.error(
+        `Refusing to start: an address is already in use (${message}); ` +
+          `another tracker instance probably serves it`,
+      );
+      Deno.exit(1);
+    }
+    // opentracker: "socket_bind6_reuse: <strerror>", exit 111.
     console.error(`Cannot bind: ${message}`);
     Deno.exit(111);
   }

@@ -29,6 +29,7 @@ const REQUIREMENTS: Requirement[] = [
     present: () => run("/usr/bin/python3", ["-c", "import libtorrent"]),
   },
   { pkg: "util-linux", present: () => run("setpriv", ["--version"]) },
+  { pkg: "systemd", present: () => run("systemd-analyze", ["--version"]) },
 ];
 
 function missing(): string[] {

@@ -20,10 +20,13 @@ function runs(cmd: string, args: string[]): boolean {
 }
 
 /** Options for Deno.test: skipped (with a notice) when `pkg` is missing, unless under CI. */
-export function needs(pkg: "opentracker" | "python3-libtorrent"): { ignore: boolean } {
-  const ok = pkg === "opentracker"
-    ? present(pkg, () => runs("/usr/bin/opentracker", ["-v"]) && runs("setpriv", ["--version"]))
-    : present(pkg, () => runs("/usr/bin/python3", ["-c", "import libtorrent"]));
+export function needs(pkg: "opentracker" | "python3-libtorrent" | "systemd"): { ignore: boolean } {
+  const probes = {
+    "opentracker": () => runs("/usr/bin/opentracker", ["-v"]) && runs("setpriv", ["--version"]),
+    "python3-libtorrent": () => runs("/usr/bin/python3", ["-c", "import libtorrent"]),
+    "systemd": () => runs("systemd-analyze", ["--version"]),
+  };
+  const ok = present(pkg, probes[pkg]);
   if (ok || Deno.env.get("CI") === "true") return { ignore: false };
   console.error(`Skipping tests that need ${pkg}: apt-get install ${pkg}`);
   return { ignore: true };

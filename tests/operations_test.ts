@@ -1,0 +1,290 @@
+/**
+ * Operations: the systemd unit (systemd-analyze verify), the installer into a staging root, the
+ * cron watchdog against a live, a stopped and a hung tracker, and the refusal of a second
+ * instance on the same port.
+ */
+
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
+import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
+import { httpClient, randomHash, startFlags, startTrackerProcess } from "./helpers.ts";
+import { needs } from "./requirements.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+async function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
+  const r = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
+  return { code: r.code, out: decoder.decode(r.stdout) + decoder.decode(r.stderr) };
+}
+
+async function digest(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = `${d}/${e.name}`;
+      if (e.isDirectory) await walk(p);
+      else out[p.slice(dir.length)] = decoder.decode(await Deno.readFile(p));
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+Deno.test("install.sh installs into a staging root, idempotently, and uninstalls", async () => {
+  const root = await Deno.makeTempDir();
+  const fake = `${root}.bin`;
+  await Deno.writeTextFile(fake, "#!/bin/sh\necho fake\n");
+  try {
+    const first = await run("bash", [`${ROOT}scripts/install.sh`, "--binary", fake], {
+      DESTDIR: root,
+    });
+    strictEqual(first.code, 0, first.out);
+    const files = await digest(root);
+    deepStrictEqual(Object.keys(files).sort(), [
+      "/etc/opentracker/opentracker.conf",
+      "/etc/systemd/system/opentracker.service",
+      "/usr/local/bin/opentracker",
+      "/usr/local/sbin/opentracker-watchdog",
+    ]);
+    strictEqual(
+      files["/etc/opentracker/opentracker.conf"],
+      await Deno.readTextFile(`${ROOT}opentracker.conf.sample`),
+    );
+    strictEqual((await Deno.stat(`${root}/usr/local/bin/opentracker`)).mode! & 0o777, 0o755);
+    ok((await Deno.stat(`${root}/var/lib/opentracker`)).isDirectory);
+    const unit = files["/etc/systemd/system/opentracker.service"];
+    for (
+      const line of [
+        "ExecStart=/usr/local/bin/opentracker -f /etc/opentracker/opentracker.conf",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "DynamicUser=yes",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/opentracker",
+        "NoNewPrivileges=yes",
+        "CapabilityBoundingSet=",
+        "Restart=on-failure",
+        "KillSignal=SIGTERM",
+      ]
+    ) ok(unit.split("\n").includes(line), `unit lacks ${line}`);
+
+    // Idempotent: the same files, and the operator's configuration is never replaced.
+    await Deno.writeTextFile(
+      `${root}/etc/opentracker/opentracker.conf`,
+      "listen.tcp_udp 0.0.0.0:6969\n",
+    );
+    const second = await run("bash", [`${ROOT}scripts/install.sh`, "--binary", fake], {
+      DESTDIR: root,
+    });
+    strictEqual(second.code, 0, second.out);
+    match(second.out, /kept the existing .*opentracker\.conf/);
+    match(second.out, /unit .* is up to date/);
+    const again = await digest(root);
+    deepStrictEqual({ ...again, "/etc/opentracker/opentracker.conf": "" }, {
+      ...files,
+      "/etc/opentracker/opentracker.conf": "",
+    });
+
+    // A port below 1024 in the configuration grants exactly CAP_NET_BIND_SERVICE.
+    await Deno.writeTextFile(
+      `${root}/etc/opentracker/opentracker.conf`,
+      "listen.tcp [::]:80\nlisten.udp 0.0.0.0:6969\n",
+    );
+    await run("bash", [`${ROOT}scripts/install.sh`, "--binary", fake], { DESTDIR: root });
+    const low = await Deno.readTextFile(`${root}/etc/systemd/system/opentracker.service`);
+    ok(low.includes("\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\n"));
+    ok(low.includes("\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n"));
+
+    const un = await run("bash", [`${ROOT}scripts/install.sh`, "--uninstall"], { DESTDIR: root });
+    strictEqual(un.code, 0, un.out);
+    deepStrictEqual(Object.keys(await digest(root)), ["/etc/opentracker/opentracker.conf"]);
+    await run("bash", [`${ROOT}scripts/install.sh`, "--uninstall", "--purge"], { DESTDIR: root });
+    deepStrictEqual(Object.keys(await digest(root)), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(fake);
+  }
+});
+
+Deno.test("install.sh without a binary writes a deno wrapper with the embedded permission set", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const r = await run("bash", [`${ROOT}scripts/install.sh`], {
+      DESTDIR: root,
+      DENO: Deno.execPath(),
+      PATH: Deno.env.get("PATH") ?? "",
+    });
+    strictEqual(r.code, 0, r.out);
+    const wrapper = await Deno.readTextFile(`${root}/usr/local/bin/opentracker`);
+    ok(
+      wrapper.includes(
+        `run ${
+          permissionFlags(INSTALL_DIRS).join(" ")
+        } --unstable-net "/usr/local/lib/opentracker-deno/main.ts"`,
+      ),
+      wrapper,
+    );
+    ok((await Deno.stat(`${root}/usr/local/lib/opentracker-deno/src/swarm/swarm.ts`)).isFile);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "systemd-analyze verify accepts the installed unit",
+  ...needs("systemd"),
+  async fn() {
+    const root = await Deno.makeTempDir();
+    const fake = `${root}.bin`;
+    await Deno.writeTextFile(fake, "#!/bin/sh\n");
+    try {
+      await run("bash", [`${ROOT}scripts/install.sh`, "--binary", fake], { DESTDIR: root });
+      // verify checks that ExecStart exists on this machine: point it at the staged binary.
+      const unit = (await Deno.readTextFile(`${root}/etc/systemd/system/opentracker.service`))
+        .replace("/usr/local/bin/opentracker", `${root}/usr/local/bin/opentracker`);
+      const dir = await Deno.makeTempDir();
+      await Deno.writeTextFile(`${dir}/opentracker.service`, unit);
+      const r = await run("systemd-analyze", ["verify", `${dir}/opentracker.service`]);
+      await Deno.remove(dir, { recursive: true });
+      strictEqual(r.code, 0, r.out);
+      strictEqual(r.out.trim(), "", r.out);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(fake);
+    }
+  },
+});
+
+/** A port free for TCP and UDP on 127.0.0.1. */
+function freePort(): number {
+  for (let i = 0; i < 50; i++) {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    try {
+      Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" }).close();
+      return port;
+    } catch { /* taken */ }
+  }
+  throw new Error("no free port");
+}
+
+/** Waits (polling the socket) until the tracker answers HTTP, or throws after `ms`. */
+async function answers(port: number, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (true) {
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      c.close();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`nothing answers on ${port}`);
+      await new Promise((r) => setTimeout(r, 50)); // retry pacing while the process starts
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("the watchdog leaves a healthy tracker alone and restarts a dead or hung one with its state", async () => {
+  const dir = await Deno.makeTempDir();
+  const port = freePort();
+  const pidfile = `${dir}/tracker.pid`;
+  await Deno.writeTextFile(`${dir}/c.conf`, `tracker.statefile ${dir}/state.bin\n`);
+  const flags = [...startFlags(), `--allow-read=${dir}`, `--allow-write=${dir}`].join(" ");
+  await Deno.writeTextFile(
+    `${dir}/start.sh`,
+    `setsid "${Deno.execPath()}" run ${flags} "${ROOT}main.ts" -f "${dir}/c.conf" ` +
+      `-i 127.0.0.1 -p ${port} -P ${port} >> "${dir}/tracker.log" 2>&1 < /dev/null &\necho $! > "${pidfile}"\n`,
+  );
+  const env = {
+    OT_HOST: "127.0.0.1",
+    OT_HTTP_PORT: String(port),
+    OT_UDP_PORT: String(port),
+    OT_TIMEOUT: "2",
+    OT_RESTART_CMD: `sh ${dir}/start.sh`,
+    OT_PIDFILE: pidfile,
+    OT_LOCK: `${dir}/watchdog.lock`,
+    OT_LOG: `${dir}/watchdog.log`,
+    OT_STOP_WAIT: "10",
+    NO_COLOR: "1",
+  };
+  const watchdog = () => run("bash", [`${ROOT}scripts/watchdog.sh`], env);
+  const pid = async () => Number((await Deno.readTextFile(pidfile)).trim());
+  try {
+    // Nothing runs: the watchdog starts it.
+    strictEqual((await watchdog()).code, 0);
+    await answers(port);
+    const first = await pid();
+    const http = httpClient("127.0.0.1", port);
+    const h = randomHash();
+    for (let p = 1; p <= 5; p++) await http.announce({ hash: h, port: p, numwant: 0 });
+
+    // Healthy: no restart.
+    strictEqual((await watchdog()).code, 0);
+    strictEqual(await pid(), first);
+    strictEqual(alive(first), true);
+
+    // Dead (stopped by SIGTERM, which writes the state): restarted, peers intact.
+    Deno.kill(first, "SIGTERM");
+    while (alive(first)) await new Promise((r) => setTimeout(r, 20));
+    strictEqual((await watchdog()).code, 0);
+    await answers(port);
+    const second = await pid();
+    ok(second !== first);
+    const r = await http.announce({ hash: h, port: 1, numwant: 50 });
+    strictEqual(r.peers.length, 5, "the five peers survived the restart");
+
+    // Hung (SIGSTOP): probes time out, the watchdog stops it and starts a new one.
+    Deno.kill(second, "SIGSTOP");
+    strictEqual((await watchdog()).code, 0);
+    strictEqual(alive(second), false, "the hung tracker is gone");
+    await answers(port);
+    const third = await pid();
+    ok(third !== second);
+    strictEqual((await http.announce({ hash: h, port: 1, numwant: 50 })).peers.length, 5);
+
+    const log = await Deno.readTextFile(`${dir}/watchdog.log`);
+    match(log, /unhealthy: no HTTP answer .* no UDP answer/);
+    match(log, /stopping unresponsive tracker pid/);
+    strictEqual(log.match(/restarted the tracker/g)?.length, 3);
+  } finally {
+    try {
+      const p = await pid();
+      if (alive(p)) {
+        Deno.kill(p, "SIGCONT");
+        Deno.kill(p, "SIGTERM");
+        while (alive(p)) await new Promise((r) => setTimeout(r, 20));
+      }
+    } catch { /* never started */ }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a second instance on the same port is refused with exit status 1", async () => {
+  const t = await startTrackerProcess(["-i", "127.0.0.1", "-p", "0"], 1);
+  try {
+    const r = await run(Deno.execPath(), [
+      ...startFlags(),
+      `${ROOT}main.ts`,
+      "-i",
+      "127.0.0.1",
+      "-p",
+      String(t.tcp[0]),
+    ]);
+    strictEqual(r.code, 1);
+    match(r.out, /Refusing to start: an address is already in use/);
+  } finally {
+    await t.stop();
+  }
+});
