@@ -94,6 +94,9 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     hashSeed,
     peerTimeoutMinutes: config.peerTimeoutMinutes,
     torrentTimeoutMinutes: config.torrentTimeoutMinutes,
+    peerBudget: config.peerBudget,
+    torrentPeersMax: config.torrentPeersMax,
+    budgetWatermark: config.peerBudgetWatermarkPercent / 100,
   });
   options.restore?.(swarm, access);
   const interval = {
@@ -115,6 +118,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     seeds: swarm.seedCount,
     uptimeSeconds: clock() - startedAt,
     peerTimeoutMinutes: config.peerTimeoutMinutes,
+    peerBudget: swarm.peerBudget,
+    refusedPeers: swarm.refusedPeers,
   });
   // Event-loop lag: how late a 100 ms timer fires, the largest over the last second.
   let lagMaxMs = 0;

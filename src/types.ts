@@ -72,6 +72,10 @@ export const DEFAULTS = {
   udpPeersV4Max: 200,
   udpPeersV6Max: 66,
   statsPath: "stats",
+  /** 4 M peers take about 250 MiB here: room for the runtime and the OS on a 1 GB VPS. */
+  peerBudget: 4_000_000,
+  /** Far above any real swarm; stops one torrent from taking the whole budget. */
+  torrentPeersMax: 500_000,
   /** Connection ids are valid this long, as BEP 15 asks. */
   connectionIdLifetimeSeconds: 120,
   /** Extra acceptance window for clients that reuse an id past BEP 15's two minutes. */

@@ -74,6 +74,12 @@ export interface Config {
   /** Peers in the requester's family list above which a torrent is popular. */
   readonly popularThresholdPeers: number;
   readonly peerTimeoutMinutes: number;
+  /** Most peers held; new peers beyond are refused (renewals never). */
+  readonly peerBudget: number;
+  /** Most peers of one torrent. */
+  readonly torrentPeersMax: number;
+  /** Percent of the budget above which admission favours small swarms. */
+  readonly peerBudgetWatermarkPercent: number;
   readonly torrentTimeoutMinutes: number;
   readonly httpNumwantDefault: number;
   readonly httpNumwantMax: number;
@@ -113,6 +119,9 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     popularIntervalSeconds: 0,
     popularThresholdPeers: 50,
     peerTimeoutMinutes: DEFAULTS.peerTimeoutMinutes,
+    peerBudget: DEFAULTS.peerBudget,
+    torrentPeersMax: DEFAULTS.torrentPeersMax,
+    peerBudgetWatermarkPercent: 70,
     torrentTimeoutMinutes: DEFAULTS.torrentTimeoutMinutes,
     httpNumwantDefault: DEFAULTS.httpNumwantDefault,
     httpNumwantMax: DEFAULTS.httpNumwantMax,

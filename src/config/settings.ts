@@ -374,6 +374,28 @@ export const SETTINGS: readonly Setting[] = [
     ...number("peerTimeoutMinutes", 1, LIMITS.peerTimeoutMinutesMax),
   },
   {
+    key: "tracker.peer_budget",
+    syntax: "peers",
+    doc: "(ours) Most peers held in all. New peers beyond it are refused (they get a normal " +
+      "reply, nothing is stored); renewals, completions and stops always work. 4,000,000 peers " +
+      "take about 250 MiB, which fits a 1 GB VPS. Replaces cron restarts on low memory.",
+    ...number("peerBudget", 1000, 1_000_000_000),
+  },
+  {
+    key: "tracker.peer_budget_watermark",
+    syntax: "percent",
+    doc: "(ours) Above this share of the budget, new peers of large swarms are admitted with a " +
+      "falling probability so that the rest goes to small swarms. Default 70.",
+    ...number("peerBudgetWatermarkPercent", 1, 100),
+  },
+  {
+    key: "tracker.torrent_peers_max",
+    syntax: "peers",
+    doc: "(ours) Most peers of one torrent (both address families). Default 500000; the fork " +
+      "used 400 per family.",
+    ...number("torrentPeersMax", 1, 1_000_000_000),
+  },
+  {
     key: "tracker.torrent_timeout",
     syntax: "minutes",
     doc: "An empty torrent that had downloads is kept this long. Default 1440.",

@@ -104,6 +104,18 @@ export function renderMetrics(m: MetricsSource): string {
   out.push(`opentracker_torrents ${m.torrents}`);
   family("opentracker_peers", "gauge", "Peers held, seeders included.");
   out.push(`opentracker_peers ${m.peers}`);
+  family(
+    "opentracker_peer_budget",
+    "gauge",
+    "Most peers the tracker stores (tracker.peer_budget).",
+  );
+  out.push(`opentracker_peer_budget ${m.peerBudget}`);
+  family(
+    "opentracker_peers_refused_total",
+    "counter",
+    "New peers refused by the peer budget or the per-torrent cap.",
+  );
+  out.push(`opentracker_peers_refused_total ${m.refusedPeers}`);
   family("opentracker_seeders", "gauge", "Seeders held.");
   out.push(`opentracker_seeders ${m.seeds}`);
   family("opentracker_peer_store_bytes", "gauge", "Bytes reserved by the peer store.");

@@ -23,6 +23,9 @@ export interface StatsSource {
   readonly seeds: number;
   readonly uptimeSeconds: number;
   readonly peerTimeoutMinutes: number;
+  /** The peer budget and the new peers it refused so far. */
+  readonly peerBudget: number;
+  readonly refusedPeers: number;
 }
 
 /** Outcome of {@link renderStats}: a body, or an HTTP status for the error page. */
@@ -115,6 +118,12 @@ export function renderStats(mode: string, s: StatsSource): StatsReply {
     }
     case "version":
       return { body: VERSION_TEXT };
+    case "budget":
+      // Ours (MRTG layout): peers held, new peers refused, uptime, budget and its use.
+      return {
+        body: `${s.peers}\n${s.refusedPeers}\n${mrtgTail(t)}\nopentracker peer budget ` +
+          `${s.peerBudget}, ${Math.floor((100 * s.peers) / s.peerBudget)}% used`,
+      };
     case "numwants": {
       let body = "";
       for (let i = 0; i <= 200; i++) body += `${String(i).padStart(3, "0")} => ${c.numwants[i]}\n`;

@@ -73,6 +73,8 @@ export class AnnounceResult {
   familyPeers = 0;
   /** A stop found and removed the peer. */
   removed = false;
+  /** A new peer was refused by the peer budget or the per-torrent cap (nothing stored). */
+  refused = false;
 }
 
 /** Counts of one torrent, for scrapes. */
@@ -94,7 +96,19 @@ export interface SwarmOptions {
   torrentTimeoutMinutes?: number;
   /** Initial torrent capacity (grows by doubling). Default 1024. */
   initialTorrents?: number;
+  /** Most peers held in all; new peers beyond it are refused. Default: no limit. */
+  peerBudget?: number;
+  /** Most peers of one torrent (both families); new ones beyond it are refused. Default: none. */
+  torrentPeersMax?: number;
+  /**
+   * Fraction of the budget above which new peers are admitted with a probability that falls
+   * with the load and with the size of their swarm (small swarms first). Default 0.7.
+   */
+  budgetWatermark?: number;
 }
+
+/** Swarms smaller than this are admitted up to the hard budget (erdgeist's minimum allowance). */
+const SMALL_SWARM_PEERS = 10;
 
 /** All torrents and peers of one tracker process. */
 export class Swarm {
@@ -125,6 +139,12 @@ export class Swarm {
   #key = new Uint8Array(18);
   #cleanCursor = 0;
 
+  readonly #budget: number;
+  readonly #torrentMax: number;
+  readonly #watermark: number;
+  /** New peers refused by the budget or the per-torrent cap (renewals are never refused). */
+  refusedPeers = 0;
+
   /** Torrents held. */
   torrentCount = 0;
   /** Peers held, both families, seeders included. */
@@ -141,6 +161,9 @@ export class Swarm {
       `peer timeout must be 1..255 minutes, got ${this.#peerTimeout}`,
     );
     this.#seed = options.hashSeed;
+    this.#budget = options.peerBudget ?? Infinity;
+    this.#torrentMax = options.torrentPeersMax ?? Infinity;
+    this.#watermark = Math.floor(this.#budget * (options.budgetWatermark ?? 0.7));
     this.#grow(Math.max(16, options.initialTorrents ?? 1024));
     this.#rehash(64);
   }
@@ -439,6 +462,29 @@ export class Swarm {
    * Adds or renews the peer of `req` and selects peers for the reply (§2.3, §2.7).
    * `req.numwant` must already be capped. The caller checks the access list first.
    */
+  /** The peer budget in force (Infinity when unlimited). */
+  get peerBudget(): number {
+    return this.#budget;
+  }
+
+  /**
+   * Whether a new peer may join a swarm of `swarmPeers` peers (both families). Below the
+   * watermark: yes. Above the budget or the per-torrent cap: no. In between: swarms under
+   * 10 peers yes, larger ones with probability (1 - load)^2 / (1 + log2(size / 10))^1.5, so
+   * that near the budget the remaining room goes to the many small swarms rather than to the
+   * few that already hold most peers (upstream's proposed WANT_LIMIT_PEERS, §2.8).
+   */
+  #admit(swarmPeers: number): boolean {
+    if (swarmPeers >= this.#torrentMax) return false;
+    const used = this.peerCount;
+    if (used < this.#watermark) return true;
+    if (used >= this.#budget) return false;
+    if (swarmPeers < SMALL_SWARM_PEERS) return true;
+    const load = (used - this.#watermark) / Math.max(1, this.#budget - this.#watermark);
+    const p = (1 - load) ** 2 / (1 + Math.log2(swarmPeers / SMALL_SWARM_PEERS)) ** 1.5;
+    return this.#prng.below(1_000_000) < p * 1_000_000;
+  }
+
   announce(
     req: AnnounceRequest,
     nowMinutes: number,
@@ -447,9 +493,29 @@ export class Swarm {
     out: AnnounceResult,
   ): void {
     const h = req.infoHash;
+    out.refused = false;
     let slot = this.find(h, 0);
-    if (slot < 0) slot = this.#create(h, 0, nowMinutes);
-    else this.#cleanTorrent(slot, nowMinutes);
+    if (slot < 0) {
+      // A refused peer of an unknown torrent creates nothing: a flood of random info_hashes
+      // cannot grow the torrent table past the budget either.
+      if (!this.#admit(0)) {
+        this.refusedPeers++;
+        out.refused = true;
+        out.isNewPeer = out.completed = out.removed = false;
+        out.renewedAgeMinutes = -1;
+        out.seeders =
+          out.leechers =
+          out.downloaded =
+          out.familyPeers =
+          out.n4 =
+          out.n6 =
+            0;
+        return;
+      }
+      slot = this.#create(h, 0, nowMinutes);
+    } else {
+      this.#cleanTorrent(slot, nowMinutes);
+    }
     this.#base[2 * slot] = nowMinutes;
     this.#base[2 * slot + 1] = nowMinutes;
 
@@ -463,7 +529,12 @@ export class Swarm {
     out.removed = false;
 
     const at = this.#search(li, f);
-    if (at < 0) {
+    const swarmPeers = this.#count[2 * slot] + this.#count[2 * slot + 1];
+    if (at < 0 && !this.#admit(swarmPeers)) {
+      // Refused: the reply is normal, nothing is stored (renewals never get here).
+      this.refusedPeers++;
+      out.refused = true;
+    } else if (at < 0) {
       if (fromSync) flags |= PEER_FLAG.fromSync;
       if (this.#insert(li, f, -at - 1, flags)) {
         out.isNewPeer = true;

@@ -284,3 +284,88 @@ Deno.test("announceInterval() uses the popular interval only above the threshold
     ok(upstream >= 1620 && upstream <= 1979, `upstream ${upstream}`);
   }
 });
+
+function budgetSwarm(peerBudget: number, torrentPeersMax = Infinity, budgetWatermark = 0.5): Swarm {
+  return new Swarm({
+    prng: new Prng([3, 1, 4, 1]),
+    hashSeed: Uint32Array.of(5, 9, 2, 6),
+    peerBudget,
+    torrentPeersMax,
+    budgetWatermark,
+  });
+}
+
+Deno.test("Swarm never holds more peers than its budget and refuses without creating torrents", () => {
+  const s = budgetSwarm(100);
+  for (let i = 0; i < 5000; i++) {
+    announce(s, hash(100000 + i), { ip: `10.1.${i >> 8}.${i & 255}`, port: 1 });
+  }
+  strictEqual(s.peerCount, 100);
+  strictEqual(s.torrentCount, 100, "refused peers of unknown torrents create nothing");
+  strictEqual(s.refusedPeers, 4900);
+  strictEqual(res.refused, true);
+  deepStrictEqual([res.seeders, res.leechers, res.n4], [0, 0, 0]);
+});
+
+Deno.test("Swarm at its budget still renews, completes and stops existing peers", () => {
+  const s = budgetSwarm(50);
+  const h = hash(7);
+  for (let i = 0; i < 50; i++) announce(s, hash(i), { ip: "10.2.0.1", port: i + 1 });
+  strictEqual(s.peerCount, 50);
+  strictEqual(announce(s, h, { ip: "10.2.0.2", port: 1 }).refused, true);
+  // A renewal with a completion at the full budget: counted, as the fork would not (§2.8).
+  const renewed = announce(s, hash(3), {
+    ip: "10.2.0.1",
+    port: 4,
+    seeding: true,
+    event: EVENT.completed,
+  });
+  deepStrictEqual([renewed.refused, renewed.completed, renewed.renewedAgeMinutes], [
+    false,
+    true,
+    0,
+  ]);
+  strictEqual(renewed.seeders, 1);
+  announce(s, hash(3), { ip: "10.2.0.1", port: 4, event: EVENT.stopped });
+  strictEqual(s.peerCount, 49);
+  strictEqual(
+    announce(s, h, { ip: "10.2.0.2", port: 1 }).isNewPeer,
+    true,
+    "room again after a stop",
+  );
+});
+
+Deno.test("Swarm caps one torrent's peers and keeps renewing them", () => {
+  const s = budgetSwarm(1_000_000, 5);
+  const h = hash(8);
+  for (let p = 1; p <= 5; p++) announce(s, h, { ip: "10.3.0.1", port: p });
+  strictEqual(announce(s, h, { ip: "10.3.0.1", port: 6 }).refused, true);
+  strictEqual(announce(s, h, { ip: "10.3.0.1", port: 1 }).refused, false);
+  strictEqual(res.leechers, 5);
+  strictEqual(
+    announce(s, hash(9), { ip: "10.3.0.1", port: 6 }).isNewPeer,
+    true,
+    "other torrents are fine",
+  );
+});
+
+Deno.test("Swarm admission above the watermark favours small swarms", () => {
+  const s = budgetSwarm(2000, Infinity, 0.5);
+  const big = hash(10);
+  for (let i = 0; i < 1000; i++) {
+    announce(s, big, { ip: `10.4.${i >> 8}.${i & 255}`, port: 1, numwant: 0 });
+  }
+  strictEqual(s.peerCount, 1000, "below the watermark everyone is admitted");
+  let bigAdmitted = 0;
+  let smallAdmitted = 0;
+  for (let i = 0; i < 400; i++) {
+    if (announce(s, big, { ip: `10.5.${i >> 8}.${i & 255}`, port: 1, numwant: 0 }).isNewPeer) {
+      bigAdmitted++;
+    }
+    if (announce(s, hash(20000 + i), { ip: "10.6.0.1", port: 1, numwant: 0 }).isNewPeer) {
+      smallAdmitted++;
+    }
+  }
+  strictEqual(smallAdmitted, 400, "swarms under 10 peers are admitted up to the budget");
+  ok(bigAdmitted < 60, `the 1000-peer swarm got ${bigAdmitted} of 400`);
+});
