@@ -1,0 +1,309 @@
+/**
+ * Side-by-side benchmark: this tracker and Debian's opentracker (when installed, in its fastest
+ * setup `listen.udp.workers 1`, whitelisting the load's hashes), each pinned to CPU 1 with
+ * taskset, loaded from CPU 0 by the C generator of ../shared/bench/ (built here with gcc; a
+ * TypeScript generator cannot saturate a tracker). Every workload runs `--runs` times (default
+ * 3) and the table shows medians and ratios, in markdown for docs/benchmarks.md. Needs root for
+ * running opentracker as nobody. Not part of the test suite: a full run takes several minutes.
+ *
+ *   deno run -A scripts/bench.ts [--seconds 20] [--runs 3]
+ */
+
+import { parseArgs } from "node:util";
+import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { seconds: { type: "string", default: "20" }, runs: { type: "string", default: "3" } },
+});
+const SECONDS = Number(values.seconds);
+const RUNS = Number(values.runs);
+const ROOT = new URL("../", import.meta.url).pathname;
+const SOURCE = `${ROOT}../shared/bench/udpload.c`;
+
+function sh(cmd: string[], opts: { quiet?: boolean } = {}): { ok: boolean; out: string } {
+  const r = new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
+    .outputSync();
+  const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  if (!r.success && !opts.quiet) console.error(out);
+  return { ok: r.success, out };
+}
+
+const work = Deno.makeTempDirSync();
+Deno.chmodSync(work, 0o755);
+const gen = `${work}/udpload`;
+if (!sh(["gcc", "-O2", "-pthread", "-o", gen, SOURCE, "-lm"]).ok) {
+  console.error(`Cannot build ${SOURCE}: the side-by-side run needs gcc and the shared bench tool`);
+  Deno.exit(1);
+}
+const haveOpentracker = sh(["/usr/bin/opentracker", "-v"], { quiet: true }).ok;
+
+function freePort(): number {
+  for (let i = 0; i < 50; i++) {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    try {
+      Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" }).close();
+      return port;
+    } catch { /* taken */ }
+  }
+  throw new Error("no free port");
+}
+
+interface Running {
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+async function startOurs(): Promise<Running> {
+  const port = freePort();
+  const child = new Deno.Command("taskset", {
+    args: [
+      "-c",
+      "1",
+      Deno.execPath(),
+      "run",
+      ...permissionFlags(INSTALL_DIRS),
+      `${ROOT}main.ts`,
+      "-i",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-P",
+      String(port),
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitForPort(port);
+  return {
+    pid: child.pid,
+    port,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+async function startOpentracker(): Promise<Running> {
+  const port = freePort();
+  const list = sh([gen, "--hashes", "10000"]).out;
+  Deno.writeTextFileSync(`${work}/whitelist`, list);
+  Deno.writeTextFileSync(
+    `${work}/ot.conf`,
+    `listen.udp.workers 1\nlisten.udp 127.0.0.1:${port}\nlisten.tcp 127.0.0.1:${port}\naccess.whitelist ${work}/whitelist\n`,
+  );
+  Deno.chmodSync(`${work}/whitelist`, 0o644);
+  Deno.chmodSync(`${work}/ot.conf`, 0o644);
+  const child = new Deno.Command("taskset", {
+    args: [
+      "-c",
+      "1",
+      "setpriv",
+      "--reuid=nobody",
+      "--regid=nogroup",
+      "--clear-groups",
+      "/usr/bin/opentracker",
+      "-f",
+      `${work}/ot.conf`,
+      "-d",
+      work,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitForPort(port);
+  // The whitelist loads asynchronously: a short UDP run settles it.
+  sh(
+    ["taskset", "-c", "0", gen, "-a", "127.0.0.1", "-p", String(port), "-d", "1", "-W", "1", "-Q"],
+    { quiet: true },
+  );
+  // setpriv execs opentracker: the child pid is opentracker's.
+  return {
+    pid: child.pid,
+    port,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+function load(port: number, pid: number, extra: string[]): Record<string, number> {
+  const r = sh([
+    "taskset",
+    "-c",
+    "0",
+    gen,
+    "-a",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-d",
+    String(SECONDS),
+    "-W",
+    "3",
+    "-c",
+    String(pid),
+    "-Q",
+    ...extra,
+  ]);
+  const line = r.out.split("\n").find((l) => l.startsWith("RESULT "));
+  if (!line) throw new Error(`no RESULT line:\n${r.out}`);
+  return JSON.parse(line.slice(7));
+}
+
+function rssKiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(status.match(/VmRSS:\s+(\d+)/)![1]);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+type Row = {
+  name: string;
+  ours: number;
+  theirs: number | null;
+  unit: string;
+  lowerIsBetter?: boolean;
+};
+const rows: Row[] = [];
+
+async function measure(
+  name: string,
+  unit: string,
+  f: (t: Running) => number,
+  withTheirs: boolean,
+  lowerIsBetter = false,
+): Promise<void> {
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const a = await startOurs();
+    try {
+      ours.push(f(a));
+    } finally {
+      await a.stop();
+    }
+    if (withTheirs && haveOpentracker) {
+      const b = await startOpentracker();
+      try {
+        theirs.push(f(b));
+      } finally {
+        await b.stop();
+      }
+    }
+    console.error(
+      `${name}: run ${run + 1}: ours ${ours.at(-1)?.toFixed(1)}${
+        theirs.length ? `, opentracker ${theirs.at(-1)?.toFixed(1)}` : ""
+      }`,
+    );
+  }
+  rows.push({
+    name,
+    unit,
+    ours: median(ours),
+    theirs: theirs.length ? median(theirs) : null,
+    lowerIsBetter,
+  });
+}
+
+await measure(
+  "UDP announce responses/s (100:1, numwant 30)",
+  "/s",
+  (t) => load(t.port, t.pid, [])["responses_per_s"],
+  true,
+);
+await measure(
+  "HTTP, connection per request: responses per tracker CPU-second",
+  "/CPU-s",
+  (t) => load(t.port, t.pid, ["--http", "--close", "-s", "64"])["resp_per_tracker_cpu_s"],
+  true,
+);
+await measure(
+  "HTTP keep-alive responses/s",
+  "/s",
+  (t) => load(t.port, t.pid, ["--http", "-s", "64"])["responses_per_s"],
+  false,
+);
+await measure(
+  "RSS per peer, 1 M peers on 100 k torrents",
+  "B",
+  (t) => {
+    const before = rssKiB(t.pid);
+    sh([
+      "taskset",
+      "-c",
+      "0",
+      gen,
+      "--fill",
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(t.port),
+      "-P",
+      "1000000",
+      "-n",
+      "100000",
+      "-Q",
+    ]);
+    return ((rssKiB(t.pid) - before) * 1024) / 1e6;
+  },
+  true,
+  true,
+);
+await measure(
+  "p99 UDP announce latency at ≈ 80 % of max rate",
+  "ms",
+  (t) => {
+    const max = load(t.port, t.pid, [])["responses_per_s"];
+    // Closed loop: fewer requests in flight lower the rate; take the first setting at or below 80 %.
+    for (const depth of [16, 8, 4, 2, 1]) {
+      const r = load(t.port, t.pid, ["-q", String(depth)]);
+      if (r["responses_per_s"] <= 0.8 * max || depth === 1) return r["lat_p99_us"] / 1000;
+    }
+    return NaN;
+  },
+  true,
+  true,
+);
+
+const deno = Deno.version.deno;
+const commit = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], { quiet: true }).out.trim();
+const cpu = (Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? "?";
+console.log(
+  `\n${
+    new Date().toISOString().slice(0, 10)
+  }, commit ${commit}, Deno ${deno}, ${cpu}, ${navigator.hardwareConcurrency} CPUs; medians of ${RUNS} runs of ${SECONDS} s\n`,
+);
+console.log("| workload | ours | opentracker | ratio |");
+console.log("| --- | --- | --- | --- |");
+for (const r of rows) {
+  const ratio = r.theirs === null
+    ? "—"
+    : (r.lowerIsBetter ? r.theirs / r.ours : r.ours / r.theirs).toFixed(2) + "×";
+  const fmt = (v: number) =>
+    v >= 1000 ? `${(v / 1000).toFixed(1)} k${r.unit}` : `${v.toFixed(1)} ${r.unit}`;
+  console.log(
+    `| ${r.name} | ${fmt(r.ours)} | ${r.theirs === null ? "—" : fmt(r.theirs)} | ${ratio} |`,
+  );
+}
+Deno.removeSync(work, { recursive: true });
