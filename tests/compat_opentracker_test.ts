@@ -14,6 +14,7 @@ import {
 import { toHex } from "../src/util/hex.ts";
 import {
   bdecode,
+  freePort,
   httpGet,
   latin1,
   randomHash,
@@ -28,20 +29,6 @@ import { needs } from "./requirements.ts";
 
 const HASHES = Array.from({ length: 16 }, () => randomHash());
 const CANARY = HASHES[15];
-
-/** A port free for both TCP and UDP on 127.0.0.1 right now. */
-function freePort(): number {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
-    try {
-      Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" }).close();
-      return port;
-    } catch { /* taken for UDP: try another */ }
-  }
-  throw new Error("no free port");
-}
 
 interface Reference {
   port: number;

@@ -465,3 +465,17 @@ export async function receiveWithTimeout(
 export function randomHash(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(20));
 }
+
+/** A port free for both TCP and UDP on 127.0.0.1 right now (for trackers that need a fixed one). */
+export function freePort(): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    try {
+      Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" }).close();
+      return port;
+    } catch { /* taken for UDP: try another */ }
+  }
+  throw new Error("no free port");
+}

@@ -6,7 +6,7 @@
 
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
-import { httpClient, randomHash, startFlags, startTrackerProcess } from "./helpers.ts";
+import { freePort, httpClient, randomHash, startFlags, startTrackerProcess } from "./helpers.ts";
 import { needs } from "./requirements.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -157,20 +157,6 @@ Deno.test({
     }
   },
 });
-
-/** A port free for TCP and UDP on 127.0.0.1. */
-function freePort(): number {
-  for (let i = 0; i < 50; i++) {
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
-    try {
-      Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" }).close();
-      return port;
-    } catch { /* taken */ }
-  }
-  throw new Error("no free port");
-}
 
 /** Waits (polling the socket) until the tracker answers HTTP, or throws after `ms`. */
 async function answers(port: number, ms = 15_000): Promise<void> {

@@ -8,6 +8,8 @@
  * Pure and synchronous.
  */
 
+import { hash20 } from "./hash20.ts";
+
 /** A growable set of 20-byte keys. */
 export class HashSet20 {
   #keys: Uint8Array;
@@ -40,15 +42,7 @@ export class HashSet20 {
   }
 
   #hash(h: Uint8Array, o: number): number {
-    const s = this.#seed;
-    let x = s[0];
-    for (let i = 0; i < 20; i += 4) {
-      const w = h[o + i] | (h[o + i + 1] << 8) | (h[o + i + 2] << 16) | (h[o + i + 3] << 24);
-      x = Math.imul(x ^ w ^ s[1 + ((i >> 2) % 3)], 0x9e3779b1);
-      x ^= x >>> 15;
-    }
-    x = Math.imul(x ^ (x >>> 13), 0x85ebca6b);
-    return (x ^ (x >>> 16)) >>> 0;
+    return hash20(this.#seed, h, o);
   }
 
   #same(slot: number, h: Uint8Array, o: number): boolean {

@@ -31,6 +31,7 @@ import { assert } from "../util/assert.ts";
 import { isV4Mapped } from "../util/ip.ts";
 import { Prng } from "../util/random.ts";
 import { BlockStore, classBytes, classFor } from "./block_store.ts";
+import { hash20 } from "./hash20.ts";
 
 const NO_BLOCK = 255;
 const REC = [8, 20];
@@ -176,15 +177,7 @@ export class Swarm {
   // ---------------------------------------------------------------- torrent table
 
   #hashOf(h: Uint8Array, o: number): number {
-    const s = this.#seed;
-    let x = s[0];
-    for (let i = 0; i < 20; i += 4) {
-      const w = h[o + i] | (h[o + i + 1] << 8) | (h[o + i + 2] << 16) | (h[o + i + 3] << 24);
-      x = Math.imul(x ^ w ^ s[1 + ((i >> 2) % 3)], 0x9e3779b1);
-      x ^= x >>> 15;
-    }
-    x = Math.imul(x ^ (x >>> 13), 0x85ebca6b);
-    return (x ^ (x >>> 16)) >>> 0;
+    return hash20(this.#seed, h, o);
   }
 
   #sameHash(slot: number, h: Uint8Array, o: number): boolean {
