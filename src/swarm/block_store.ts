@@ -43,8 +43,16 @@ export class BlockStore {
   #freeCount: number[] = [];
   #bumpPage = -1;
   #bumpOffset = PAGE_BYTES;
+  /** Bytes of live blocks per shared page, and which pages are shared or being evacuated. */
+  #live: number[] = [];
+  #shared: boolean[] = [];
+  #evacuating: boolean[] = [];
   /** Bytes held in pages (for memory statistics). */
   bytesReserved = 0;
+  /** Bytes of live blocks in shared pages. */
+  bytesLive = 0;
+  /** Bytes held by shared pages. */
+  bytesShared = 0;
 
   /** Page of a handle. */
   page(handle: number): Uint8Array {
@@ -60,32 +68,91 @@ export class BlockStore {
   alloc(cls: number): number {
     const bytes = classBytes(cls);
     if (bytes > SHARED_BLOCK_BYTES_MAX) return this.#newPage(bytes) * (1 << OFFSET_BITS);
+    this.bytesLive += bytes;
     const count = this.#freeCount[cls] ?? 0;
     if (count > 0) {
       this.#freeCount[cls] = count - 1;
-      return this.#free[cls][count - 1];
+      const handle = this.#free[cls][count - 1];
+      this.#live[handle >>> OFFSET_BITS] += bytes;
+      return handle;
     }
     if (this.#bumpOffset + bytes > PAGE_BYTES) {
       // Hand the tail of the old page to the free lists before starting a new one.
       this.#shred(this.#bumpPage, this.#bumpOffset);
-      this.#bumpPage = this.#newPage(PAGE_BYTES);
+      this.#bumpPage = this.#newPage(PAGE_BYTES, true);
       this.#bumpOffset = 0;
     }
     const handle = this.#bumpPage * (1 << OFFSET_BITS) + this.#bumpOffset;
     this.#bumpOffset += bytes;
+    this.#live[this.#bumpPage] += bytes;
     return handle;
   }
 
   /** Returns a block of class `cls` to the store. */
   free(handle: number, cls: number): void {
-    if (classBytes(cls) > SHARED_BLOCK_BYTES_MAX) {
-      const id = handle >>> OFFSET_BITS;
-      this.bytesReserved -= this.pages[id].length;
-      this.pages[id] = EMPTY_PAGE;
-      this.#freePageIds.push(id);
+    const id = handle >>> OFFSET_BITS;
+    const bytes = classBytes(cls);
+    if (bytes > SHARED_BLOCK_BYTES_MAX) {
+      this.#release(id);
       return;
     }
-    this.#push(cls, handle);
+    this.bytesLive -= bytes;
+    this.#live[id] -= bytes;
+    if (!this.#evacuating[id]) this.#push(cls, handle);
+    else if (this.#live[id] === 0) this.#release(id);
+  }
+
+  /** True when the block of `handle` lies in a page being evacuated: move it. */
+  isEvacuating(handle: number): boolean {
+    return this.#evacuating[handle >>> OFFSET_BITS] === true;
+  }
+
+  /**
+   * Starts evacuating the sparse shared pages (less than half live) when at least half of the
+   * shared bytes are dead and there are more than a few pages: blocks left behind by lists that
+   * grew sit in the free lists when no new small list needs them. Evacuating pages get no new
+   * blocks; the swarm moves the lists they hold as it visits them (one cleaning sweep), and each
+   * page is released as soon as its last block leaves. Returns the number of pages marked.
+   */
+  startEvacuation(): number {
+    if (this.bytesShared < 4 * PAGE_BYTES || this.bytesLive * 2 > this.bytesShared) return 0;
+    let marked = 0;
+    for (let id = 0; id < this.pages.length; id++) {
+      if (!this.#shared[id] || this.#evacuating[id] || this.#live[id] * 2 >= PAGE_BYTES) continue;
+      this.#evacuating[id] = true;
+      marked++;
+    }
+    if (marked === 0) return 0;
+    // Their free blocks must never be handed out again.
+    for (let cls = 0; cls < this.#free.length; cls++) {
+      const list = this.#free[cls];
+      if (list === undefined) continue;
+      let kept = 0;
+      const n = this.#freeCount[cls] ?? 0;
+      for (let i = 0; i < n; i++) {
+        if (!this.#evacuating[list[i] >>> OFFSET_BITS]) list[kept++] = list[i];
+      }
+      this.#freeCount[cls] = kept;
+    }
+    if (this.#bumpPage >= 0 && this.#evacuating[this.#bumpPage]) {
+      this.#bumpPage = -1;
+      this.#bumpOffset = PAGE_BYTES;
+    }
+    for (let id = 0; id < this.pages.length; id++) {
+      if (this.#evacuating[id] && this.#live[id] === 0) this.#release(id);
+    }
+    return marked;
+  }
+
+  #release(id: number): void {
+    const bytes = this.pages[id].length;
+    this.bytesReserved -= bytes;
+    if (this.#shared[id]) this.bytesShared -= bytes;
+    this.pages[id] = EMPTY_PAGE;
+    this.#shared[id] = false;
+    this.#evacuating[id] = false;
+    this.#live[id] = 0;
+    this.#freePageIds.push(id);
   }
 
   #push(cls: number, handle: number): void {
@@ -112,16 +179,21 @@ export class BlockStore {
     }
   }
 
-  #newPage(bytes: number): number {
+  #newPage(bytes: number, shared = false): number {
     const page = new Uint8Array(bytes);
     this.bytesReserved += bytes;
-    const reused = this.#freePageIds.pop();
-    if (reused !== undefined) {
-      this.pages[reused] = page;
-      return reused;
+    if (shared) this.bytesShared += bytes;
+    let id = this.#freePageIds.pop();
+    if (id === undefined) {
+      assert(this.pages.length < LIMITS.peerPagesMax, "peer store is out of page ids");
+      id = this.pages.length;
+      this.pages.push(page);
+    } else {
+      this.pages[id] = page;
     }
-    assert(this.pages.length < LIMITS.peerPagesMax, "peer store is out of page ids");
-    this.pages.push(page);
-    return this.pages.length - 1;
+    this.#shared[id] = shared;
+    this.#evacuating[id] = false;
+    this.#live[id] = 0;
+    return id;
   }
 }

@@ -174,6 +174,11 @@ export class Swarm {
     return this.#store.bytesReserved;
   }
 
+  /** Bytes of live peer-list blocks. */
+  get peerStoreLiveBytes(): number {
+    return this.#store.bytesLive;
+  }
+
   // ---------------------------------------------------------------- torrent table
 
   #hashOf(h: Uint8Array, o: number): number {
@@ -442,10 +447,19 @@ export class Swarm {
     return false;
   }
 
-  /** Cleans both lists of `slot`; returns true when the torrent should go. */
+  /**
+   * Cleans both lists of `slot` and moves those that sit in pages being evacuated (into a block
+   * that just fits them); returns true when the torrent should go.
+   */
   #cleanTorrent(slot: number, now: number): boolean {
     const a = this.#cleanList(2 * slot, 0, now);
     const b = this.#cleanList(2 * slot + 1, 1, now);
+    for (let f = 0; f < 2; f++) {
+      const li = 2 * slot + f;
+      if (this.#cls[li] !== NO_BLOCK && this.#store.isEvacuating(this.#handle[li])) {
+        this.#resize(li, f, classFor(this.#count[li] * REC[f]));
+      }
+    }
     return a && b;
   }
 
@@ -641,6 +655,8 @@ export class Swarm {
     while (visited < maxTorrents) {
       if (this.#cleanCursor >= this.#nextSlot) {
         this.#cleanCursor = 0;
+        // A sweep ended: the next one moves the lists out of sparse pages, if any.
+        this.#store.startEvacuation();
         return true;
       }
       const slot = this.#cleanCursor++;

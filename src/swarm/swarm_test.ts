@@ -369,3 +369,56 @@ Deno.test("Swarm admission above the watermark favours small swarms", () => {
   strictEqual(smallAdmitted, 400, "swarms under 10 peers are admitted up to the budget");
   ok(bigAdmitted < 60, `the 1000-peer swarm got ${bigAdmitted} of 400`);
 });
+
+Deno.test("Swarm keeps every peer through evacuations of sparse pages, checked against a model", () => {
+  const s = newSwarm(99);
+  const rng = new Prng([7, 7, 7, 7]);
+  const model = new Map<number, Set<number>>();
+  const torrents = 8000;
+  let evacuated = 0;
+  const verify = () => {
+    for (const [t, ports] of model) {
+      const c = scrape(s, hash(t));
+      strictEqual(c?.leechers ?? 0, ports.size, `torrent ${t}`);
+      if (ports.size > 0 && ports.size <= 200) {
+        const r = announce(s, hash(t), { ip: "10.9.0.1", port: [...ports][0], numwant: 200 });
+        const got = new Set<number>();
+        for (let i = 0; i < r.n4; i++) got.add((r.peers4[i * 6 + 4] << 8) | r.peers4[i * 6 + 5]);
+        deepStrictEqual(
+          [...got].sort((a, b) => a - b),
+          [...ports].sort((a, b) => a - b),
+          `torrent ${t}`,
+        );
+      }
+    }
+  };
+  for (let round = 0; round < 6; round++) {
+    // Growth: many swarms grow by doubling, leaving small blocks behind.
+    for (let i = 0; i < 150000; i++) {
+      const t = rng.below(torrents);
+      const port = 1 + rng.below(60000);
+      announce(s, hash(t), { ip: "10.9.0.1", port, numwant: 0 });
+      if (!model.has(t)) model.set(t, new Set());
+      model.get(t)!.add(port);
+    }
+    // Shrink most swarms hard: pages become sparse.
+    for (const [t, ports] of model) {
+      for (const port of [...ports]) {
+        if (rng.below(10) < 8) {
+          announce(s, hash(t), { ip: "10.9.0.1", port, event: EVENT.stopped });
+          ports.delete(port);
+        }
+      }
+    }
+    const before = s.peerStoreBytes;
+    while (!s.cleanSlice(T, 512));
+    while (!s.cleanSlice(T, 512));
+    if (s.peerStoreBytes < before) evacuated++;
+    verify();
+  }
+  ok(evacuated > 0, "some sweep released pages");
+  ok(
+    s.peerStoreBytes <= 4 * s.peerStoreLiveBytes + 4 * (1 << 20),
+    `${s.peerStoreBytes} reserved for ${s.peerStoreLiveBytes} live`,
+  );
+});
