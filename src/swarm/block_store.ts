@@ -108,17 +108,19 @@ export class BlockStore {
   }
 
   /**
-   * Starts evacuating the sparse shared pages (less than half live) when at least half of the
-   * shared bytes are dead and there are more than a few pages: blocks left behind by lists that
+   * Starts evacuating the sparse shared pages (less than 3/4 live) when at least a quarter of
+   * the shared bytes are dead and there are more than a few pages: blocks left behind by lists that
    * grew sit in the free lists when no new small list needs them. Evacuating pages get no new
    * blocks; the swarm moves the lists they hold as it visits them (one cleaning sweep), and each
    * page is released as soon as its last block leaves. Returns the number of pages marked.
    */
   startEvacuation(): number {
-    if (this.bytesShared < 4 * PAGE_BYTES || this.bytesLive * 2 > this.bytesShared) return 0;
+    if (this.bytesShared < 4 * PAGE_BYTES || this.bytesLive * 4 > this.bytesShared * 3) return 0;
     let marked = 0;
     for (let id = 0; id < this.pages.length; id++) {
-      if (!this.#shared[id] || this.#evacuating[id] || this.#live[id] * 2 >= PAGE_BYTES) continue;
+      if (!this.#shared[id] || this.#evacuating[id] || this.#live[id] * 4 >= PAGE_BYTES * 3) {
+        continue;
+      }
       this.#evacuating[id] = true;
       marked++;
     }
