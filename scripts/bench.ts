@@ -11,6 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
+import { freePort } from "../tests/helpers.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -42,19 +43,6 @@ if (!sh(["gcc", "-O2", "-pthread", "-o", gen, SOURCE, "-lm"]).ok) {
   Deno.exit(1);
 }
 const haveOpentracker = sh(["/usr/bin/opentracker", "-v"], { quiet: true }).ok;
-
-function freePort(): number {
-  for (let i = 0; i < 50; i++) {
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
-    try {
-      Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" }).close();
-      return port;
-    } catch { /* taken */ }
-  }
-  throw new Error("no free port");
-}
 
 interface Running {
   pid: number;
@@ -251,29 +239,34 @@ await measure(
   (t) => load(t.port, t.pid, ["--http", "-s", "64"])["responses_per_s"],
   false,
 );
+/** RSS growth per peer while 1 M peers on 100 k torrents are added, `settleMs` after the fill. */
+function rssPerPeer(t: Running, settleMs: number): number {
+  const before = rssKiB(t.pid);
+  sh([
+    "taskset",
+    "-c",
+    "0",
+    gen,
+    "--fill",
+    "-a",
+    "127.0.0.1",
+    "-p",
+    String(t.port),
+    "-P",
+    "1000000",
+    "-n",
+    "100000",
+    "-Q",
+  ]);
+  const until = Date.now() + settleMs;
+  while (Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  return ((rssKiB(t.pid) - before) * 1024) / 1e6;
+}
+
 await measure(
   "RSS per peer, 1 M peers on 100 k torrents",
   "B",
-  (t) => {
-    const before = rssKiB(t.pid);
-    sh([
-      "taskset",
-      "-c",
-      "0",
-      gen,
-      "--fill",
-      "-a",
-      "127.0.0.1",
-      "-p",
-      String(t.port),
-      "-P",
-      "1000000",
-      "-n",
-      "100000",
-      "-Q",
-    ]);
-    return ((rssKiB(t.pid) - before) * 1024) / 1e6;
-  },
+  (t) => rssPerPeer(t, 0),
   true,
   true,
 );
@@ -282,28 +275,7 @@ await measure(
 await measure(
   "RSS per peer, 1 M peers on 100 k torrents, 70 s after the fill",
   "B",
-  (t) => {
-    const before = rssKiB(t.pid);
-    sh([
-      "taskset",
-      "-c",
-      "0",
-      gen,
-      "--fill",
-      "-a",
-      "127.0.0.1",
-      "-p",
-      String(t.port),
-      "-P",
-      "1000000",
-      "-n",
-      "100000",
-      "-Q",
-    ]);
-    const until = Date.now() + 70_000;
-    while (Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
-    return ((rssKiB(t.pid) - before) * 1024) / 1e6;
-  },
+  (t) => rssPerPeer(t, 70_000),
   true,
   true,
 );

@@ -14,34 +14,13 @@ import {
   randomHash,
   receiveWithTimeout,
   startFlags,
-  startTrackerProcess,
-  TrackerProcess,
   urlencodeBytes,
+  withConfiguredTracker,
 } from "./helpers.ts";
 
 const REFUSAL = "Requested download is not authorized for use with this tracker.";
 
-async function withClosedTracker(
-  conf: (dir: string) => string,
-  fn: (t: TrackerProcess, dir: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/opentracker.conf`;
-  await Deno.writeTextFile(path, conf(dir) + "\nlisten.tcp 127.0.0.1:0\nlisten.udp 127.0.0.1:0\n");
-  const t = await startTrackerProcess(["-f", path], 2, [
-    `--allow-read=${dir}`,
-    `--allow-write=${dir}`,
-  ]);
-  try {
-    await fn(t, dir);
-  } catch (error) {
-    console.error(`--- tracker output ---\n${t.output()}`);
-    throw error;
-  } finally {
-    await t.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withClosedTracker = withConfiguredTracker;
 
 /** "ok" when the HTTP announce was served, "refused" for the §3.7 failure reason. */
 async function httpAnnounce(port: number, hash: Uint8Array): Promise<"ok" | "refused"> {

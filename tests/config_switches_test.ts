@@ -12,8 +12,8 @@ import {
   randomHash,
   rawHttp,
   startFlags,
-  startTrackerProcess,
   urlencodeBytes,
+  withConfiguredTracker,
 } from "./helpers.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -27,21 +27,11 @@ async function confFile(conf: string): Promise<{ dir: string; path: string }> {
 }
 
 /** Starts the tracker with `conf` on 127.0.0.1 (TCP and UDP port 0) and runs `fn`. */
-async function withConf(
+function withConf(
   conf: string,
   fn: (port: number, output: () => string) => Promise<void>,
 ): Promise<void> {
-  const { dir, path } = await confFile(conf + "\nlisten.tcp 127.0.0.1:0\nlisten.udp 127.0.0.1:0\n");
-  const t = await startTrackerProcess(["-f", path], 2, [`--allow-read=${dir}`]);
-  try {
-    await fn(t.tcp[0], t.output);
-  } catch (error) {
-    console.error(`--- tracker output ---\n${t.output()}`);
-    throw error;
-  } finally {
-    await t.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  return withConfiguredTracker(conf, (t) => fn(t.tcp[0], t.output));
 }
 
 /** Runs the entry point expecting it to exit; returns its code and stderr. */

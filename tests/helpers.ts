@@ -145,8 +145,9 @@ export async function withTracker(
   args: string[],
   listeners: number,
   fn: (t: TrackerProcess) => Promise<void>,
+  extraFlags: string[] = [],
 ): Promise<void> {
-  const t = await startTrackerProcess(args, listeners);
+  const t = await startTrackerProcess(args, listeners, extraFlags);
   try {
     await fn(t);
   } catch (error) {
@@ -154,6 +155,29 @@ export async function withTracker(
     throw error;
   } finally {
     await t.stop();
+  }
+}
+
+/**
+ * Writes `conf` (text, or a function of the directory) to `opentracker.conf` in a fresh
+ * directory, starts the tracker with it on 127.0.0.1 TCP and UDP port 0 (read and write granted
+ * for that directory only), runs `fn`, and always stops the tracker and removes the directory.
+ */
+export async function withConfiguredTracker(
+  conf: string | ((dir: string) => string),
+  fn: (t: TrackerProcess, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/opentracker.conf`;
+  const text = typeof conf === "string" ? conf : conf(dir);
+  await Deno.writeTextFile(path, text + "\nlisten.tcp 127.0.0.1:0\nlisten.udp 127.0.0.1:0\n");
+  try {
+    await withTracker(["-f", path], 2, (t) => fn(t, dir), [
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }
 

@@ -295,6 +295,7 @@ Deno.test("a truncated or corrupt state file is reported, kept aside, and what w
     await Deno.writeFile(`${dir}/state.bin`, new TextEncoder().encode("garbage"));
     await withStateTracker(dir, async (t) => {
       match(t.output(), /shorter than its header/);
+      strictEqual((await get(t.tcp[0], "/stats?mode=torr")).status, 200, "started empty");
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
