@@ -11,7 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
-import { freePort } from "../tests/helpers.ts";
+import { freePort, waitForPort } from "../tests/helpers.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -50,16 +50,16 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`nothing listens on ${port}`);
+/** A started tracker process; stopping it sends SIGTERM and waits for the exit. */
+function running(child: Deno.ChildProcess, port: number): Running {
+  return {
+    pid: child.pid,
+    port,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
 }
 
 async function startOurs(): Promise<Running> {
@@ -83,14 +83,7 @@ async function startOurs(): Promise<Running> {
     stderr: "null",
   }).spawn();
   await waitForPort(port);
-  return {
-    pid: child.pid,
-    port,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+  return running(child, port);
 }
 
 async function startOpentracker(): Promise<Running> {
@@ -128,14 +121,7 @@ async function startOpentracker(): Promise<Running> {
     { quiet: true },
   );
   // setpriv execs opentracker: the child pid is opentracker's.
-  return {
-    pid: child.pid,
-    port,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+  return running(child, port);
 }
 
 function load(port: number, pid: number, extra: string[]): Record<string, number> {

@@ -503,3 +503,17 @@ export function freePort(): number {
   }
   throw new Error("no free port");
 }
+
+/** Resolves once a TCP connection to 127.0.0.1:`port` succeeds; throws after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
+      await new Promise((r) => setTimeout(r, 50)); // retry pacing while a process starts
+    }
+  }
+}

@@ -6,7 +6,14 @@
 
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
-import { freePort, httpClient, randomHash, startFlags, startTrackerProcess } from "./helpers.ts";
+import {
+  freePort,
+  httpClient,
+  randomHash,
+  startFlags,
+  startTrackerProcess,
+  waitForPort,
+} from "./helpers.ts";
 import { needs } from "./requirements.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -158,21 +165,6 @@ Deno.test({
   },
 });
 
-/** Waits (polling the socket) until the tracker answers HTTP, or throws after `ms`. */
-async function answers(port: number, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (true) {
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      c.close();
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`nothing answers on ${port}`);
-      await new Promise((r) => setTimeout(r, 50)); // retry pacing while the process starts
-    }
-  }
-}
-
 function alive(pid: number): boolean {
   try {
     Deno.kill(pid, "SIGCONT");
@@ -210,7 +202,7 @@ Deno.test("the watchdog leaves a healthy tracker alone and restarts a dead or hu
   try {
     // Nothing runs: the watchdog starts it.
     strictEqual((await watchdog()).code, 0);
-    await answers(port);
+    await waitForPort(port);
     const first = await pid();
     const http = httpClient("127.0.0.1", port);
     const h = randomHash();
@@ -225,7 +217,7 @@ Deno.test("the watchdog leaves a healthy tracker alone and restarts a dead or hu
     Deno.kill(first, "SIGTERM");
     while (alive(first)) await new Promise((r) => setTimeout(r, 20));
     strictEqual((await watchdog()).code, 0);
-    await answers(port);
+    await waitForPort(port);
     const second = await pid();
     ok(second !== first);
     const r = await http.announce({ hash: h, port: 1, numwant: 50 });
@@ -235,7 +227,7 @@ Deno.test("the watchdog leaves a healthy tracker alone and restarts a dead or hu
     Deno.kill(second, "SIGSTOP");
     strictEqual((await watchdog()).code, 0);
     strictEqual(alive(second), false, "the hung tracker is gone");
-    await answers(port);
+    await waitForPort(port);
     const third = await pid();
     ok(third !== second);
     strictEqual((await http.announce({ hash: h, port: 1, numwant: 50 })).peers.length, 5);

@@ -8,7 +8,7 @@
 
 import { AccessControl } from "../swarm/access.ts";
 import { HashSet20 } from "../swarm/hash_set.ts";
-import { hexDigit } from "../util/hex.ts";
+import { readHashLine } from "../util/hex.ts";
 
 /** Result of parsing an access list. */
 export interface ParsedAccessList {
@@ -37,15 +37,7 @@ export function parseAccessList(bytes: Uint8Array, seed: Uint32Array): ParsedAcc
     lineNo++;
     let end = bytes.indexOf(10, i);
     if (end < 0) end = n;
-    let ok = end - i >= 40;
-    for (let k = 0; ok && k < 40; k++) {
-      const hi = hexDigit(bytes[i + k]);
-      if (hi < 0) ok = false;
-      else if (k % 2 === 0) hash[k >> 1] = hi << 4;
-      else hash[k >> 1] |= hi;
-    }
-    if (ok && i + 40 < end && hexDigit(bytes[i + 40]) >= 0) ok = false;
-    if (ok) {
+    if (readHashLine(bytes, i, end, hash)) {
       set.add(hash, 0);
       lines++;
     } else {

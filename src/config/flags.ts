@@ -68,7 +68,7 @@ export interface LoadIo {
   readTextFile(path: string): string;
 }
 
-const WITH_VALUE = "ipPrdulAfswbP";
+const WITH_VALUE = "ipPrdulAfswb";
 
 /** Processes `args` (without the program name). */
 export function loadConfig(args: readonly string[], io: LoadIo): LoadResult {

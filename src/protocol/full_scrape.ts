@@ -14,6 +14,7 @@
  * Pure: no Deno APIs.
  */
 
+import { hexDigit } from "../util/hex.ts";
 import { putAscii, putUint, writeScrapeEntry } from "./http_response.ts";
 
 /** The formats of `mode=tpbs&format=…`, plus the statedump. */
@@ -138,8 +139,8 @@ export function parseStatedumpLine(line: string): StatedumpLine | null {
   if (text.length < 44 || text[40] !== ":") return null;
   const hash = new Uint8Array(20);
   for (let i = 0; i < 20; i++) {
-    const hi = HEX_UPPER.indexOf(text[2 * i].toUpperCase());
-    const lo = HEX_UPPER.indexOf(text[2 * i + 1].toUpperCase());
+    const hi = hexDigit(text.charCodeAt(2 * i));
+    const lo = hexDigit(text.charCodeAt(2 * i + 1));
     if (hi < 0 || lo < 0) return null;
     hash[i] = (hi << 4) | lo;
   }

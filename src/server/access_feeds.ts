@@ -4,22 +4,10 @@
  * end-of-file when writers come and go; its lines are read as they arrive.
  */
 
-import { hexDigit } from "../util/hex.ts";
+import { readHashLine } from "../util/hex.ts";
 
 /** Longest FIFO line kept; longer lines cannot be a hash line and are skipped whole. */
 const FIFO_LINE_BYTES_MAX = 4096;
-
-/** Parses a hash line (40 hex digits not followed by another) into `out`; false otherwise. */
-export function parseHashLine(line: Uint8Array, len: number, out: Uint8Array): boolean {
-  if (len < 40) return false;
-  for (let k = 0; k < 40; k++) {
-    const v = hexDigit(line[k]);
-    if (v < 0) return false;
-    if (k % 2 === 0) out[k >> 1] = v << 4;
-    else out[k >> 1] |= v;
-  }
-  return len === 40 || hexDigit(line[40]) < 0;
-}
 
 /**
  * Makes sure `path` is a FIFO: creates it with `mkfifo` when missing (needs --allow-run=mkfifo),
@@ -84,7 +72,7 @@ export async function readFifo(
       for (let i = 0; i < n; i++) {
         const c = buf[i];
         if (c === 10) {
-          if (!overlong && parseHashLine(line, len, hash)) onHash(hash);
+          if (!overlong && readHashLine(line, 0, len, hash)) onHash(hash);
           len = 0;
           overlong = false;
         } else if (len < FIFO_LINE_BYTES_MAX) {

@@ -25,12 +25,12 @@ export class ClientAddress {
    */
   resolve(
     socketIp: Uint8Array,
-    headers: { get(name: string): string | null } | string | null,
+    headers: { get(name: string): string | null } | null,
     out: Uint8Array,
   ): void {
     out.set(socketIp);
     if (headers === null || !this.#trusted(socketIp)) return;
-    const forwardedFor = typeof headers === "string" ? headers : headers.get("x-forwarded-for");
+    const forwardedFor = headers.get("x-forwarded-for");
     if (forwardedFor === null) return;
     let end = forwardedFor.length;
     while (end > 0) {

@@ -117,7 +117,6 @@ export class HttpHandler {
   readonly #order = new Int32Array(LIMITS.httpScrapeHashesMax);
   readonly #client = new Uint8Array(16);
   readonly #modest = new Map<string, number>();
-  readonly #startedAt = Math.floor(Date.now() / 1000);
 
   constructor(options: HttpHandlerOptions) {
     this.#o = options;
@@ -258,7 +257,8 @@ export class HttpHandler {
       this.#modest.set(key, nowSeconds);
     }
     o.counters.fullScrapes++;
-    const minutes = String(Math.floor((nowSeconds - this.#startedAt) / 60)).padStart(8, "0");
+    const uptime = o.statsSource().uptimeSeconds;
+    const minutes = String(Math.floor(uptime / 60)).padStart(8, "0");
     o.log(
       `[${minutes}] scrp:  ${formatIp(ip)} - FULL SCRAPE${format === "ben" ? "" : ` (${format})`}`,
     );

@@ -65,19 +65,17 @@ function toResponse(r: HttpReply): Response {
     if (r.contentEncoding !== null) headers.push(["content-encoding", r.contentEncoding]);
     return new Response(r.stream, { status: 200, headers });
   }
-  {
-    const body = r.body.slice();
-    if (r.location !== null) {
-      return new Response(body, {
-        status: r.status,
-        statusText: r.reason,
-        headers: [["location", r.location]],
-      });
-    }
+  const body = r.body.slice();
+  if (r.location !== null) {
     return new Response(body, {
       status: r.status,
       statusText: r.reason,
-      headers: r.contentType === "text/html" ? TEXT_HTML : TEXT_PLAIN,
+      headers: [["location", r.location]],
     });
   }
+  return new Response(body, {
+    status: r.status,
+    statusText: r.reason,
+    headers: r.contentType === "text/html" ? TEXT_HTML : TEXT_PLAIN,
+  });
 }

@@ -8,6 +8,7 @@
 
 import { Counters, HTTP_ERROR } from "./counters.ts";
 import { Snapshot, TopEntry } from "./scan.ts";
+import { formatIpv4 } from "../util/ip.ts";
 
 /** Upstream's version line (the `version` mode). */
 export const VERSION_TEXT =
@@ -147,13 +148,9 @@ function topBlock(title: string, entries: readonly TopEntry[], n: number): strin
   return out;
 }
 
-function ipv4Text(ip: number): string {
-  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-}
-
 function netsBlock(bits: number, nets: readonly (readonly [number, number])[]): string {
   let out = `Networks, limit /${bits}:\n`;
-  for (const [net, count] of nets) out += `${String(count).padStart(8, "0")}: ${ipv4Text(net)}\n`;
+  for (const [net, count] of nets) out += `${String(count).padStart(8, "0")}: ${formatIpv4(net)}\n`;
   return out + "\n";
 }
 

@@ -7,6 +7,7 @@
  */
 
 import { Swarm } from "../swarm/swarm.ts";
+import { toHex } from "../util/hex.ts";
 
 /** One entry of a top list. */
 export interface TopEntry {
@@ -42,14 +43,6 @@ export interface StatsScannerOptions {
 const TOP = 100;
 const NETS = 128;
 
-const HEX = "0123456789ABCDEF";
-
-function hexOf(b: Uint8Array, off: number): string {
-  let s = "";
-  for (let i = off; i < off + 20; i++) s += HEX[b[i] >> 4] + HEX[b[i] & 15];
-  return s;
-}
-
 /** A top-N list kept sorted by count descending, ties by hash ascending (UP-2024 order). */
 class Top {
   readonly entries: { count: number; hex: string }[] = [];
@@ -58,7 +51,7 @@ class Top {
     if (count === 0) return;
     const e = this.entries;
     if (e.length === TOP && count < e[TOP - 1].count) return;
-    const hex = hexOf(hashes, off);
+    const hex = toHex(hashes, off, 20, true);
     let i = e.length;
     while (i > 0 && (e[i - 1].count < count || (e[i - 1].count === count && e[i - 1].hex > hex))) {
       i--;

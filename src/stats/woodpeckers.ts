@@ -5,7 +5,7 @@
  * are /28 of the IPv4 address and IPv6 nets /28 of the IPv6 address. The table is bounded.
  */
 
-import { isV4Mapped } from "../util/ip.ts";
+import { formatIpv4, isV4Mapped } from "../util/ip.ts";
 
 /** Most distinct networks tracked; new networks are ignored while the table is full. */
 const NETWORKS_MAX = 65536;
@@ -46,8 +46,7 @@ export class Woodpeckers {
 
 function netText(key: number): string {
   if (key < V6_KEY_BASE) {
-    const ip = (key << 4) >>> 0;
-    return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}/28`;
+    return `${formatIpv4((key << 4) >>> 0)}/28`;
   }
   const w = ((key - V6_KEY_BASE) << 4) >>> 0;
   return `${(w >>> 16).toString(16)}:${(w & 0xffff).toString(16)}::/28`;

@@ -33,3 +33,24 @@ export function fromHex(text: string): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Reads a hash line (§5.2): true when `bytes[off, end)` starts with 40 hex digits (either case)
+ * not followed by another hex digit; the 20 bytes go to `out`. Access-list files and the FIFO
+ * changesets share this rule.
+ */
+export function readHashLine(
+  bytes: Uint8Array,
+  off: number,
+  end: number,
+  out: Uint8Array,
+): boolean {
+  if (end - off < 40) return false;
+  for (let k = 0; k < 40; k++) {
+    const v = hexDigit(bytes[off + k]);
+    if (v < 0) return false;
+    if (k % 2 === 0) out[k >> 1] = v << 4;
+    else out[k >> 1] |= v;
+  }
+  return off + 40 === end || hexDigit(bytes[off + 40]) < 0;
+}

@@ -186,3 +186,8 @@ export function ipFromString(text: string): Uint8Array | null {
   const out = new Uint8Array(16);
   return parseIp(text, out) ? out : null;
 }
+
+/** Dotted-quad text of an IPv4 address held as an unsigned 32-bit number. */
+export function formatIpv4(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}
