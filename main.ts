@@ -10,7 +10,7 @@ import { describeRestore, restoreStatedump } from "./src/config/statedump.ts";
 import { loadStateFile } from "./src/config/state_file.ts";
 import { ensureFifo } from "./src/server/access_feeds.ts";
 import { checkPermissions } from "./src/config/permissions.ts";
-import { formatHostPort, startTracker, unsupportedFeatures } from "./src/tracker.ts";
+import { formatHostPort, startTracker } from "./src/tracker.ts";
 
 async function main(): Promise<void> {
   const loaded = loadConfig(Deno.args, { readTextFile: (path) => Deno.readTextFileSync(path) });
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
   for (const w of loaded.warnings) console.error(w);
   const config = loaded.config;
-  const refusals = [...unsupportedFeatures(config), ...checkPermissions(config)];
+  const refusals = checkPermissions(config);
   if (refusals.length > 0) {
     for (const r of refusals) console.error(r);
     Deno.exit(1);
@@ -86,8 +86,25 @@ async function main(): Promise<void> {
     console.error(`Cannot bind: ${message}`);
     Deno.exit(111);
   }
+  try {
+    await tracker.ready;
+  } catch (error) {
+    // opentracker exits 111 when live sync cannot be set up.
+    console.error(`Cannot join live sync: ${error instanceof Error ? error.message : error}`);
+    Deno.exit(111);
+  }
   for (const a of tracker.addresses) {
     console.log(`listening on ${a.protocol} ${formatHostPort(a.host, a.port)}`);
+  }
+  const sync = config.livesyncListen;
+  if (sync !== null) {
+    console.log(
+      config.livesyncPeers.length > 0
+        ? `live sync on ${
+          formatHostPort(sync.host, sync.port)
+        } to ${config.livesyncPeers.length} nodes`
+        : `live sync on group ${config.livesyncGroup}:${sync.port} via ${sync.host}`,
+    );
   }
   const shutdown = () => {
     tracker.stop().finally(() => Deno.exit(0));

@@ -24,6 +24,9 @@ import { HashSet20 } from "./swarm/hash_set.ts";
 import { LIMITS } from "./types.ts";
 import { randomPrng } from "./util/random.ts";
 import { toHex } from "./util/hex.ts";
+import { ipFromString } from "./util/ip.ts";
+import { LivesyncReceiver } from "./server/livesync_handler.ts";
+import { startLivesync } from "./server/livesync_socket.ts";
 
 /** A bound socket, for the "listening on" lines. */
 export interface BoundAddress {
@@ -35,6 +38,8 @@ export interface BoundAddress {
 /** A running tracker. */
 export interface RunningTracker {
   readonly addresses: readonly BoundAddress[];
+  /** Settles when live sync has joined its group (at once without live sync); rejects if not. */
+  readonly ready: Promise<void>;
   readonly swarm: Swarm;
   readonly counters: Counters;
   /** Writes the state file now (no-op without `tracker.statefile`); one write at a time. */
@@ -57,18 +62,12 @@ export interface StartOptions {
   restore?: (swarm: Swarm, access: AccessControl) => void;
 }
 
-/**
- * Settings whose feature this version does not provide yet. Starting without them would silently
- * change what the operator asked for (an open tracker instead of a closed one), so main.ts
- * refuses to start and prints these.
- */
-export function unsupportedFeatures(config: Config): string[] {
-  const out: string[] = [];
-  const o = config.origins;
-  if (config.livesyncListen !== null) {
-    out.push(`${o.livesync}: live sync is not available in this version`);
-  }
-  return out;
+/** Unicast live sync trusts its configured nodes and the livesync.cluster.node_ip nets. */
+function trustedUnicast(config: Config): (ip: Uint8Array) => boolean {
+  const nodes = config.livesyncPeers.map((p) => ipFromString(p.host)!);
+  return (ip) =>
+    isBlessed(config, ip, MAY.livesync) ||
+    nodes.some((n) => n.every((b, i) => b === ip[i]));
 }
 
 /** Period of the incremental cleaner. */
@@ -136,11 +135,36 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       lagWindowStart = now;
     }
   }, 100);
+  // Live sync binds first: its outbox goes to the handlers. The id is sent in host byte order,
+  // as opentracker sends the raw bytes of its g_tracker_id.
+  const livesync = config.livesyncListen === null ? null : startLivesync({
+    host: config.livesyncListen.host,
+    port: config.livesyncListen.port,
+    group: config.livesyncGroup,
+    peers: config.livesyncPeers,
+    key: config.livesyncKey,
+    flushDelaySeconds: config.livesyncFlushDelaySeconds,
+    trackerId: new Uint8Array(new Uint32Array([trackerId]).buffer),
+    receiver: new LivesyncReceiver({
+      swarm,
+      access,
+      counters,
+      trackerId: new Uint8Array(new Uint32Array([trackerId]).buffer),
+      trusted: config.livesyncPeers.length === 0
+        ? (ip) => isBlessed(config, ip, MAY.livesync)
+        : trustedUnicast(config),
+      key: config.livesyncKey,
+    }),
+    counters,
+    clock,
+    log,
+  });
   const udpHandler = new UdpHandler({
     swarm,
     access,
     woodpeckers,
     counters,
+    livesync: livesync?.outbox ?? null,
     connectionIds,
     prng: randomPrng(),
     interval,
@@ -151,6 +175,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     swarm,
     access,
     counters,
+    livesync: livesync?.outbox ?? null,
     prng: randomPrng(),
     interval,
     redirectUrl: config.redirectUrl,
@@ -204,6 +229,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     await Promise.all([
       ...httpServers.map((s) => s.shutdown()),
       ...udpListeners.map((l) => l.done),
+      livesync?.close(),
     ]);
   };
   try {
@@ -317,6 +343,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   let stopped: Promise<void> | null = null;
   return {
     addresses,
+    ready: livesync?.ready ?? Promise.resolve(),
     swarm,
     counters,
     saveState,

@@ -37,6 +37,10 @@ export const LIMITS = {
   configFileBytesMax: 1 << 20,
   /** Cleaning runs in slices of this many torrents so the event loop is never blocked for long. */
   cleanSliceTorrents: 2048,
+  /** Unicast live sync sends each packet to every node: a cluster, not a broadcast fan-out. */
+  livesyncPeersMax: 64,
+  /** Sync packets waiting for the socket; beyond, new packets are dropped and counted. */
+  livesyncSendQueuePackets: 256,
 } as const;
 
 /** Peer flag bits, as in opentracker's ot_peer flags byte (§2.1). */

@@ -59,6 +59,14 @@ export interface Config {
   readonly fullScrapeIntervalSeconds: number;
   /** Live sync listen address (`livesync.cluster.listen`, `-s`), or null when off. */
   readonly livesyncListen: HostPort | null;
+  /** Multicast group of the cluster (`livesync.cluster.group`). */
+  readonly livesyncGroup: string;
+  /** Most seconds a queued sync record waits before its packet is sent. */
+  readonly livesyncFlushDelaySeconds: number;
+  /** Unicast transport: the other nodes (`livesync.unicast.peer`); empty = multicast. */
+  readonly livesyncPeers: readonly HostPort[];
+  /** Unicast transport: the shared HMAC key (`livesync.unicast.key`), or null. */
+  readonly livesyncKey: Uint8Array | null;
   /** State file loaded at start (`-l`), or null. */
   readonly stateLoadFile: string | null;
   /** The tracker's own state file with peers (`tracker.statefile`), or null when off. */
@@ -110,6 +118,10 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     fullScrapeGzip: true,
     fullScrapeIntervalSeconds: 0,
     livesyncListen: null,
+    livesyncGroup: "224.0.23.5",
+    livesyncFlushDelaySeconds: 15,
+    livesyncPeers: [],
+    livesyncKey: null,
     stateLoadFile: null,
     stateFile: null,
     stateFileIntervalMinutes: 5,

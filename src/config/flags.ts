@@ -219,6 +219,15 @@ function resolve(d: Draft): Config {
       `tracker.numwant_default ${d.httpNumwantDefault} exceeds tracker.numwant_max ${d.httpNumwantMax}`,
     );
   }
+  if (d.livesyncPeers.length > 0 || d.livesyncKey !== null) {
+    const o = d.origins.livesyncKey ?? "livesync.unicast.peer";
+    if (d.livesyncPeers.length === 0 || d.livesyncKey === null) {
+      throw new ConfigError(`${o}: livesync.unicast.peer and livesync.unicast.key go together`);
+    }
+    if (d.livesyncListen === null) {
+      throw new ConfigError(`${o}: unicast live sync needs livesync.cluster.listen (or -s)`);
+    }
+  }
   const root = d.rootDir;
   const under = (p: string | null) =>
     p === null || root === null || isAbsolute(p) ? p : `${root.replace(/\/+$/, "")}/${p}`;

@@ -8,6 +8,8 @@
  */
 
 import { LIMITS } from "../types.ts";
+import { fromHex, toHex } from "../util/hex.ts";
+import { formatIp, ipFromString, isV4Mapped } from "../util/ip.ts";
 import { formatNet, parseHostPort, parseNet } from "./address.ts";
 import { BlessedNet, Config, defaultConfig, Listener, MAY, Origin } from "./config.ts";
 
@@ -299,6 +301,54 @@ export const SETTINGS: readonly Setting[] = [
     repeatable: true,
     apply: bless(MAY.livesync),
     show: showNets(MAY.livesync),
+  },
+  {
+    key: "livesync.cluster.group",
+    syntax: "ipv4 multicast address",
+    doc: "Live sync: the multicast group (opentracker's is 224.0.23.5; its docs name others).",
+    apply: (d, v) => {
+      const ip = ipFromString(v);
+      if (ip === null || !isV4Mapped(ip, 0) || (ip[12] & 0xf0) !== 0xe0) {
+        fail("not an IPv4 multicast address (224.0.0.0/4)");
+      }
+      d.livesyncGroup = formatIp(ip);
+    },
+    show: (d) => [d.livesyncGroup],
+  },
+  {
+    key: "livesync.flush_delay",
+    syntax: "seconds",
+    doc: "Live sync: a queued record is sent at the latest after this many seconds " +
+      "(opentracker: 15). Full packets go at once.",
+    ...number("livesyncFlushDelaySeconds", 1, 3600),
+  },
+  {
+    key: "livesync.unicast.peer",
+    syntax: "ipv4[:port]",
+    doc: "Live sync without multicast: send every packet to this node (default port 9696) and " +
+      "accept packets from it. Needs livesync.unicast.key; repeat for each node.",
+    repeatable: true,
+    apply: (d, v) => {
+      const hp = parseHostPort(v, 9696);
+      if (hp === null || hp.host.includes(":")) fail("not an IPv4 address[:port]");
+      if (d.livesyncPeers.length >= LIMITS.livesyncPeersMax) {
+        fail(`more than ${LIMITS.livesyncPeersMax} live sync peers`);
+      }
+      d.livesyncPeers = [...d.livesyncPeers, hp];
+    },
+    show: (d) => d.livesyncPeers.map((p) => formatHostPortText(p.host, p.port)),
+  },
+  {
+    key: "livesync.unicast.key",
+    syntax: "32 to 128 hex digits",
+    doc: "Live sync without multicast: the key shared by all nodes; every packet carries an " +
+      "HMAC-SHA256 with it and its send time. Keep the configuration file unreadable to others.",
+    apply: (d, v, o) => {
+      if (!/^([0-9a-fA-F]{2}){16,64}$/.test(v)) fail("must be 32 to 128 hex digits");
+      d.livesyncKey = fromHex(v);
+      d.origins.livesyncKey = o;
+    },
+    show: (d) => d.livesyncKey ? [toHex(d.livesyncKey, 0, d.livesyncKey.length)] : [],
   },
   {
     key: "tracker.rootdir",

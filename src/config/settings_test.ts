@@ -60,6 +60,20 @@ Deno.test("loadConfig() stops with file, line, key and value on a bad value", ()
     ],
     ["tracker.numwant_default 300\n", /numwant_default 300 exceeds tracker\.numwant_max 200/],
     ["livesync.cluster.listen [::1]:9696\n", /not an IPv4 address/],
+    [
+      "livesync.cluster.listen 10.0.0.1\nlivesync.cluster.listen 10.0.0.2\n",
+      /a\.conf:2: livesync\.cluster\.listen "10\.0\.0\.2": given twice/,
+    ],
+    ["livesync.cluster.group 10.0.0.1\n", /not an IPv4 multicast address/],
+    ["livesync.unicast.key 00ff\n", /must be 32 to 128 hex digits/],
+    [
+      "livesync.cluster.listen 10.0.0.1\nlivesync.unicast.peer 10.0.0.2\n",
+      /livesync\.unicast\.peer and livesync\.unicast\.key go together/,
+    ],
+    [
+      `livesync.unicast.peer 10.0.0.2\nlivesync.unicast.key ${"ab".repeat(16)}\n`,
+      /unicast live sync needs livesync\.cluster\.listen/,
+    ],
   ];
   for (const [text, pattern] of cases) {
     const r = load(["-f", "a.conf"], { "a.conf": text });

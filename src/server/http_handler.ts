@@ -31,6 +31,8 @@ import { ClientAddress } from "./client_address.ts";
 import { announceInterval, IntervalOptions } from "../swarm/interval.ts";
 import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "../swarm/swarm.ts";
 import { AccessControl } from "../swarm/access.ts";
+import { LivesyncOutbox } from "../protocol/livesync.ts";
+import { tellAnnounce, tellStop } from "./livesync_handler.ts";
 import { AnnounceRequest, EVENT, LIMITS } from "../types.ts";
 import { isV4Mapped } from "../util/ip.ts";
 import { Prng } from "../util/random.ts";
@@ -62,6 +64,8 @@ export interface HttpHandlerOptions {
   /** Closed mode; announces of refused torrents get the §3.7 failure reason. */
   access: AccessControl;
   counters: Counters;
+  /** Live sync: where announces and stops are queued for the cluster (§8.3), or null. */
+  livesync?: LivesyncOutbox | null;
   prng: Prng;
   interval: IntervalOptions;
   parser: HttpRequestParser;
@@ -217,6 +221,7 @@ export class HttpHandler {
     const r = this.#result;
     if (req.event === EVENT.stopped) {
       o.swarm.stop(req, r);
+      if (o.livesync) tellStop(o.livesync, req);
       const interval = announceInterval(o.prng, o.interval);
       return this.#ok(writeStopBody(this.#out, 0, r, interval, !isV4Mapped(req.ip, 0)));
     }
@@ -225,6 +230,7 @@ export class HttpHandler {
       return this.#ok(putAscii(this.#out, 0, FAILURE_NOT_AUTHORIZED));
     }
     o.swarm.announce(req, Math.floor(nowSeconds / 60), REPLY.bothFamilies, false, r);
+    if (o.livesync) tellAnnounce(o.livesync, req, r);
     if (r.completed) o.counters.completed++;
     if (r.renewedAgeMinutes >= 0) {
       o.counters.renew[r.renewedAgeMinutes]++;

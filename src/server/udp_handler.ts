@@ -25,6 +25,8 @@ import { Woodpeckers } from "../stats/woodpeckers.ts";
 import { announceInterval, IntervalOptions } from "../swarm/interval.ts";
 import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "../swarm/swarm.ts";
 import { AccessControl } from "../swarm/access.ts";
+import { LivesyncOutbox } from "../protocol/livesync.ts";
+import { tellAnnounce, tellStop } from "./livesync_handler.ts";
 import { AnnounceRequest, EVENT, LIMITS } from "../types.ts";
 import { isV4Mapped } from "../util/ip.ts";
 import { Prng } from "../util/random.ts";
@@ -35,6 +37,8 @@ export interface UdpHandlerOptions {
   /** Closed mode; announces of refused torrents get a BEP 15 error. */
   access: AccessControl;
   counters: Counters;
+  /** Live sync: where announces and stops are queued for the cluster (§8.3), or null. */
+  livesync?: LivesyncOutbox | null;
   connectionIds: ConnectionIds;
   prng: Prng;
   interval: IntervalOptions;
@@ -137,6 +141,7 @@ export class UdpHandler {
     copyTransactionId(buf, out);
     if (req.event === EVENT.stopped) {
       o.swarm.stop(req, r);
+      if (o.livesync) tellStop(o.livesync, req);
       writeU32(out, 8, announceInterval(o.prng, o.interval));
       writeU32(out, 12, r.leechers);
       writeU32(out, 16, r.seeders);
@@ -148,6 +153,7 @@ export class UdpHandler {
       return writeErrorReply(buf, out, NOT_AUTHORIZED_TEXT);
     }
     o.swarm.announce(req, Math.floor(nowSeconds / 60), REPLY.ownFamily, false, r);
+    if (o.livesync) tellAnnounce(o.livesync, req, r);
     if (r.completed) o.counters.completed++;
     if (r.renewedAgeMinutes >= 0) {
       o.counters.renew[r.renewedAgeMinutes]++;

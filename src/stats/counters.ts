@@ -50,7 +50,23 @@ export class Counters {
   /** Datagrams dropped without a reply (too short, unknown action, bad magic). */
   udpDropped = 0;
   completed = 0;
+  /** Live sync records received in accepted packets (`syncs`). */
   livesyncRecords = 0;
+  /** Live sync packets applied. */
+  livesyncPackets = 0;
+  /** Live sync packets from senders outside livesync.cluster.node_ip (or the unicast peers). */
+  livesyncUntrusted = 0;
+  /** Unicast live sync packets with a wrong or stale HMAC trailer. */
+  livesyncUnauthenticated = 0;
+  /** Live sync packets with a bad header, type or length. */
+  livesyncMalformed = 0;
+  /** Synced peers of torrents the access list refuses. */
+  livesyncRefused = 0;
+  /** Live sync packets sent (one per destination) and records queued for sending. */
+  livesyncSentPackets = 0;
+  livesyncSentRecords = 0;
+  /** Live sync packets dropped because the send queue was full or the send failed. */
+  livesyncSendFailures = 0;
   fullScrapes = 0;
   fullScrapeBytes = 0;
   /** Renewals by the renewed peer's age in minutes (`renew` mode). */

@@ -98,6 +98,39 @@ export function renderMetrics(m: MetricsSource): string {
   out.push(`opentracker_completed_total ${c.completed}`);
   family("opentracker_livesync_records_total", "counter", "Live sync records received.");
   out.push(`opentracker_livesync_records_total ${c.livesyncRecords}`);
+  family(
+    "opentracker_livesync_packets_total",
+    "counter",
+    "Live sync packets received, by outcome (applied or why dropped).",
+  );
+  for (
+    const [result, n] of [
+      ["applied", c.livesyncPackets],
+      ["untrusted", c.livesyncUntrusted],
+      ["bad_hmac", c.livesyncUnauthenticated],
+      ["malformed", c.livesyncMalformed],
+    ] as const
+  ) out.push(`opentracker_livesync_packets_total{result="${result}"} ${n}`);
+  family(
+    "opentracker_livesync_refused_total",
+    "counter",
+    "Live sync records of torrents the access list refuses.",
+  );
+  out.push(`opentracker_livesync_refused_total ${c.livesyncRefused}`);
+  family("opentracker_livesync_sent_records_total", "counter", "Live sync records sent.");
+  out.push(`opentracker_livesync_sent_records_total ${c.livesyncSentRecords}`);
+  family(
+    "opentracker_livesync_sent_packets_total",
+    "counter",
+    "Live sync packets sent, one per destination.",
+  );
+  out.push(`opentracker_livesync_sent_packets_total ${c.livesyncSentPackets}`);
+  family(
+    "opentracker_livesync_send_failures_total",
+    "counter",
+    "Live sync packets not sent (queue full or socket error).",
+  );
+  out.push(`opentracker_livesync_send_failures_total ${c.livesyncSendFailures}`);
   family("opentracker_stats_scans_total", "counter", "Full swarm scans for top/s24s/everything.");
   out.push(`opentracker_stats_scans_total ${m.statsScans}`);
   family("opentracker_torrents", "gauge", "Torrents held.");
