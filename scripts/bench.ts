@@ -62,16 +62,25 @@ function running(child: Deno.ChildProcess, port: number): Running {
   };
 }
 
-async function startOurs(): Promise<Running> {
+/** Starts this tracker; `batch` turns on the FFI recvmmsg/sendmmsg path (`listen.udp.batch`). */
+async function startOurs(batch = false): Promise<Running> {
   const port = freePort();
+  const conf = `${work}/ours.conf`;
+  Deno.writeTextFileSync(conf, `listen.udp.batch ${batch ? "on" : "off"}\n`);
   const child = new Deno.Command("taskset", {
     args: [
       "-c",
       "1",
       Deno.execPath(),
       "run",
-      ...permissionFlags(INSTALL_DIRS),
+      ...permissionFlags({
+        read: [...INSTALL_DIRS.read, work],
+        write: INSTALL_DIRS.write,
+        ffi: batch,
+      }),
       `${ROOT}main.ts`,
+      "-f",
+      conf,
       "-i",
       "127.0.0.1",
       "-p",
@@ -173,12 +182,13 @@ async function measure(
   f: (t: Running) => number,
   withTheirs: boolean,
   lowerIsBetter = false,
+  batch = false,
 ): Promise<void> {
   if (!name.includes(values.only!)) return;
   const ours: number[] = [];
   const theirs: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    const a = await startOurs();
+    const a = await startOurs(batch);
     try {
       ours.push(f(a));
     } finally {
@@ -211,6 +221,14 @@ await measure(
   "UDP announce responses/s (100:1, numwant 30)",
   "/s",
   (t) => load(t.port, t.pid, [])["responses_per_s"],
+  true,
+);
+await measure(
+  "UDP announce responses/s, listen.udp.batch on (FFI recvmmsg/sendmmsg)",
+  "/s",
+  (t) => load(t.port, t.pid, [])["responses_per_s"],
+  true,
+  false,
   true,
 );
 await measure(
@@ -268,24 +286,27 @@ await measure(
 
 // Closed loop: fewer requests in flight lower the rate. Find the depth at which ours runs at or
 // below 80 % of its maximum, then measure both trackers at that depth.
-let depth = 0;
-await measure(
-  "p99 UDP announce latency at ≈ 80 % of our max rate",
-  "µs",
-  (t) => {
-    if (depth === 0) {
-      const max = load(t.port, t.pid, [])["responses_per_s"];
-      for (const d of [16, 8, 4, 2, 1]) {
-        depth = d;
-        if (load(t.port, t.pid, ["-q", String(d)])["responses_per_s"] <= 0.8 * max) break;
+for (const batch of [false, true]) {
+  let depth = 0;
+  await measure(
+    `p99 UDP announce latency at ≈ 80 % of our max rate${batch ? ", batch on" : ""}`,
+    "µs",
+    (t) => {
+      if (depth === 0) {
+        const max = load(t.port, t.pid, [])["responses_per_s"];
+        for (const d of [16, 8, 4, 2, 1]) {
+          depth = d;
+          if (load(t.port, t.pid, ["-q", String(d)])["responses_per_s"] <= 0.8 * max) break;
+        }
+        console.error(`latency depth: -q ${depth} (4 sockets)`);
       }
-      console.error(`latency depth: -q ${depth} (4 sockets)`);
-    }
-    return load(t.port, t.pid, ["-q", String(depth)])["lat_p99_us"];
-  },
-  true,
-  true,
-);
+      return load(t.port, t.pid, ["-q", String(depth)])["lat_p99_us"];
+    },
+    true,
+    true,
+    batch,
+  );
+}
 
 const deno = Deno.version.deno;
 const commit = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], { quiet: true }).out.trim();

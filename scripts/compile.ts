@@ -1,7 +1,8 @@
 /**
- * `deno task compile [--read DIR,...] [--write DIR,...] [--output FILE]`: builds the
+ * `deno task compile [--read DIR,...] [--write DIR,...] [--ffi] [--output FILE]`: builds the
  * self-contained `./opentracker` with the permission set of src/config/permission_flags.ts
  * embedded, for the given directories (default /etc/opentracker and /var/lib/opentracker).
+ * `--ffi` adds --allow-ffi for `listen.udp.batch on` (it widens the sandbox to native code).
  *
  * `deno compile` needs Deno's `denort` runtime for the target. Offline, provide it with
  * DENORT_BIN=/path/to/denort, or place denort-x86_64-unknown-linux-gnu.zip under
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     read: { type: "string" },
     write: { type: "string" },
     output: { type: "string", default: "opentracker" },
+    ffi: { type: "boolean", default: false },
   },
 });
 const split = (s: string | undefined, fallback: readonly string[]) =>
@@ -24,6 +26,7 @@ const split = (s: string | undefined, fallback: readonly string[]) =>
 const dirs = {
   read: split(values.read, INSTALL_DIRS.read),
   write: split(values.write, INSTALL_DIRS.write),
+  ffi: values.ffi,
 };
 const args = [
   "compile",

@@ -3,6 +3,7 @@
 # that is already right, and never overwrites /etc/opentracker/opentracker.conf.
 #
 #   scripts/install.sh [--binary ./opentracker]     install (compiled executable, or a deno wrapper)
+#   scripts/install.sh --ffi                         the wrapper may use FFI (listen.udp.batch on)
 #   scripts/install.sh --uninstall [--purge]         remove (keep config and state unless --purge)
 #
 # Environment: DESTDIR (install into a staging root, e.g. for packaging or tests), PREFIX
@@ -18,12 +19,14 @@ PREFIX=${PREFIX:-/usr/local}
 binary=""
 uninstall=0
 purge=0
+ffi=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) binary=$2; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
     --purge) purge=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --ffi) ffi=true; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -71,7 +74,7 @@ else
   [ -f "$repo/deno.lock" ] && cp "$repo/deno.lock" "$lib/"
   # The one definition of the permission set (src/config/permission_flags.ts).
   flags=$("$deno" eval --quiet \
-    "import { INSTALL_DIRS, permissionFlags } from '$repo/src/config/permission_flags.ts'; console.log(permissionFlags(INSTALL_DIRS).join(' '))")
+    "import { INSTALL_DIRS, permissionFlags } from '$repo/src/config/permission_flags.ts'; console.log(permissionFlags({ ...INSTALL_DIRS, ffi: $ffi }).join(' '))")
   tmp=$(mktemp)
   cat > "$tmp" <<EOF
 #!/bin/sh

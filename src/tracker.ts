@@ -10,7 +10,8 @@ import { HttpRequestParser } from "./protocol/http_request.ts";
 import { HttpHandler } from "./server/http_handler.ts";
 import { serveHttp } from "./server/http_server.ts";
 import { UdpHandler } from "./server/udp_handler.ts";
-import { serveUdp, UdpListener } from "./server/udp_server.ts";
+import { serveUdp } from "./server/udp_server.ts";
+import { serveUdpBatched } from "./server/udp_batch.ts";
 import { Counters } from "./stats/counters.ts";
 import { StatsScanner } from "./stats/scan.ts";
 import { Woodpeckers } from "./stats/woodpeckers.ts";
@@ -218,12 +219,12 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   });
 
   const httpServers: Deno.HttpServer[] = [];
-  const udpListeners: UdpListener[] = [];
+  const udpListeners: { close(): void; done: Promise<void> }[] = [];
   const addresses: BoundAddress[] = [];
   const closeAll = async () => {
     for (const l of udpListeners) {
       try {
-        l.socket.close();
+        l.close();
       } catch { /* already closed */ }
     }
     await Promise.all([
@@ -245,8 +246,14 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         httpServers.push(server);
         addresses.push({ protocol: "tcp", host: addr.hostname, port: addr.port });
       } else {
-        const u = serveUdp({ ...l, handler: udpHandler, clock, log });
-        udpListeners.push(u);
+        const o = { ...l, handler: udpHandler, clock, log };
+        const u = config.udpBatch
+          ? serveUdpBatched({ ...o, onDroppedReplies: (n) => counters.udpReplyDrops += n })
+          : serveUdp(o);
+        udpListeners.push({
+          close: "socket" in u ? () => u.socket.close() : () => u.close(),
+          done: u.done,
+        });
         addresses.push({ protocol: "udp", host: u.addr.hostname, port: u.addr.port });
       }
     }

@@ -3,8 +3,15 @@
  * tracker process. Every HTTP body is decoded with npm `bencode`.
  */
 
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { httpClient, randomHash, TrackerClient, udpClient, withTracker } from "./helpers.ts";
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
+import {
+  httpClient,
+  randomHash,
+  startFlags,
+  TrackerClient,
+  udpClient,
+  withTracker,
+} from "./helpers.ts";
 
 interface SwarmCase {
   name: string;
@@ -125,6 +132,50 @@ Deno.test("swarm cases over HTTP and UDP, IPv4 and IPv6", async (t) => {
       }
     },
   );
+});
+
+Deno.test("swarm cases over batched UDP (listen.udp.batch, FFI), IPv4 and IPv6", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const conf = `${dir}/opentracker.conf`;
+  await Deno.writeTextFile(conf, "listen.udp.batch on\n");
+  try {
+    await withTracker(
+      ["-f", conf, "-i", "127.0.0.1", "-P", "0", "-i", "::1", "-P", "0"],
+      2,
+      async (tr) => {
+        const clients: [TrackerClient, string][] = [
+          [udpClient("127.0.0.1", tr.udp[0]), "127.0.0.1"],
+          [udpClient("::1", tr.udp[1]), "::1"],
+        ];
+        try {
+          for (const [client, self] of clients) {
+            for (const c of CASES) {
+              await t.step(`${client.name}: ${c.name}`, () => c.run(client, self));
+            }
+          }
+        } finally {
+          for (const [client] of clients) client.close();
+        }
+      },
+      ["--allow-ffi", `--allow-read=${dir}`],
+    );
+    // Without the FFI grant the tracker names it and does not start.
+    const denied = await new Deno.Command(Deno.execPath(), {
+      args: [
+        ...startFlags(),
+        `--allow-read=${dir}`,
+        new URL("../main.ts", import.meta.url).pathname,
+        "-f",
+        conf,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    strictEqual(denied.code, 1);
+    match(new TextDecoder().decode(denied.stderr), /ffi, needed by listen\.udp\.batch on/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("HTTP returns peers of both families, UDP only the requester's", async () => {

@@ -75,6 +75,8 @@ export interface Config {
   readonly stateFileIntervalMinutes: number;
   /** `listen.udp.workers`: accepted for compatibility; Deno serves UDP on the event loop. */
   readonly udpWorkers: number;
+  /** `listen.udp.batch`: UDP through recvmmsg/sendmmsg over FFI (needs --allow-ffi). */
+  readonly udpBatch: boolean;
   readonly announceIntervalSeconds: number;
   readonly announceVariationSeconds: number;
   /** The fork's longer interval for popular torrents; 0 = off (upstream). */
@@ -126,6 +128,7 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     stateFile: null,
     stateFileIntervalMinutes: 5,
     udpWorkers: 0,
+    udpBatch: false,
     announceIntervalSeconds: DEFAULTS.announceIntervalSeconds,
     announceVariationSeconds: DEFAULTS.announceVariationSeconds,
     popularIntervalSeconds: 0,

@@ -6,7 +6,8 @@
  * - net: unscoped, because every UDP `send()` is checked per destination (platform notes).
  * - read: the configuration and the files it names (lists, FIFOs, state files).
  * - write: the state directory (and FIFOs, which are opened read-write).
- * - no env, run, ffi or sys.
+ * - ffi only when asked for (`listen.udp.batch on`): it lets native code do anything.
+ * - no env, run or sys.
  *
  * Pure: builds argument lists only.
  */
@@ -15,6 +16,8 @@
 export interface PermissionDirs {
   readonly read: readonly string[];
   readonly write: readonly string[];
+  /** Adds --allow-ffi (for the batched UDP path). */
+  readonly ffi?: boolean;
 }
 
 /** For `deno task start` from a checkout: the working directory. */
@@ -31,5 +34,6 @@ export function permissionFlags(dirs: PermissionDirs): string[] {
   const flags = ["--allow-net"];
   if (dirs.read.length > 0) flags.push(`--allow-read=${dirs.read.join(",")}`);
   if (dirs.write.length > 0) flags.push(`--allow-write=${dirs.write.join(",")}`);
+  if (dirs.ffi) flags.push("--allow-ffi");
   return flags;
 }

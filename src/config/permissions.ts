@@ -40,6 +40,12 @@ function needs(config: Config): Need[] {
 /** Messages for every file the configuration needs but the sandbox does not grant. */
 export function checkPermissions(config: Config): string[] {
   const missing: string[] = [];
+  if (config.udpBatch && Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    missing.push(
+      "Missing permission: ffi, needed by listen.udp.batch on; start with --allow-ffi " +
+        "(deno task compile -- --ffi) or switch it off",
+    );
+  }
   for (const n of needs(config)) {
     const state = Deno.permissions.querySync({ name: n.kind, path: n.path }).state;
     if (state !== "granted") {

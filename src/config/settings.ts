@@ -180,6 +180,16 @@ export const SETTINGS: readonly Setting[] = [
     ...number("udpWorkers", 0, 1024),
   },
   {
+    key: "listen.udp.batch",
+    syntax: "on|off",
+    doc: "Serve UDP with batched recvmmsg/sendmmsg through FFI (Linux): about twice the " +
+      "datagrams per second. Needs --allow-ffi, which widens the sandbox. Default off.",
+    apply: (d, v) => {
+      d.udpBatch = bool(v);
+    },
+    show: (d) => [d.udpBatch ? "on" : "off"],
+  },
+  {
     key: "access.whitelist",
     syntax: "file",
     doc: "Closed mode: only info_hashes listed in this file may announce. Excludes blacklist.",

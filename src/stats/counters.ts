@@ -49,6 +49,8 @@ export class Counters {
   udpConnectionIdMismatches = 0;
   /** Datagrams dropped without a reply (too short, unknown action, bad magic). */
   udpDropped = 0;
+  /** UDP replies the kernel did not take (send buffer full; batched path only). */
+  udpReplyDrops = 0;
   completed = 0;
   /** Live sync records received in accepted packets (`syncs`). */
   livesyncRecords = 0;

@@ -85,6 +85,7 @@ export function renderMetrics(m: MetricsSource): string {
   out.push(`opentracker_udp_errors_total{reason="connection_id"} ${c.udpConnectionIdMismatches}`);
   out.push(`opentracker_udp_errors_total{reason="malformed"} ${c.udpDropped}`);
   out.push(`opentracker_udp_errors_total{reason="access"} ${c.udpRefused}`);
+  out.push(`opentracker_udp_errors_total{reason="reply_dropped"} ${c.udpReplyDrops}`);
   family(
     "opentracker_connection_id_failures_total",
     "counter",

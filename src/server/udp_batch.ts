@@ -1,0 +1,280 @@
+/**
+ * Batched UDP through Deno FFI (`listen.udp.batch on`, needs `--allow-ffi`): `recvmmsg` and
+ * `sendmmsg` move up to {@link BATCH_DATAGRAMS} datagrams per call, so the ≈ 10 µs async op
+ * that `Deno.listenDatagram` pays per datagram is paid once per batch.
+ *
+ * The loop: `poll` runs on a blocking thread (the only async call) until the socket is
+ * readable or 250 ms pass; then `recvmmsg(MSG_DONTWAIT)` and `sendmmsg(MSG_DONTWAIT)` run
+ * synchronously on the event loop, batch after batch, until the socket is drained or
+ * {@link BATCHES_PER_TURN} batches were served, and the loop yields (HTTP, timers) by polling
+ * again. Synchronous receive calls keep `errno` readable on this thread.
+ *
+ * Memory rules: every buffer the kernel writes or reads through a raw pointer (datagrams,
+ * replies, addresses, iovecs, headers) is allocated once here and kept reachable from the
+ * returned listener until the socket is closed, so the collector can never free or move memory
+ * the kernel still points into. Linux x86_64 and aarch64 layouts (LP64).
+ */
+
+import { LIMITS } from "../types.ts";
+import { parseIp } from "../util/ip.ts";
+import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
+
+/** Datagrams per recvmmsg/sendmmsg call (Linux's UIO_MAXIOV is 1024; 64 amortise the op). */
+export const BATCH_DATAGRAMS = 64;
+/** Batches served before the loop yields to the event loop. */
+const BATCHES_PER_TURN = 16;
+const POLL_TIMEOUT_MS = 250;
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
+const IPPROTO_IPV6 = 41;
+const IPV6_V6ONLY = 26;
+const MSG_DONTWAIT = 0x40;
+const POLLIN = 1;
+const EAGAIN = 11;
+const EINTR = 4;
+
+/** Sizes of the structures (LP64 Linux). */
+const MMSGHDR_BYTES = 64; // struct msghdr (56) + msg_len (4) + padding
+const IOVEC_BYTES = 16;
+const NAME_BYTES = 28; // sockaddr_in6; sockaddr_in (16) fits
+const RECV_SLOT_BYTES = LIMITS.udpDatagramBytesMax;
+
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let libc: Libc | null = null;
+
+function open(): Libc {
+  libc ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+  return libc;
+}
+
+function errno(c: Libc): number {
+  const p = c.__errno_location();
+  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+}
+
+function failure(c: Libc, what: string): Error {
+  const e = errno(c);
+  const s = c.strerror(e);
+  const text = s === null ? `errno ${e}` : new Deno.UnsafePointerView(s).getCString();
+  return new Error(`${what}: ${text}`);
+}
+
+function ptr(buf: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+}
+
+/** Options for {@link serveUdpBatched}. */
+export interface BatchedUdpOptions {
+  host: string;
+  port: number;
+  handler: UdpHandler;
+  clock: () => number;
+  log: (line: string) => void;
+  /** Counts datagrams whose reply the kernel did not take (send buffer full). */
+  onDroppedReplies?: (n: number) => void;
+}
+
+/** A bound batched socket; the same shape as the portable listener. */
+export interface BatchedUdpListener {
+  readonly addr: Deno.NetAddr;
+  readonly done: Promise<void>;
+  close(): void;
+}
+
+/** Writes `host:port` as a sockaddr into `name`; returns its length. */
+function writeSockaddr(host: string, port: number, name: Uint8Array): number {
+  const v = new DataView(name.buffer, name.byteOffset, name.byteLength);
+  const ip = new Uint8Array(16);
+  if (!parseIp(host, ip)) throw new Error(`not an IP address: ${host}`);
+  name.fill(0);
+  v.setUint16(2, port);
+  if (!host.includes(":")) {
+    v.setUint16(0, AF_INET, true);
+    name.set(ip.subarray(12, 16), 4);
+    return 16;
+  }
+  v.setUint16(0, AF_INET6, true);
+  name.set(ip, 8);
+  return 28;
+}
+
+/** Binds `host:port` and starts the batched loop. Throws when the socket cannot be bound. */
+export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
+  const c = open();
+  const v6 = o.host.includes(":");
+  const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw failure(c, "socket");
+  const int = new Uint8Array(4);
+  const setInt = (level: number, name: number, value: number) => {
+    new DataView(int.buffer).setInt32(0, value, true);
+    return c.setsockopt(fd, level, name, int, 4);
+  };
+  // "::" is dual-stack, as Deno.listenDatagram binds it; a large receive buffer absorbs bursts.
+  if (v6) setInt(IPPROTO_IPV6, IPV6_V6ONLY, 0);
+  setInt(SOL_SOCKET, SO_RCVBUF, 4 << 20);
+  const bindName = new Uint8Array(NAME_BYTES);
+  const bindLen = writeSockaddr(o.host, o.port, bindName);
+  if (c.bind(fd, bindName, bindLen) !== 0) {
+    const error = failure(c, `bind ${o.host}:${o.port}`);
+    c.close(fd);
+    if (errno(c) === 98) throw new Deno.errors.AddrInUse(error.message);
+    throw error;
+  }
+  const lenBuf = new Uint8Array(4);
+  new DataView(lenBuf.buffer).setUint32(0, NAME_BYTES, true);
+  c.getsockname(fd, bindName, lenBuf);
+  const port = new DataView(bindName.buffer).getUint16(2);
+
+  // Buffers shared with the kernel, all reachable from `mem` for the socket's lifetime.
+  const n = BATCH_DATAGRAMS;
+  const mem = {
+    data: new Uint8Array(n * RECV_SLOT_BYTES),
+    replies: new Uint8Array(n * UDP_REPLY_BYTES_MAX),
+    names: new Uint8Array(n * NAME_BYTES),
+    recvIov: new Uint8Array(n * IOVEC_BYTES),
+    sendIov: new Uint8Array(n * IOVEC_BYTES),
+    recvHdr: new Uint8Array(n * MMSGHDR_BYTES),
+    sendHdr: new Uint8Array(n * MMSGHDR_BYTES),
+    pollFd: new Uint8Array(8),
+  };
+  const hdrView = new DataView(mem.recvHdr.buffer);
+  const sendView = new DataView(mem.sendHdr.buffer);
+  const recvIovView = new DataView(mem.recvIov.buffer);
+  const sendIovView = new DataView(mem.sendIov.buffer);
+  const dataPtr = ptr(mem.data);
+  const replyPtr = ptr(mem.replies);
+  const namePtr = ptr(mem.names);
+  const recvIovPtr = ptr(mem.recvIov);
+  const sendIovPtr = ptr(mem.sendIov);
+  for (let i = 0; i < n; i++) {
+    recvIovView.setBigUint64(i * IOVEC_BYTES, dataPtr + BigInt(i * RECV_SLOT_BYTES), true);
+    recvIovView.setBigUint64(i * IOVEC_BYTES + 8, BigInt(RECV_SLOT_BYTES), true);
+    const h = i * MMSGHDR_BYTES;
+    hdrView.setBigUint64(h, namePtr + BigInt(i * NAME_BYTES), true); // msg_name
+    hdrView.setBigUint64(h + 16, recvIovPtr + BigInt(i * IOVEC_BYTES), true); // msg_iov
+    hdrView.setBigUint64(h + 24, 1n, true); // msg_iovlen
+  }
+  // Pointers of each slot, precomputed so a reply costs no BigInt allocation.
+  const replySlotPtr = Array.from(
+    { length: n },
+    (_, i) => replyPtr + BigInt(i * UDP_REPLY_BYTES_MAX),
+  );
+  const nameSlotPtr = Array.from({ length: n }, (_, i) => namePtr + BigInt(i * NAME_BYTES));
+  const sendIovSlotPtr = Array.from({ length: n }, (_, i) => sendIovPtr + BigInt(i * IOVEC_BYTES));
+  const pollView = new DataView(mem.pollFd.buffer);
+  pollView.setInt32(0, fd, true);
+  pollView.setInt16(4, POLLIN, true);
+
+  const ip = new Uint8Array(16);
+  let closed = false;
+
+  /** Receives and answers one batch; returns the datagrams received (0 when drained). */
+  const batch = (): number => {
+    for (let i = 0; i < n; i++) hdrView.setUint32(i * MMSGHDR_BYTES + 8, NAME_BYTES, true);
+    const got = c.recvmmsg(fd, mem.recvHdr, n, MSG_DONTWAIT, null);
+    if (got < 0) {
+      const e = errno(c);
+      if (e !== EAGAIN && e !== EINTR && !closed) o.log(`${failure(c, "recvmmsg").message}`);
+      return 0;
+    }
+    const now = o.clock();
+    let replies = 0;
+    for (let i = 0; i < got; i++) {
+      const h = i * MMSGHDR_BYTES;
+      const len = hdrView.getUint32(h + 56, true);
+      const nameOff = i * NAME_BYTES;
+      const family = mem.names[nameOff] | (mem.names[nameOff + 1] << 8);
+      if (family === AF_INET) {
+        ip.fill(0, 0, 10);
+        ip[10] = ip[11] = 0xff;
+        ip.set(mem.names.subarray(nameOff + 4, nameOff + 8), 12);
+      } else if (family === AF_INET6) {
+        ip.set(mem.names.subarray(nameOff + 8, nameOff + 24));
+      } else continue;
+      const dataOff = i * RECV_SLOT_BYTES;
+      const outOff = i * UDP_REPLY_BYTES_MAX;
+      const m = o.handler.handle(
+        mem.data.subarray(dataOff, dataOff + Math.min(len, RECV_SLOT_BYTES)),
+        Math.min(len, RECV_SLOT_BYTES),
+        ip,
+        now,
+        mem.replies.subarray(outOff, outOff + UDP_REPLY_BYTES_MAX),
+      );
+      if (m <= 0) continue;
+      const j = replies++;
+      sendIovView.setBigUint64(j * IOVEC_BYTES, replySlotPtr[i], true);
+      sendIovView.setBigUint64(j * IOVEC_BYTES + 8, BigInt(m), true);
+      const s = j * MMSGHDR_BYTES;
+      sendView.setBigUint64(s, nameSlotPtr[i], true);
+      sendView.setUint32(s + 8, hdrView.getUint32(h + 8, true), true);
+      sendView.setBigUint64(s + 16, sendIovSlotPtr[j], true);
+      sendView.setBigUint64(s + 24, 1n, true);
+    }
+    let sent = 0;
+    while (sent < replies) {
+      const r = c.sendmmsg(
+        fd,
+        mem.sendHdr.subarray(sent * MMSGHDR_BYTES),
+        replies - sent,
+        MSG_DONTWAIT,
+      );
+      if (r <= 0) {
+        // Send buffer full or an ICMP error pending: drop the rest of this batch's replies
+        // (UDP clients retransmit), as a blocking send would stall every other client.
+        o.onDroppedReplies?.(replies - sent);
+        break;
+      }
+      sent += r;
+    }
+    return got;
+  };
+
+  const done = (async () => {
+    try {
+      while (!closed) {
+        const ready = await c.poll(mem.pollFd, 1n, POLL_TIMEOUT_MS);
+        if (closed) break;
+        if (ready <= 0) continue;
+        for (let k = 0; k < BATCHES_PER_TURN; k++) {
+          try {
+            if (batch() < n) break;
+          } catch (error) {
+            o.log(`UDP batch failed: ${error instanceof Error ? error.stack : String(error)}`);
+            break;
+          }
+        }
+      }
+    } finally {
+      c.close(fd);
+      // `mem` stays reachable until here: the kernel no longer holds any of its pointers.
+      mem.data.fill(0, 0, 1);
+    }
+  })();
+
+  return {
+    addr: { transport: "udp", hostname: o.host, port },
+    done,
+    close() {
+      closed = true;
+    },
+  };
+}
