@@ -134,8 +134,6 @@ export class LivesyncOutbox {
   readonly #capacity: number;
   readonly #delayMs: number;
   readonly #send: (packet: Uint8Array) => void;
-  /** Records queued since start. */
-  records = 0;
 
   /**
    * @param trackerId our 4-byte id, written into every packet
@@ -179,7 +177,6 @@ export class LivesyncOutbox {
     buf[p + 2] = flags & RECORD_FLAGS;
     buf[p + 3] = 0;
     this.#used[f] = p + 4;
-    this.records++;
     if (this.#used[f] + rec > this.#capacity) this.#flush(f);
   }
 
