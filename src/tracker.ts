@@ -138,6 +138,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   }, 100);
   // Live sync binds first: its outbox goes to the handlers. The id is sent in host byte order,
   // as opentracker sends the raw bytes of its g_tracker_id.
+  const trackerIdBytes = new Uint8Array(Uint32Array.of(trackerId).buffer);
   const livesync = config.livesyncListen === null ? null : startLivesync({
     host: config.livesyncListen.host,
     port: config.livesyncListen.port,
@@ -145,12 +146,12 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     peers: config.livesyncPeers,
     key: config.livesyncKey,
     flushDelaySeconds: config.livesyncFlushDelaySeconds,
-    trackerId: new Uint8Array(new Uint32Array([trackerId]).buffer),
+    trackerId: trackerIdBytes,
     receiver: new LivesyncReceiver({
       swarm,
       access,
       counters,
-      trackerId: new Uint8Array(new Uint32Array([trackerId]).buffer),
+      trackerId: trackerIdBytes,
       trusted: config.livesyncPeers.length === 0
         ? (ip) => isBlessed(config, ip, MAY.livesync)
         : trustedUnicast(config),

@@ -110,26 +110,30 @@ const CASES: SwarmCase[] = [
   },
 ];
 
+/** Runs every case as a step with each client (and the address it announces from); closes them. */
+async function runCases(t: Deno.TestContext, clients: [TrackerClient, string][]) {
+  try {
+    for (const [client, self] of clients) {
+      for (const c of CASES) {
+        await t.step(`${client.name}: ${c.name}`, () => c.run(client, self));
+      }
+    }
+  } finally {
+    for (const [client] of clients) client.close();
+  }
+}
+
 Deno.test("swarm cases over HTTP and UDP, IPv4 and IPv6", async (t) => {
   await withTracker(
     ["-i", "127.0.0.1", "-p", "0", "-P", "0", "-i", "::1", "-p", "0", "-P", "0"],
     4,
     async (tr) => {
-      const clients: [TrackerClient, string][] = [
+      await runCases(t, [
         [httpClient("127.0.0.1", tr.tcp[0]), "127.0.0.1"],
         [udpClient("127.0.0.1", tr.udp[0]), "127.0.0.1"],
         [httpClient("::1", tr.tcp[1]), "::1"],
         [udpClient("::1", tr.udp[1]), "::1"],
-      ];
-      try {
-        for (const [client, self] of clients) {
-          for (const c of CASES) {
-            await t.step(`${client.name}: ${c.name}`, () => c.run(client, self));
-          }
-        }
-      } finally {
-        for (const [client] of clients) client.close();
-      }
+      ]);
     },
   );
 });
@@ -142,21 +146,11 @@ Deno.test("swarm cases over batched UDP (listen.udp.batch, FFI), IPv4 and IPv6",
     await withTracker(
       ["-f", conf, "-i", "127.0.0.1", "-P", "0", "-i", "::1", "-P", "0"],
       2,
-      async (tr) => {
-        const clients: [TrackerClient, string][] = [
+      (tr) =>
+        runCases(t, [
           [udpClient("127.0.0.1", tr.udp[0]), "127.0.0.1"],
           [udpClient("::1", tr.udp[1]), "::1"],
-        ];
-        try {
-          for (const [client, self] of clients) {
-            for (const c of CASES) {
-              await t.step(`${client.name}: ${c.name}`, () => c.run(client, self));
-            }
-          }
-        } finally {
-          for (const [client] of clients) client.close();
-        }
-      },
+        ]),
       ["--allow-ffi", `--allow-read=${dir}`],
     );
     // Without the FFI grant the tracker names it and does not start.

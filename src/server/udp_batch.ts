@@ -38,6 +38,7 @@ const MSG_DONTWAIT = 0x40;
 const POLLIN = 1;
 const EAGAIN = 11;
 const EINTR = 4;
+const EADDRINUSE = 98;
 
 /** Sizes of the structures (LP64 Linux). */
 const MMSGHDR_BYTES = 64; // struct msghdr (56) + msg_len (4) + padding
@@ -134,10 +135,10 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
   const bindName = new Uint8Array(NAME_BYTES);
   const bindLen = writeSockaddr(o.host, o.port, bindName);
   if (c.bind(fd, bindName, bindLen) !== 0) {
+    const inUse = errno(c) === EADDRINUSE;
     const error = failure(c, `bind ${o.host}:${o.port}`);
     c.close(fd);
-    if (errno(c) === 98) throw new Deno.errors.AddrInUse(error.message);
-    throw error;
+    throw inUse ? new Deno.errors.AddrInUse(error.message) : error;
   }
   const lenBuf = new Uint8Array(4);
   new DataView(lenBuf.buffer).setUint32(0, NAME_BYTES, true);
