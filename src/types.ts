@@ -104,3 +104,14 @@ export class AnnounceRequest {
   /** Peers asked for, already capped by the protocol's limits. */
   numwant = 0;
 }
+
+/**
+ * Flags an announce stores and tells live sync: SEEDING for `left=0`, COMPLETED only together
+ * with it (opentracker accepts a completion only from a peer that reports `left=0`, §2.3 step 8).
+ */
+export function requestFlags(req: AnnounceRequest): number {
+  if (!req.seeding) return 0;
+  return req.event === EVENT.completed
+    ? PEER_FLAG.seeding | PEER_FLAG.completed
+    : PEER_FLAG.seeding;
+}

@@ -35,6 +35,11 @@ export const LIVESYNC = {
   trailerSkewSeconds: 60,
 } as const;
 
+/** Bytes of one record in a packet of `type` (PEER4 or PEER6). */
+export function livesyncRecordBytes(type: number): number {
+  return type === LIVESYNC.typePeer4 ? LIVESYNC.record4Bytes : LIVESYNC.record6Bytes;
+}
+
 /** Flags a record may carry; FROM_SYNC and unknown bits are dropped on receipt. */
 const RECORD_FLAGS = PEER_FLAG.seeding | PEER_FLAG.completed | PEER_FLAG.stopped;
 
@@ -54,7 +59,7 @@ export function checkLivesync(buf: Uint8Array, len: number, ownId: Uint8Array): 
   if (buf[4] !== 0 || buf[5] !== 0 || buf[6] !== 0) return LIVESYNC_DROP.malformed;
   const type = buf[7];
   if (type !== LIVESYNC.typePeer4 && type !== LIVESYNC.typePeer6) return LIVESYNC_DROP.malformed;
-  const rec = type === LIVESYNC.typePeer4 ? LIVESYNC.record4Bytes : LIVESYNC.record6Bytes;
+  const rec = livesyncRecordBytes(type);
   if ((len - LIVESYNC.headerBytes) % rec !== 0) return LIVESYNC_DROP.malformed;
   if (buf[0] === ownId[0] && buf[1] === ownId[1] && buf[2] === ownId[2] && buf[3] === ownId[3]) {
     return LIVESYNC_DROP.ownTrackerId;
@@ -68,7 +73,7 @@ export function checkLivesync(buf: Uint8Array, len: number, ownId: Uint8Array): 
  */
 export function readLivesyncRecord(buf: Uint8Array, i: number, req: AnnounceRequest): number {
   const v4 = buf[7] === LIVESYNC.typePeer4;
-  const rec = v4 ? LIVESYNC.record4Bytes : LIVESYNC.record6Bytes;
+  const rec = livesyncRecordBytes(buf[7]);
   let p = LIVESYNC.headerBytes + i * rec;
   req.infoHash.set(buf.subarray(p, p + 20));
   p += 20;
@@ -159,7 +164,7 @@ export class LivesyncOutbox {
   /** Queues one record; `ip` is 16 bytes, v4-mapped for IPv4 peers. */
   add(infoHash: Uint8Array, ip: Uint8Array, port: number, flags: number, nowMs: number): void {
     const f = isV4Mapped(ip, 0) ? 0 : 1;
-    const rec = f === 0 ? LIVESYNC.record4Bytes : LIVESYNC.record6Bytes;
+    const rec = livesyncRecordBytes(f); // the family index is the packet type
     const buf = this.#bufs[f];
     let p = this.#used[f];
     if (p === LIVESYNC.headerBytes) this.#firstAtMs[f] = nowMs;

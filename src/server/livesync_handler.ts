@@ -5,7 +5,6 @@
 
 import {
   checkLivesync,
-  LIVESYNC,
   LIVESYNC_DROP,
   LivesyncOutbox,
   openLivesync,
@@ -14,7 +13,7 @@ import {
 import { Counters } from "../stats/counters.ts";
 import { AccessControl } from "../swarm/access.ts";
 import { AnnounceResult, REPLY, Swarm } from "../swarm/swarm.ts";
-import { AnnounceRequest, EVENT, PEER_FLAG } from "../types.ts";
+import { AnnounceRequest, EVENT, PEER_FLAG, requestFlags } from "../types.ts";
 
 /** opentracker's OT_CLIENT_SYNC_RENEW_BOUNDARY: renewals of younger peers are not re-sent. */
 const RENEW_BOUNDARY_MINUTES = 10;
@@ -30,9 +29,7 @@ export function tellAnnounce(
   r: AnnounceResult,
 ): void {
   if (!r.isNewPeer && !r.completed && r.renewedAgeMinutes <= RENEW_BOUNDARY_MINUTES) return;
-  let flags = req.seeding ? PEER_FLAG.seeding : 0;
-  if (req.event === EVENT.completed && req.seeding) flags |= PEER_FLAG.completed;
-  outbox.add(req.infoHash, req.ip, req.port, flags, performance.now());
+  outbox.add(req.infoHash, req.ip, req.port, requestFlags(req), performance.now());
 }
 
 /** Queues a stop: always, even for a peer or torrent this node does not know (§2.4). */
@@ -112,6 +109,3 @@ export class LivesyncReceiver {
     }
   }
 }
-
-/** Bytes a receive buffer needs: the largest packet plus one byte to detect longer ones. */
-export const LIVESYNC_RECEIVE_BYTES = LIVESYNC.packetBytesMax + 1;

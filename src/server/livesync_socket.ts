@@ -1,7 +1,7 @@
 /**
- * Live sync sockets (§8.1). Multicast, as opentracker: a receiving socket bound to
- * group:port (opentracker: 0.0.0.0:port) that joins the group on the listen interface, and a sending socket bound to
- * listen-ip:port with TTL 1 and multicast loopback off. Unicast (our alternative for networks
+ * Live sync sockets (§8.1). Multicast, as opentracker: a receiving socket bound to group:port
+ * (opentracker: 0.0.0.0:port) that joins the group on the listen interface, and a sending
+ * socket bound to listen-ip:port with TTL 1 and multicast loopback off. Unicast (our alternative for networks
  * without multicast): one socket on listen-ip:port that receives and sends to every configured
  * node, each packet sealed with an HMAC.
  *
@@ -9,11 +9,19 @@
  * socket costs dropped sync packets (counted), never memory or announce latency.
  */
 
-import { LIVESYNC, LivesyncOutbox, sealLivesync } from "../protocol/livesync.ts";
+import {
+  LIVESYNC,
+  LivesyncOutbox,
+  livesyncRecordBytes,
+  sealLivesync,
+} from "../protocol/livesync.ts";
 import { Counters } from "../stats/counters.ts";
 import { LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
-import { LIVESYNC_RECEIVE_BYTES, LivesyncReceiver } from "./livesync_handler.ts";
+import { LivesyncReceiver } from "./livesync_handler.ts";
+
+/** Bytes a receive buffer needs: the largest packet plus one byte to detect longer ones. */
+const RECEIVE_BYTES = LIVESYNC.packetBytesMax + 1;
 
 /** Options for {@link startLivesync}. */
 export interface LivesyncSocketOptions {
@@ -125,7 +133,7 @@ export function startLivesync(o: LivesyncSocketOptions): LivesyncNode {
   })();
 
   const receiver = (async () => {
-    const buf = new Uint8Array(LIVESYNC_RECEIVE_BYTES);
+    const buf = new Uint8Array(RECEIVE_BYTES);
     const ip = new Uint8Array(16);
     while (true) {
       let data: Uint8Array;
@@ -166,8 +174,7 @@ export function startLivesync(o: LivesyncSocketOptions): LivesyncNode {
 }
 
 function recordCount(packet: Uint8Array): number {
-  const rec = packet[7] === LIVESYNC.typePeer4 ? LIVESYNC.record4Bytes : LIVESYNC.record6Bytes;
-  return (packet.length - LIVESYNC.headerBytes) / rec;
+  return (packet.length - LIVESYNC.headerBytes) / livesyncRecordBytes(packet[7]);
 }
 
 function messageOf(error: unknown): string {

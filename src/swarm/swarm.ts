@@ -26,7 +26,7 @@
  * Must not import protocol/ or server/, nor use Deno APIs, Date or Math.random.
  */
 
-import { AnnounceRequest, DEFAULTS, EVENT, LIMITS, PEER_FLAG } from "../types.ts";
+import { AnnounceRequest, DEFAULTS, LIMITS, PEER_FLAG, requestFlags } from "../types.ts";
 import { assert } from "../util/assert.ts";
 import { isV4Mapped } from "../util/ip.ts";
 import { Prng } from "../util/random.ts";
@@ -528,8 +528,7 @@ export class Swarm {
 
     const f = this.#loadKey(req);
     const li = 2 * slot + f;
-    let flags = req.seeding ? PEER_FLAG.seeding : 0;
-    if (req.event === EVENT.completed && req.seeding) flags |= PEER_FLAG.completed;
+    let flags = requestFlags(req);
     out.isNewPeer = false;
     out.renewedAgeMinutes = -1;
     out.completed = false;
