@@ -8,7 +8,9 @@ import { ClientAddress } from "./server/client_address.ts";
 import { ConnectionIds } from "./protocol/connection_id.ts";
 import { HttpRequestParser } from "./protocol/http_request.ts";
 import { HttpHandler } from "./server/http_handler.ts";
-import { serveHttp } from "./server/http_server.ts";
+import { HttpServer } from "./server/http_server.ts";
+import { connectionCap, ConnectionTable } from "./server/connections.ts";
+import { descriptorLimit } from "./server/libc.ts";
 import { UdpHandler } from "./server/udp_handler.ts";
 import { serveUdp } from "./server/udp_server.ts";
 import { serveUdpBatched } from "./server/udp_batch.ts";
@@ -208,6 +210,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         peerStoreBytes: swarm.peerStoreBytes,
         eventLoopLagSeconds: Math.max(0, lagReported) / 1000,
         statsScans: scanner.scans,
+        connections: connections.figures(),
       };
     },
     parser: new HttpRequestParser({
@@ -219,7 +222,22 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     }),
   });
 
-  const httpServers: Deno.HttpServer[] = [];
+  const fdLimit = descriptorLimit();
+  const cap = connectionCap(config.tcpConnectionsMax, fdLimit);
+  if (cap.lowered) {
+    log(
+      `listen.tcp.connections_max ${config.tcpConnectionsMax} lowered to ${cap.connectionsMax}: ` +
+        `the process may open ${fdLimit} descriptors`,
+    );
+  }
+  const connections = new ConnectionTable({
+    connectionsMax: cap.connectionsMax,
+    perAddressMax: config.tcpAddressConnectionsMax,
+    requestTimeoutMs: config.tcpRequestTimeoutSeconds * 1000,
+    idleTimeoutMs: config.tcpIdleTimeoutSeconds * 1000,
+    writeTimeoutMs: config.tcpWriteTimeoutSeconds * 1000,
+  });
+  const http = new HttpServer({ handler: httpHandler, counters, connections, clock, log });
   const udpListeners: { close(): void; done: Promise<void> }[] = [];
   const addresses: BoundAddress[] = [];
   const closeAll = async () => {
@@ -229,7 +247,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       } catch { /* already closed */ }
     }
     await Promise.all([
-      ...httpServers.map((s) => s.shutdown()),
+      http.close(),
       ...udpListeners.map((l) => l.done),
       livesync?.close(),
     ]);
@@ -237,14 +255,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   try {
     for (const l of config.listeners) {
       if (l.protocol === "tcp") {
-        const { server, addr } = serveHttp({
-          ...l,
-          handler: httpHandler,
-          counters,
-          clock,
-          log,
-        });
-        httpServers.push(server);
+        const { addr } = http.listen(l.host, l.port);
         addresses.push({ protocol: "tcp", host: addr.hostname, port: addr.port });
       } else {
         const o = { ...l, handler: udpHandler, clock, log };

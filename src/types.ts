@@ -84,6 +84,19 @@ export const DEFAULTS = {
   connectionIdLifetimeSeconds: 120,
   /** Extra acceptance window for clients that reuse an id past BEP 15's two minutes. */
   connectionIdToleranceSeconds: 240,
+  /**
+   * Most open HTTP connections when the descriptor limit does not bound them lower: an idle
+   * connection costs about 2 KiB (docs/benchmarks.md), so 32,768 of them hold about 64 MiB.
+   */
+  tcpConnectionsMax: 32768,
+  /** Most connections from one address (IPv6: one /64): room for a carrier-grade NAT. */
+  tcpAddressConnectionsMax: 256,
+  /** A request head must be complete this long after the connection or its first byte. */
+  tcpRequestTimeoutSeconds: 10,
+  /** A keep-alive connection may idle this long between requests (opentracker: 30 s). */
+  tcpIdleTimeoutSeconds: 30,
+  /** A reply or full-scrape chunk the client does not take within this time ends it. */
+  tcpWriteTimeoutSeconds: 30,
 } as const;
 
 /**

@@ -150,15 +150,17 @@ Deno.test(`random request lines do not break the HTTP server (seed ${seed.join("
     const statuses = new Map<number, number>();
     for (let batch = 0; batch < 40; batch++) {
       await Promise.all(Array.from({ length: 25 }, async () => {
+        let status = 0;
         try {
-          const res = await rawHttp("127.0.0.1", t.tcp[0], randomRequest(), 3000);
-          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          ok(res.status < 500 || res.status === 505, `status ${res.status}`);
+          status = (await rawHttp("127.0.0.1", t.tcp[0], randomRequest(), 3000)).status;
         } catch {
           // A connection closed without a response is an acceptable answer to garbage.
         }
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }));
     }
+    // Garbage gets client errors; a 5xx would mean the tracker failed on it.
+    ok([...statuses.keys()].every((s) => s < 500), `statuses seen: ${[...statuses]}`);
     ok((statuses.get(400) ?? 0) > 0, `statuses seen: ${[...statuses]}`);
     const r = await httpClient("127.0.0.1", t.tcp[0]).announce({ hash: randomHash(), port: 4243 });
     deepStrictEqual(r.peers, ["127.0.0.1:4243"]);

@@ -48,15 +48,25 @@ export interface TrackerProcess {
 
 /**
  * Starts `main.ts` with `args` and waits until it printed `listeners` "listening on" lines.
- * Throws (after killing the process) when it exits first.
+ * Throws (after killing the process) when it exits first. `wrapper` is a command that execs
+ * the tracker (e.g. `prlimit --nofile=128:128`), so the process is still the tracker's.
  */
 export async function startTrackerProcess(
   args: string[],
   listeners: number,
   extraFlags: string[] = [],
+  wrapper: string[] = [],
 ): Promise<TrackerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...startFlags(), ...extraFlags, new URL("main.ts", ROOT).pathname, ...args],
+  const command = [
+    ...wrapper,
+    Deno.execPath(),
+    ...startFlags(),
+    ...extraFlags,
+    new URL("main.ts", ROOT).pathname,
+    ...args,
+  ];
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
@@ -146,8 +156,9 @@ export async function withTracker(
   listeners: number,
   fn: (t: TrackerProcess) => Promise<void>,
   extraFlags: string[] = [],
+  wrapper: string[] = [],
 ): Promise<void> {
-  const t = await startTrackerProcess(args, listeners, extraFlags);
+  const t = await startTrackerProcess(args, listeners, extraFlags, wrapper);
   try {
     await fn(t);
   } catch (error) {
@@ -162,23 +173,40 @@ export async function withTracker(
  * Writes `conf` (text, or a function of the directory) to `opentracker.conf` in a fresh
  * directory, starts the tracker with it on 127.0.0.1 TCP and UDP port 0 (read and write granted
  * for that directory only), runs `fn`, and always stops the tracker and removes the directory.
+ * `listeners` counts the sockets to wait for when `conf` binds more of its own (before ours).
  */
 export async function withConfiguredTracker(
   conf: string | ((dir: string) => string),
   fn: (t: TrackerProcess, dir: string) => Promise<void>,
+  options: { flags?: string[]; wrapper?: string[]; listeners?: number } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/opentracker.conf`;
   const text = typeof conf === "string" ? conf : conf(dir);
   await Deno.writeTextFile(path, text + "\nlisten.tcp 127.0.0.1:0\nlisten.udp 127.0.0.1:0\n");
   try {
-    await withTracker(["-f", path], 2, (t) => fn(t, dir), [
-      `--allow-read=${dir}`,
-      `--allow-write=${dir}`,
-    ]);
+    await withTracker(
+      ["-f", path],
+      options.listeners ?? 2,
+      (t) => fn(t, dir),
+      [`--allow-read=${dir}`, `--allow-write=${dir}`, ...(options.flags ?? [])],
+      options.wrapper,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * The value of one /metrics series of the tracker on `host`:`port`, `series` written as the
+ * exposition writes it (`name` or `name{label="value"}`); throws when it is absent.
+ */
+export async function metric(port: number, series: string, host = "127.0.0.1"): Promise<number> {
+  const res = await httpGet(host, port, "/metrics");
+  for (const line of latin1(res.body).split("\n")) {
+    if (line.startsWith(series + " ")) return Number(line.slice(series.length + 1));
+  }
+  throw new Error(`no metric ${series}`);
 }
 
 // ------------------------------------------------------------------ raw HTTP

@@ -73,6 +73,16 @@ export interface Config {
   readonly stateFile: string | null;
   /** Minutes between automatic state saves (`tracker.statefile_interval`). */
   readonly stateFileIntervalMinutes: number;
+  /** Most open HTTP connections; 0 = auto (below the descriptor limit, at most the default). */
+  readonly tcpConnectionsMax: number;
+  /** Most open HTTP connections from one address (IPv6: one /64). */
+  readonly tcpAddressConnectionsMax: number;
+  /** Seconds a request head may take to arrive (from the connection or its first byte). */
+  readonly tcpRequestTimeoutSeconds: number;
+  /** Seconds a keep-alive connection may idle between requests. */
+  readonly tcpIdleTimeoutSeconds: number;
+  /** Seconds a reply (or a chunk of a full scrape) may wait for the client to read it. */
+  readonly tcpWriteTimeoutSeconds: number;
   /** `listen.udp.workers`: accepted for compatibility; Deno serves UDP on the event loop. */
   readonly udpWorkers: number;
   /** `listen.udp.batch`: UDP through recvmmsg/sendmmsg over FFI (needs --allow-ffi). */
@@ -127,6 +137,11 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     stateLoadFile: null,
     stateFile: null,
     stateFileIntervalMinutes: 5,
+    tcpConnectionsMax: 0,
+    tcpAddressConnectionsMax: DEFAULTS.tcpAddressConnectionsMax,
+    tcpRequestTimeoutSeconds: DEFAULTS.tcpRequestTimeoutSeconds,
+    tcpIdleTimeoutSeconds: DEFAULTS.tcpIdleTimeoutSeconds,
+    tcpWriteTimeoutSeconds: DEFAULTS.tcpWriteTimeoutSeconds,
     udpWorkers: 0,
     udpBatch: false,
     announceIntervalSeconds: DEFAULTS.announceIntervalSeconds,

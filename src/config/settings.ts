@@ -7,7 +7,7 @@
  * Pure: no Deno APIs.
  */
 
-import { LIMITS } from "../types.ts";
+import { DEFAULTS, LIMITS } from "../types.ts";
 import { fromHex, toHex } from "../util/hex.ts";
 import { formatIp, ipFromString, isV4Mapped } from "../util/ip.ts";
 import { formatNet, parseHostPort, parseNet } from "./address.ts";
@@ -172,6 +172,45 @@ export const SETTINGS: readonly Setting[] = [
     repeatable: true,
     apply: listen(["udp"]),
     show: showListeners("udp"),
+  },
+  {
+    key: "listen.tcp.connections_max",
+    syntax: "auto|count",
+    doc: "(ours) Most open HTTP connections. At the cap a new connection closes the longest-idle " +
+      "one. auto: below the process's descriptor limit and at most " +
+      `${DEFAULTS.tcpConnectionsMax}. Default auto.`,
+    apply: (d, v) => {
+      d.tcpConnectionsMax = v === "auto" ? 0 : uint(v, 16, 10_000_000);
+    },
+    show: (d) => [d.tcpConnectionsMax === 0 ? "auto" : String(d.tcpConnectionsMax)],
+  },
+  {
+    key: "listen.tcp.address_connections_max",
+    syntax: "count",
+    doc: "(ours) Most open HTTP connections from one address (IPv6: one /64); more are closed " +
+      `at once. Sized for carrier-grade NAT. Default ${DEFAULTS.tcpAddressConnectionsMax}.`,
+    ...number("tcpAddressConnectionsMax", 1, 1_000_000),
+  },
+  {
+    key: "listen.tcp.request_timeout",
+    syntax: "seconds",
+    doc: "(ours) A request head must arrive within this time of the connection (or of the " +
+      `first byte of a keep-alive request). Default ${DEFAULTS.tcpRequestTimeoutSeconds}.`,
+    ...number("tcpRequestTimeoutSeconds", 1, 3600),
+  },
+  {
+    key: "listen.tcp.idle_timeout",
+    syntax: "seconds",
+    doc: "(ours) A keep-alive connection idle this long is closed (opentracker closes every " +
+      `connection after 30 s). Default ${DEFAULTS.tcpIdleTimeoutSeconds}.`,
+    ...number("tcpIdleTimeoutSeconds", 1, 3600),
+  },
+  {
+    key: "listen.tcp.write_timeout",
+    syntax: "seconds",
+    doc: "(ours) A client that does not take a reply, or the next chunk of a full scrape, " +
+      `within this time is disconnected. Default ${DEFAULTS.tcpWriteTimeoutSeconds}.`,
+    ...number("tcpWriteTimeoutSeconds", 1, 3600),
   },
   {
     key: "listen.udp.workers",

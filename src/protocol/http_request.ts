@@ -1,6 +1,6 @@
 /**
  * HTTP request targets: opentracker's routing (§3.2) and the announce, scrape and stats query
- * parameters (§3.4, §3.8, §6.1), decoded binary-safely from the raw target.
+ * parameters (§3.4, §3.8, §6.1), decoded binary-safely from the raw target bytes.
  *
  * Pure: no Deno APIs. Reuses one {@link UrlScanner} and one {@link AnnounceRequest}.
  */
@@ -84,14 +84,16 @@ export class HttpRequestParser {
   }
 
   /**
-   * Routes the origin-form target `target[start..]` (`start` at the first `/`). Sets
-   * {@link queryStart}. Returns a {@link ROUTE} value.
+   * Routes the origin-form target `target[start, end)` (`start` at the first `/`). Sets
+   * {@link queryStart}; later parse calls read the same target. Returns a {@link ROUTE} value.
    */
-  route(target: string, start: number): number {
+  route(target: Uint8Array, start: number, end = target.length): number {
     const s = this.scanner;
     let i = start;
-    while (i < target.length && target.charCodeAt(i) === 47 /* / */) i++;
-    s.reset(target, i);
+    while (i < end && target[i] === 47 /* / */) i++;
+    this.#target = target;
+    this.#end = end;
+    s.reset(target, i, end);
     const stop = s.decode(CLASS_PATH);
     this.queryStart = stop === STOP.question ? s.pos : -1;
     if (stop === STOP.error) return ROUTE.notFound;
@@ -106,7 +108,8 @@ export class HttpRequestParser {
     return ROUTE.notFound;
   }
 
-  #target = "";
+  #target: Uint8Array = new Uint8Array(0);
+  #end = 0;
   #pos = 0;
 
   /**
@@ -118,12 +121,12 @@ export class HttpRequestParser {
     const name = this.#name;
     const value = this.scanner;
     while (true) {
-      name.reset(this.#target, this.#pos);
+      name.reset(this.#target, this.#pos, this.#end);
       if (name.atEnd()) return PAIR_END;
       const stop = name.decode(CLASS_NAME);
       if (stop === STOP.error) return PAIR_ERROR;
       if (stop === STOP.equals) {
-        value.reset(this.#target, name.pos);
+        value.reset(this.#target, name.pos, this.#end);
         let isKnown = false;
         for (let k = 0; k < known.length && !isKnown; k++) isKnown = name.equals(known[k]);
         if (value.decode(CLASS_VALUE, !isKnown) === STOP.error) return PAIR_ERROR;
@@ -135,18 +138,17 @@ export class HttpRequestParser {
     }
   }
 
-  #begin(target: string): void {
-    this.#target = target;
+  #begin(): void {
     this.#pos = this.queryStart;
   }
 
   /**
-   * Parses an announce query of `target` (after {@link route} returned `announce`) into `req`.
-   * `req.ip` must already hold the client address (it is replaced only by an allowed `ip=`).
-   * Returns a {@link PARSE} value.
+   * Parses the announce query of the routed target (after {@link route} returned `announce`)
+   * into `req`. `req.ip` must already hold the client address (it is replaced only by an
+   * allowed `ip=`). Returns a {@link PARSE} value.
    */
-  parseAnnounce(target: string, req: AnnounceRequest): number {
-    this.#begin(target);
+  parseAnnounce(req: AnnounceRequest): number {
+    this.#begin();
     req.port = 0;
     req.event = EVENT.none;
     req.seeding = false;
@@ -199,8 +201,8 @@ export class HttpRequestParser {
    * Parses a scrape query into {@link scrapeHashes}/{@link scrapeCount}: only `info_hash` counts,
    * each must be 20 bytes, at least one is required, at most 64 are taken (§3.8).
    */
-  parseScrape(target: string): number {
-    this.#begin(target);
+  parseScrape(): number {
+    this.#begin();
     this.scrapeCount = 0;
     const v = this.scanner;
     while (this.scrapeCount < LIMITS.httpScrapeHashesMax) {
@@ -218,8 +220,8 @@ export class HttpRequestParser {
    * Parses a stats query: `mode` and `format` (as ASCII text), any `info_hash` is refused (§6.1).
    * A stats target without `?` has an empty query.
    */
-  parseStats(target: string): number {
-    this.#begin(target);
+  parseStats(): number {
+    this.#begin();
     this.statsMode = "";
     this.statsFormat = "";
     if (this.queryStart < 0) return PARSE.ok;

@@ -2,8 +2,8 @@
  * Binary-safe percent-decoding with opentracker's character classes (spec §3.3).
  *
  * `URLSearchParams` replaces invalid UTF-8 with U+FFFD and so destroys binary `info_hash`
- * values; this decoder works on the raw request target as the client sent it, char code by char
- * code, and writes decoded bytes into a caller-owned buffer. No regex, no allocation.
+ * values; this decoder works on the raw request target bytes as the client sent them and writes
+ * decoded bytes into a caller-owned buffer. No strings, no regex, no allocation.
  *
  * Pure: no Deno APIs.
  */
@@ -17,7 +17,7 @@ export const CLASS_NAME = 2;
 /** Allowed in a parameter value. */
 export const CLASS_VALUE = 4;
 
-/** Per-char-code class bits; codes >= 128 are never allowed. */
+/** Per-byte class bits; bytes >= 128 are never allowed (opentracker routes them to errors). */
 const CLASSES = new Uint8Array(128);
 {
   const all = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!%'()*+,-./:;<>_~";
@@ -54,7 +54,7 @@ export class UrlScanner {
   length = 0;
   /** Index into the target of the next char to read. */
   pos = 0;
-  #text = "";
+  #text: Uint8Array = new Uint8Array(0);
   #end = 0;
 
   /** `capacityBytes` bounds a decoded segment; longer ones are an error. */
@@ -62,8 +62,8 @@ export class UrlScanner {
     this.bytes = new Uint8Array(capacityBytes);
   }
 
-  /** Starts scanning `text[start, end)`. */
-  reset(text: string, start: number, end = text.length): void {
+  /** Starts scanning the target bytes `text[start, end)`. */
+  reset(text: Uint8Array, start: number, end = text.length): void {
     this.#text = text;
     this.pos = start;
     this.#end = end;
@@ -74,9 +74,9 @@ export class UrlScanner {
     return this.pos >= this.#end;
   }
 
-  /** Char code at the cursor, or -1 at the end. */
+  /** Byte at the cursor, or -1 at the end. */
   peek(): number {
-    return this.pos < this.#end ? this.#text.charCodeAt(this.pos) : -1;
+    return this.pos < this.#end ? this.#text[this.pos] : -1;
   }
 
   /**
@@ -92,13 +92,13 @@ export class UrlScanner {
     let n = 0;
     let i = this.pos;
     while (i < end) {
-      const c = text.charCodeAt(i);
+      const c = text[i];
       if (c === 32 || c === 13 || c === 10 || c === 0) break;
       if (c === 37 /* % */) {
         // opentracker skips the values of unknown parameters without checking their escapes.
         if (
-          lenient && (i + 2 >= end || hexDigit(text.charCodeAt(i + 1)) < 0 ||
-            hexDigit(text.charCodeAt(i + 2)) < 0)
+          lenient && (i + 2 >= end || hexDigit(text[i + 1]) < 0 ||
+            hexDigit(text[i + 2]) < 0)
         ) {
           if (n >= cap) {
             this.pos = i;
@@ -114,8 +114,8 @@ export class UrlScanner {
           this.length = n;
           return STOP.error;
         }
-        const hi = hexDigit(text.charCodeAt(i + 1));
-        const lo = hexDigit(text.charCodeAt(i + 2));
+        const hi = hexDigit(text[i + 1]);
+        const lo = hexDigit(text[i + 2]);
         if (hi < 0 || lo < 0 || n >= cap) {
           this.pos = i;
           this.length = n;

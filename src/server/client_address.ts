@@ -21,17 +21,11 @@ export class ClientAddress {
 
   /**
    * Writes the client address into `out` (16 bytes): `socketIp` unless it is a trusted proxy and
-   * `forwardedFor` names a client behind it.
+   * `forwardedFor` (the X-Forwarded-For value, or null) names a client behind it.
    */
-  resolve(
-    socketIp: Uint8Array,
-    headers: { get(name: string): string | null } | null,
-    out: Uint8Array,
-  ): void {
+  resolve(socketIp: Uint8Array, forwardedFor: string | null, out: Uint8Array): void {
     out.set(socketIp);
-    if (headers === null || !this.#trusted(socketIp)) return;
-    const forwardedFor = headers.get("x-forwarded-for");
-    if (forwardedFor === null) return;
+    if (forwardedFor === null || !this.#trusted(socketIp)) return;
     let end = forwardedFor.length;
     while (end > 0) {
       const comma = forwardedFor.lastIndexOf(",", end - 1);

@@ -8,7 +8,7 @@ const resolver = new ClientAddress((ip) => proxies.some((n) => netContains(n, ip
 
 function client(socket: string, xff: string | null): string {
   const out = new Uint8Array(16);
-  resolver.resolve(ipFromString(socket)!, { get: () => xff }, out);
+  resolver.resolve(ipFromString(socket)!, xff, out);
   return formatIp(out);
 }
 

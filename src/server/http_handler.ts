@@ -1,7 +1,6 @@
 /**
  * One HTTP request in, one reply out: opentracker's routing, announce and scrape (§3). No socket
- * code here; `http_server.ts` adapts `Deno.serve` to it, and tests and benchmarks call it with
- * plain strings.
+ * code here; `http_server.ts` reads request heads off the connections and writes the replies.
  *
  * The reply is left in a reused {@link HttpReply} whose body is a view of a scratch buffer: the
  * server copies it before the next request.
@@ -19,6 +18,7 @@ import {
   writeStopBody,
 } from "../protocol/http_response.ts";
 import { HttpRequestParser, PARSE, ROUTE } from "../protocol/http_request.ts";
+import { RequestHead } from "../protocol/http1.ts";
 import { ACTION_KIND, Counters, HTTP_ERROR, PROTOCOL, requestIndex } from "../stats/counters.ts";
 import { renderScanned, renderStats, SCANNED_MODES, StatsSource } from "../stats/render.ts";
 import { StatsScanner } from "../stats/scan.ts";
@@ -51,11 +51,6 @@ export class HttpReply {
   stream: ReadableStream<Uint8Array> | null = null;
   /** `Content-Encoding` of the stream, or null. */
   contentEncoding: string | null = null;
-}
-
-/** Request headers as the handler reads them. */
-export interface RequestHeaders {
-  get(name: string): string | null;
 }
 
 /** Options for {@link HttpHandler}. */
@@ -127,36 +122,33 @@ export class HttpHandler {
   }
 
   /**
-   * Handles `method` on the absolute `url` (as `Request.url`) from the socket address
-   * `socketIp` (16 bytes), with the request's X-Forwarded-For value or null. Returns
-   * {@link reply}.
+   * Handles the request `head` from the socket address `socketIp` (16 bytes). Returns
+   * {@link reply}, or a promise of a separate reply for the modes that wait for a scan.
    */
   handle(
-    method: string,
-    url: string,
+    head: RequestHead,
     socketIp: Uint8Array,
-    headers: RequestHeaders | null,
     nowSeconds: number,
   ): HttpReply | Promise<HttpReply> {
     const ip = this.#client;
-    this.#o.clientAddress.resolve(socketIp, headers, ip);
-    this.#o.counters.tcpAccepts++;
-    if (method !== "GET") return this.#error(ERROR_PAGE.badRequest, HTTP_ERROR.parse400);
-    const scheme = url.indexOf("//");
-    const pathStart = url.indexOf("/", scheme < 0 ? 0 : scheme + 2);
-    if (pathStart < 0) return this.#error(ERROR_PAGE.badRequest, HTTP_ERROR.parse400);
+    this.#o.clientAddress.resolve(
+      socketIp,
+      head.forwardedCount > 0 ? head.forwardedFor() : null,
+      ip,
+    );
+    if (!head.isGet) return this.#error(ERROR_PAGE.badRequest, HTTP_ERROR.parse400);
     const parser = this.#o.parser;
-    switch (parser.route(url, pathStart)) {
+    switch (parser.route(head.buf, head.targetStart, head.targetEnd)) {
       case ROUTE.root:
         return this.#root();
       case ROUTE.announce:
-        return this.#announce(url, ip, nowSeconds);
+        return this.#announce(ip, nowSeconds);
       case ROUTE.scrape:
-        return this.#scrape(url, nowSeconds);
+        return this.#scrape(nowSeconds);
       case ROUTE.stats:
-        return this.#stats(url, ip, headers, nowSeconds);
+        return this.#stats(ip, head, nowSeconds);
       case ROUTE.fullScrape:
-        return this.#fullScrape("ben", ip, headers, nowSeconds);
+        return this.#fullScrape("ben", ip, head, nowSeconds);
       case ROUTE.metrics:
         if (!this.#o.statsAllowed(ip)) return this.#error(ERROR_PAGE.accessDenied);
         return this.#ok(putAscii(this.#out, 0, renderMetrics(this.#o.metricsSource())));
@@ -202,11 +194,11 @@ export class HttpHandler {
     return r;
   }
 
-  #announce(url: string, ip: Uint8Array, nowSeconds: number): HttpReply {
+  #announce(ip: Uint8Array, nowSeconds: number): HttpReply {
     const o = this.#o;
     const req = this.#req;
     req.ip.set(ip);
-    const parsed = o.parser.parseAnnounce(url, req);
+    const parsed = o.parser.parseAnnounce(req);
     if (parsed === PARSE.badParameter) return this.#error(ERROR_PAGE.badRequest);
     if (parsed === PARSE.badCompact) {
       return this.#error(ERROR_PAGE.badRequest, HTTP_ERROR.compact400);
@@ -244,7 +236,7 @@ export class HttpHandler {
   #fullScrape(
     format: FullScrapeFormat,
     ip: Uint8Array,
-    headers: RequestHeaders | null,
+    head: RequestHead,
     nowSeconds: number,
   ): HttpReply {
     const o = this.#o;
@@ -271,7 +263,7 @@ export class HttpHandler {
     const r = new HttpReply();
     r.contentType = "application/octet-stream";
     let stream = fs.stream(format);
-    if (fs.gzip && acceptsGzip(headers?.get("accept-encoding") ?? null)) {
+    if (fs.gzip && acceptsGzip(head.acceptEncoding())) {
       stream = stream.pipeThrough(
         new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
       );
@@ -281,24 +273,19 @@ export class HttpHandler {
     return r;
   }
 
-  #stats(
-    url: string,
-    ip: Uint8Array,
-    headers: RequestHeaders | null,
-    nowSeconds: number,
-  ): HttpReply | Promise<HttpReply> {
+  #stats(ip: Uint8Array, head: RequestHead, nowSeconds: number): HttpReply | Promise<HttpReply> {
     const o = this.#o;
     o.counters.requests[requestIndex(PROTOCOL.http, !isV4Mapped(ip, 0), ACTION_KIND.other)]++;
     if (!o.statsAllowed(ip)) return this.#error(ERROR_PAGE.accessDenied);
-    if (o.parser.parseStats(url) !== PARSE.ok) return this.#error(ERROR_PAGE.badRequest);
+    if (o.parser.parseStats() !== PARSE.ok) return this.#error(ERROR_PAGE.badRequest);
     const mode = o.parser.statsMode;
     if (mode === "tpbs" || mode === "statedump") {
       if (o.fullScrape === null) return this.#error(ERROR_PAGE.serverError);
-      if (mode === "statedump") return this.#fullScrape("statedump", ip, headers, nowSeconds);
+      if (mode === "statedump") return this.#fullScrape("statedump", ip, head, nowSeconds);
       // opentracker hangs on tpbs without a known format (§3.9, §11 item 5); we answer 400.
       const format = o.parser.statsFormat;
       if (!TPBS_FORMATS.has(format)) return this.#error(ERROR_PAGE.badRequest);
-      return this.#fullScrape(format as FullScrapeFormat, ip, headers, nowSeconds);
+      return this.#fullScrape(format as FullScrapeFormat, ip, head, nowSeconds);
     }
     if (SCANNED_MODES.has(mode)) return this.#scanned(mode);
     if (mode === "woodpeckers") return this.#ok(putAscii(this.#out, 0, o.woodpeckers.render()));
@@ -321,10 +308,10 @@ export class HttpHandler {
    * Scrape (§3.8) with one fix (§11 item 9): entries are sorted by hash and duplicates dropped,
    * so that the `files` dictionary is valid bencode. Unknown torrents are omitted, as upstream.
    */
-  #scrape(url: string, nowSeconds: number): HttpReply {
+  #scrape(nowSeconds: number): HttpReply {
     const o = this.#o;
     const p = o.parser;
-    if (p.parseScrape(url) !== PARSE.ok) return this.#error(ERROR_PAGE.badRequest);
+    if (p.parseScrape() !== PARSE.ok) return this.#error(ERROR_PAGE.badRequest);
     o.counters.tcpScrapes++;
     o.counters
       .requests[requestIndex(PROTOCOL.http, !isV4Mapped(this.#client, 0), ACTION_KIND.scrape)]++;

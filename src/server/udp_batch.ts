@@ -17,6 +17,7 @@
 
 import { LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
+import { errno, failure, openLibc } from "./libc.ts";
 import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
 
 /** Datagrams per recvmmsg/sendmmsg call (Linux's UIO_MAXIOV is 1024; 64 amortise the op). */
@@ -45,39 +46,6 @@ const MMSGHDR_BYTES = 64; // struct msghdr (56) + msg_len (4) + padding
 const IOVEC_BYTES = 16;
 const NAME_BYTES = 28; // sockaddr_in6; sockaddr_in (16) fits
 const RECV_SLOT_BYTES = LIMITS.udpDatagramBytesMax;
-
-const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
-  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-let libc: Libc | null = null;
-
-function open(): Libc {
-  libc ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-  return libc;
-}
-
-function errno(c: Libc): number {
-  const p = c.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
-
-function failure(c: Libc, what: string): Error {
-  const e = errno(c);
-  const s = c.strerror(e);
-  const text = s === null ? `errno ${e}` : new Deno.UnsafePointerView(s).getCString();
-  return new Error(`${what}: ${text}`);
-}
 
 function ptr(buf: Uint8Array): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
@@ -120,7 +88,7 @@ function writeSockaddr(host: string, port: number, name: Uint8Array): number {
 
 /** Binds `host:port` and starts the batched loop. Throws when the socket cannot be bound. */
 export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
-  const c = open();
+  const c = openLibc();
   const v6 = o.host.includes(":");
   const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw failure(c, "socket");

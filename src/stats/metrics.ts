@@ -7,6 +7,24 @@
 import { ACTION_KIND, HTTP_ERROR, PROTOCOL, requestIndex } from "./counters.ts";
 import { StatsSource } from "./render.ts";
 
+/** HTTP connection figures; label values come with the numbers. */
+export interface ConnectionFigures {
+  readonly open: number;
+  /** The connection cap in force. */
+  readonly ceiling: number;
+  readonly peak: number;
+  readonly accepted: number;
+  readonly acceptErrors: number;
+  /** Times the accept loops waited at the cap for a connection to go. */
+  readonly capWaits: number;
+  /** Open connections by what they wait for. */
+  readonly byState: readonly (readonly [string, number])[];
+  /** Connections refused at accept, by reason. */
+  readonly refused: readonly (readonly [string, number])[];
+  /** Connections the tracker closed, by reason. */
+  readonly closed: readonly (readonly [string, number])[];
+}
+
 /** What /metrics reads besides the stats source. */
 export interface MetricsSource extends StatsSource {
   readonly rssBytes: number;
@@ -16,6 +34,7 @@ export interface MetricsSource extends StatsSource {
   readonly eventLoopLagSeconds: number;
   /** Full scans run for the expensive stats modes. */
   readonly statsScans: number;
+  readonly connections: ConnectionFigures;
 }
 
 const HTTP_CODES: [number, string][] = [
@@ -132,6 +151,53 @@ export function renderMetrics(m: MetricsSource): string {
     "Live sync packets not sent (queue full or socket error).",
   );
   out.push(`opentracker_livesync_send_failures_total ${c.livesyncSendFailures}`);
+  const k = m.connections;
+  family(
+    "opentracker_http_connections",
+    "gauge",
+    "Open HTTP connections by what they wait for (closing: closed, descriptor not yet freed).",
+  );
+  for (const [state, n] of k.byState) {
+    out.push(`opentracker_http_connections{state="${state}"} ${n}`);
+  }
+  family(
+    "opentracker_http_connections_max",
+    "gauge",
+    "The HTTP connection cap in force (lowered when descriptors ran out).",
+  );
+  out.push(`opentracker_http_connections_max ${k.ceiling}`);
+  family("opentracker_http_connections_peak", "gauge", "Most HTTP connections open at once.");
+  out.push(`opentracker_http_connections_peak ${k.peak}`);
+  family("opentracker_http_connections_accepted_total", "counter", "HTTP connections admitted.");
+  out.push(`opentracker_http_connections_accepted_total ${k.accepted}`);
+  family(
+    "opentracker_http_connections_refused_total",
+    "counter",
+    "HTTP connections closed at accept because their address was at its cap.",
+  );
+  for (const [reason, n] of k.refused) {
+    out.push(`opentracker_http_connections_refused_total{reason="${reason}"} ${n}`);
+  }
+  family(
+    "opentracker_http_connections_closed_total",
+    "counter",
+    "HTTP connections the tracker closed: deadlines passed, evicted at the cap, or shutdown.",
+  );
+  for (const [reason, n] of k.closed) {
+    out.push(`opentracker_http_connections_closed_total{reason="${reason}"} ${n}`);
+  }
+  family(
+    "opentracker_http_connection_cap_waits_total",
+    "counter",
+    "Times new connections waited in the kernel queue because the cap was reached.",
+  );
+  out.push(`opentracker_http_connection_cap_waits_total ${k.capWaits}`);
+  family(
+    "opentracker_http_accept_errors_total",
+    "counter",
+    "Failed accepts (out of descriptors or buffers); the tracker backs off and keeps serving.",
+  );
+  out.push(`opentracker_http_accept_errors_total ${k.acceptErrors}`);
   family("opentracker_stats_scans_total", "counter", "Full swarm scans for top/s24s/everything.");
   out.push(`opentracker_stats_scans_total ${m.statsScans}`);
   family("opentracker_torrents", "gauge", "Torrents held.");
