@@ -20,7 +20,7 @@ import { Woodpeckers } from "./stats/woodpeckers.ts";
 import { describeLoad, loadAccessList } from "./config/access_list.ts";
 import { AccessControl } from "./swarm/access.ts";
 import { FifoReader, readFifo } from "./server/access_feeds.ts";
-import { fullScrapeStream } from "./server/full_scrape_stream.ts";
+import { FullScrapes } from "./server/full_scrape_stream.ts";
 import { writeStateFile } from "./server/state_writer.ts";
 import { Swarm } from "./swarm/swarm.ts";
 import { HashSet20 } from "./swarm/hash_set.ts";
@@ -163,6 +163,12 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     clock,
     log,
   });
+  const fullScrapes = new FullScrapes(swarm, {
+    concurrentMax: config.fullScrapeConcurrency,
+    onChunk: (bytes) => {
+      counters.fullScrapeBytes += bytes;
+    },
+  });
   const udpHandler = new UdpHandler({
     swarm,
     access,
@@ -191,12 +197,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       ? {
         gzip: config.fullScrapeGzip,
         intervalSeconds: config.fullScrapeIntervalSeconds,
-        stream: (format) =>
-          fullScrapeStream(swarm, format, {
-            onChunk: (bytes) => {
-              counters.fullScrapeBytes += bytes;
-            },
-          }),
+        open: (format, gzip) => fullScrapes.open(format, gzip),
       }
       : null,
     scanner,
@@ -211,6 +212,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         eventLoopLagSeconds: Math.max(0, lagReported) / 1000,
         statsScans: scanner.scans,
         connections: connections.figures(),
+        fullScrapesActive: fullScrapes.active,
+        fullScrapeIndexBytes: fullScrapes.indexBytes,
       };
     },
     parser: new HttpRequestParser({

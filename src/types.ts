@@ -97,6 +97,13 @@ export const DEFAULTS = {
   tcpIdleTimeoutSeconds: 30,
   /** A reply or full-scrape chunk the client does not take within this time ends it. */
   tcpWriteTimeoutSeconds: 30,
+  /**
+   * Full scrapes streaming at once. Each holds 4 bytes per torrent, a 32 KiB chunk and a gzip
+   * state of about 300 KiB until it ends or its client is cut off by the write deadline.
+   */
+  fullScrapeConcurrency: 4,
+  /** A client may full-scrape once per this many seconds (opentracker's modest full scrapes). */
+  fullScrapeIntervalSeconds: 300,
 } as const;
 
 /**

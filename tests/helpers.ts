@@ -178,7 +178,13 @@ export async function withTracker(
 export async function withConfiguredTracker(
   conf: string | ((dir: string) => string),
   fn: (t: TrackerProcess, dir: string) => Promise<void>,
-  options: { flags?: string[]; wrapper?: string[]; listeners?: number } = {},
+  options: {
+    flags?: string[];
+    wrapper?: string[];
+    listeners?: number;
+    /** More command-line arguments after `-f` (e.g. `-l`), given the directory. */
+    args?: (dir: string) => string[];
+  } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/opentracker.conf`;
@@ -186,7 +192,7 @@ export async function withConfiguredTracker(
   await Deno.writeTextFile(path, text + "\nlisten.tcp 127.0.0.1:0\nlisten.udp 127.0.0.1:0\n");
   try {
     await withTracker(
-      ["-f", path],
+      ["-f", path, ...(options.args?.(dir) ?? [])],
       options.listeners ?? 2,
       (t) => fn(t, dir),
       [`--allow-read=${dir}`, `--allow-write=${dir}`, ...(options.flags ?? [])],

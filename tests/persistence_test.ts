@@ -17,6 +17,7 @@ import {
   startTrackerProcess,
   TrackerProcess,
   udpClient,
+  withConfiguredTracker,
 } from "./helpers.ts";
 
 /** GET with optional Accept-Encoding; de-chunks the body. */
@@ -71,8 +72,7 @@ async function feed(port: number): Promise<void> {
 const hex = (h: Uint8Array) => toHex(h, 0, 20, true);
 
 Deno.test("full scrape and every tpbs format list every torrent in hash order", async () => {
-  const t = await startTrackerProcess(["-i", "127.0.0.1", "-p", "0", "-P", "0"], 2);
-  try {
+  await withConfiguredTracker("access.fullscrape_interval 0\n", async (t) => {
     await feed(t.tcp[0]);
     const full = await get(t.tcp[0], "/scrape");
     strictEqual(full.status, 200);
@@ -131,16 +131,13 @@ Deno.test("full scrape and every tpbs format list every torrent in hash order", 
     const fscr = latin1((await get(t.tcp[0], "/stats?mode=fscr")).body).split("\n");
     ok(Number(fscr[0]) >= 8000, `full scrapes counted: ${fscr[0]}`);
     ok(Number(fscr[1]) > 0, "full scrape bytes counted");
-  } finally {
-    await t.stop();
-  }
+  });
 });
 
-Deno.test("full scrape can be switched off and rate-limited per client", async () => {
+Deno.test("full scrape can be switched off, and is rate-limited per client by default", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/off.conf`, "access.fullscrape off\n");
-    await Deno.writeTextFile(`${dir}/modest.conf`, "access.fullscrape_interval 300\n");
     const off = await startTrackerProcess(
       ["-f", `${dir}/off.conf`, "-i", "127.0.0.1", "-p", "0"],
       1,
@@ -156,11 +153,8 @@ Deno.test("full scrape can be switched off and rate-limited per client", async (
     } finally {
       await off.stop();
     }
-    const modest = await startTrackerProcess(
-      ["-f", `${dir}/modest.conf`, "-i", "127.0.0.1", "-p", "0"],
-      1,
-      [`--allow-read=${dir}`],
-    );
+    // The default access.fullscrape_interval (300 s) applies with no configuration.
+    const modest = await startTrackerProcess(["-i", "127.0.0.1", "-p", "0"], 1);
     try {
       strictEqual((await get(modest.tcp[0], "/scrape")).status, 200);
       const second = await get(modest.tcp[0], "/scrape");

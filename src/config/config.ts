@@ -57,6 +57,8 @@ export interface Config {
   readonly fullScrapeGzip: boolean;
   /** Per-client minimum seconds between full scrapes; 0 = off (WANT_MODEST_FULLSCRAPES: 300). */
   readonly fullScrapeIntervalSeconds: number;
+  /** Full scrapes streaming at once; more get 503. */
+  readonly fullScrapeConcurrency: number;
   /** Live sync listen address (`livesync.cluster.listen`, `-s`), or null when off. */
   readonly livesyncListen: HostPort | null;
   /** Multicast group of the cluster (`livesync.cluster.group`). */
@@ -128,7 +130,8 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     ipFromQuery: false,
     fullScrape: true,
     fullScrapeGzip: true,
-    fullScrapeIntervalSeconds: 0,
+    fullScrapeIntervalSeconds: DEFAULTS.fullScrapeIntervalSeconds,
+    fullScrapeConcurrency: DEFAULTS.fullScrapeConcurrency,
     livesyncListen: null,
     livesyncGroup: "224.0.23.5",
     livesyncFlushDelaySeconds: 15,

@@ -324,8 +324,16 @@ export const SETTINGS: readonly Setting[] = [
     key: "access.fullscrape_interval",
     syntax: "seconds",
     doc: "A client may full-scrape once per this many seconds; others get 402 (opentracker's " +
-      "modest full scrapes used 300). 0 = no limit. Default 0.",
+      `modest full scrapes). 0 = no limit. Default ${DEFAULTS.fullScrapeIntervalSeconds}.`,
     ...number("fullScrapeIntervalSeconds", 0, 86400),
+  },
+  {
+    key: "access.fullscrape_concurrency",
+    syntax: "count",
+    doc: "(ours) Most full scrapes (and tpbs, statedump) streaming at once; more get 503. Each " +
+      "holds 4 bytes per torrent and about 330 KiB until it ends or its client is cut off by " +
+      `listen.tcp.write_timeout. Default ${DEFAULTS.fullScrapeConcurrency}.`,
+    ...number("fullScrapeConcurrency", 1, 1024),
   },
   {
     key: "livesync.cluster.listen",

@@ -28,6 +28,12 @@ export const ERROR_PAGE = {
     reason: "Internal Server Error",
     body: "<title>Internal Server Error</title>\n",
   },
+  /** Ours (opentracker never sends 503): too many full scrapes are streaming. */
+  unavailable: {
+    status: 503,
+    reason: "Service Unavailable",
+    body: "<title>Service Unavailable</title>\n",
+  },
 } as const satisfies Record<string, ErrorPage>;
 
 /** Failure reason for an announce without info_hash (§3.7). */

@@ -90,8 +90,11 @@ export interface FullScrapeOptions {
   gzip: boolean;
   /** Per-client minimum interval between full scrapes (opentracker's modest full scrapes); 0 = off. */
   intervalSeconds: number;
-  /** Builds the stream of the whole swarm in a format. */
-  stream: (format: FullScrapeFormat) => ReadableStream<Uint8Array>;
+  /**
+   * The stream of the whole swarm in a format (gzip-compressed when asked), or null when as
+   * many full scrapes as allowed are running.
+   */
+  open: (format: FullScrapeFormat, gzip: boolean) => ReadableStream<Uint8Array> | null;
 }
 
 /** Clients remembered for the modest full-scrape rule; the oldest are forgotten first. */
@@ -160,8 +163,9 @@ export class HttpHandler {
   }
 
   /** Sets an error page reply (§3.10) and counts it. */
-  #error(page: ErrorPage, slot = ERROR_SLOT[page.status]): HttpReply {
-    this.#o.counters.httpErrors[slot]++;
+  #error(page: ErrorPage, slot: number | undefined = ERROR_SLOT[page.status]): HttpReply {
+    // opentracker's herr slots; a 503 (ours) is counted by its cause instead.
+    if (slot !== undefined) this.#o.counters.httpErrors[slot]++;
     const r = this.reply;
     r.status = page.status;
     r.reason = page.reason;
@@ -242,12 +246,22 @@ export class HttpHandler {
     const o = this.#o;
     const fs = o.fullScrape;
     if (fs === null) return this.#error(ERROR_PAGE.serverError);
-    if (fs.intervalSeconds > 0 && format !== "statedump") {
-      const key = formatIp(ip);
+    const modest = fs.intervalSeconds > 0 && format !== "statedump";
+    const key = formatIp(ip);
+    if (modest) {
       const last = this.#modest.get(key);
       if (last !== undefined && nowSeconds - last < fs.intervalSeconds) {
         return this.#error(ERROR_PAGE.paymentRequired);
       }
+    }
+    const gzip = fs.gzip && acceptsGzip(head.acceptEncoding());
+    const stream = fs.open(format, gzip);
+    if (stream === null) {
+      // As many full scrapes as allowed are streaming; this one may come back soon.
+      o.counters.fullScrapesRefused++;
+      return this.#error(ERROR_PAGE.unavailable);
+    }
+    if (modest) {
       this.#modest.delete(key);
       if (this.#modest.size >= MODEST_TABLE_ENTRIES_MAX) {
         this.#modest.delete(this.#modest.keys().next().value!);
@@ -257,18 +271,10 @@ export class HttpHandler {
     o.counters.fullScrapes++;
     const uptime = o.statsSource().uptimeSeconds;
     const minutes = String(Math.floor(uptime / 60)).padStart(8, "0");
-    o.log(
-      `[${minutes}] scrp:  ${formatIp(ip)} - FULL SCRAPE${format === "ben" ? "" : ` (${format})`}`,
-    );
+    o.log(`[${minutes}] scrp:  ${key} - FULL SCRAPE${format === "ben" ? "" : ` (${format})`}`);
     const r = new HttpReply();
     r.contentType = "application/octet-stream";
-    let stream = fs.stream(format);
-    if (fs.gzip && acceptsGzip(head.acceptEncoding())) {
-      stream = stream.pipeThrough(
-        new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
-      );
-      r.contentEncoding = "gzip";
-    }
+    r.contentEncoding = gzip ? "gzip" : null;
     r.stream = stream;
     return r;
   }

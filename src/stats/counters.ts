@@ -71,6 +71,8 @@ export class Counters {
   livesyncSendFailures = 0;
   fullScrapes = 0;
   fullScrapeBytes = 0;
+  /** Full scrapes refused because access.fullscrape_concurrency were streaming. */
+  fullScrapesRefused = 0;
   /** Renewals by the renewed peer's age in minutes (`renew` mode). */
   readonly renew: Float64Array = new Float64Array(256);
   /** HTTP errors by {@link HTTP_ERROR} slot. */

@@ -35,6 +35,9 @@ export interface MetricsSource extends StatsSource {
   /** Full scans run for the expensive stats modes. */
   readonly statsScans: number;
   readonly connections: ConnectionFigures;
+  /** Full scrapes streaming now, and the bytes of their sort indexes. */
+  readonly fullScrapesActive: number;
+  readonly fullScrapeIndexBytes: number;
 }
 
 const HTTP_CODES: [number, string][] = [
@@ -198,6 +201,26 @@ export function renderMetrics(m: MetricsSource): string {
     "Failed accepts (out of descriptors or buffers); the tracker backs off and keeps serving.",
   );
   out.push(`opentracker_http_accept_errors_total ${k.acceptErrors}`);
+  family(
+    "opentracker_fullscrapes_total",
+    "counter",
+    "Full scrapes served (tpbs and statedump too).",
+  );
+  out.push(`opentracker_fullscrapes_total ${c.fullScrapes}`);
+  family(
+    "opentracker_fullscrapes_refused_total",
+    "counter",
+    "Full scrapes refused with 503: access.fullscrape_concurrency were streaming.",
+  );
+  out.push(`opentracker_fullscrapes_refused_total ${c.fullScrapesRefused}`);
+  family("opentracker_fullscrapes_active", "gauge", "Full scrapes streaming now.");
+  out.push(`opentracker_fullscrapes_active ${m.fullScrapesActive}`);
+  family(
+    "opentracker_fullscrape_index_bytes",
+    "gauge",
+    "Bytes of the sort indexes the streaming full scrapes hold (4 per torrent each).",
+  );
+  out.push(`opentracker_fullscrape_index_bytes ${m.fullScrapeIndexBytes}`);
   family("opentracker_stats_scans_total", "counter", "Full swarm scans for top/s24s/everything.");
   out.push(`opentracker_stats_scans_total ${m.statsScans}`);
   family("opentracker_torrents", "gauge", "Torrents held.");
