@@ -3,7 +3,7 @@
  * Features that are switched off are simply not wired (conventions rule 4).
  */
 
-import { Config, isBlessed, MAY } from "./config/config.ts";
+import { Config, isBlessed, MAY, torrentBudget } from "./config/config.ts";
 import { ClientAddress } from "./server/client_address.ts";
 import { ConnectionIds } from "./protocol/connection_id.ts";
 import { HttpRequestParser } from "./protocol/http_request.ts";
@@ -99,6 +99,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     peerBudget: config.peerBudget,
     torrentPeersMax: config.torrentPeersMax,
     budgetWatermark: config.peerBudgetWatermarkPercent / 100,
+    torrentBudget: torrentBudget(config),
+    probationMinutes: config.peerProbationMinutes,
   });
   options.restore?.(swarm, access);
   const interval = {
@@ -106,6 +108,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     variationSeconds: config.announceVariationSeconds,
     popularBaseSeconds: config.popularIntervalSeconds,
     popularThresholdPeers: config.popularThresholdPeers,
+    probationSeconds: config.peerProbationMinutes * 60,
   };
   const connectionIds = new ConnectionIds(crypto.getRandomValues(new Uint8Array(16)), {
     lifetimeSeconds: config.connectionIdLifetimeSeconds,
@@ -214,6 +217,11 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         connections: connections.figures(),
         fullScrapesActive: fullScrapes.active,
         fullScrapeIndexBytes: fullScrapes.indexBytes,
+        torrentBudget: swarm.torrentBudget,
+        refusedTorrents: swarm.refusedTorrents,
+        evictedTorrents: swarm.evictedTorrents,
+        emptyTorrents: swarm.emptyTorrents,
+        probationPeers: swarm.probationPeers,
       };
     },
     parser: new HttpRequestParser({

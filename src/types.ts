@@ -43,12 +43,17 @@ export const LIMITS = {
   livesyncSendQueuePackets: 256,
 } as const;
 
-/** Peer flag bits, as in opentracker's ot_peer flags byte (§2.1). */
+/** Peer flag bits, as in opentracker's ot_peer flags byte (§2.1), plus one of ours. */
 export const PEER_FLAG = {
   seeding: 0x80,
   completed: 0x40,
   stopped: 0x20,
   fromSync: 0x10,
+  /**
+   * Ours, never sent: admitted above a budget's watermark with a shortened first lifetime; the
+   * first renewal clears it (and the stored age is corrected by the shortening).
+   */
+  probation: 0x08,
 } as const;
 
 /** Announce events, decoded from HTTP `event=` or the UDP event field. */
@@ -80,6 +85,13 @@ export const DEFAULTS = {
   peerBudget: 4_000_000,
   /** Far above any real swarm; stops one torrent from taking the whole budget. */
   torrentPeersMax: 500_000,
+  /**
+   * The torrent budget when none is set: one torrent per four peers of the peer budget (at
+   * least 1,000). A torrent costs about 110 bytes, so the default 1,000,000 take about 110 MiB.
+   */
+  torrentsPerPeerBudget: 1 / 4,
+  /** A new peer admitted above a budget's watermark must renew within this many minutes. */
+  peerProbationMinutes: 10,
   /** Connection ids are valid this long, as BEP 15 asks. */
   connectionIdLifetimeSeconds: 120,
   /** Extra acceptance window for clients that reuse an id past BEP 15's two minutes. */

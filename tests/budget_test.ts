@@ -10,14 +10,21 @@ import {
   httpClient,
   httpGet,
   latin1,
+  metric,
   randomHash,
   receiveWithTimeout,
   startTrackerProcess,
+  udpClient,
+  withConfiguredTracker,
 } from "./helpers.ts";
 
 Deno.test("a flood of random info_hashes beyond the budget leaves real swarms working", async () => {
   const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${dir}/c.conf`, "tracker.peer_budget 5000\n");
+  // A torrent budget far above the flood, so that the peer budget is what stops it.
+  await Deno.writeTextFile(
+    `${dir}/c.conf`,
+    "tracker.peer_budget 5000\ntracker.torrent_budget 100000\n",
+  );
   const t = await startTrackerProcess(
     ["-f", `${dir}/c.conf`, "-i", "127.0.0.1", "-p", "0", "-P", "0"],
     2,
@@ -91,4 +98,36 @@ Deno.test("a flood of random info_hashes beyond the budget leaves real swarms wo
     await t.stop();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("completed and stopped churn on random info_hashes stays within the torrent budget", async () => {
+  await withConfiguredTracker("tracker.torrent_budget 500\n", async (t) => {
+    const http = httpClient("127.0.0.1", t.tcp[0]);
+    const real = randomHash();
+    await http.announce({ hash: real, port: 1 });
+    // 2,000 strangers' torrents, each made, "completed" and stopped by one address (UDP); half
+    // of them announce "started" first, so that their completion is a counted download.
+    const udp = udpClient("127.0.0.1", t.udp[0]);
+    try {
+      for (let i = 0; i < 2000; i++) {
+        const hash = randomHash();
+        if (i % 2 === 1) await udp.announce({ hash, port: 7, event: "started" });
+        await udp.announce({ hash, port: 7, left: 0, event: "completed" });
+        await udp.announce({ hash, port: 7, event: "stopped" });
+      }
+    } finally {
+      udp.close();
+    }
+    ok(await metric(t.tcp[0], "opentracker_torrents") <= 500);
+    // A first "completed" is not a download; a held peer's is. Either way the emptied torrents
+    // were evicted to make room, oldest first, and no new torrent was refused.
+    strictEqual(await metric(t.tcp[0], "opentracker_completed_total"), 1000);
+    ok(await metric(t.tcp[0], "opentracker_torrents_evicted_total") >= 1500);
+    strictEqual(await metric(t.tcp[0], "opentracker_torrents_refused_total"), 0);
+    strictEqual(await metric(t.tcp[0], "opentracker_torrent_budget"), 500);
+    // The real swarm is untouched and new torrents still get in.
+    const [s] = await http.scrape([real]);
+    strictEqual(s?.incomplete, 1);
+    strictEqual((await http.announce({ hash: randomHash(), port: 2 })).peers.length, 1);
+  });
 });

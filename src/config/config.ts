@@ -102,6 +102,13 @@ export interface Config {
   readonly torrentPeersMax: number;
   /** Percent of the budget above which admission favours small swarms. */
   readonly peerBudgetWatermarkPercent: number;
+  /**
+   * Most torrents held; at the budget the longest-empty torrent makes room. 0 = derived from
+   * the peer budget (read it through {@link torrentBudget}).
+   */
+  readonly torrentBudget: number;
+  /** First lifetime (minutes) of a peer admitted above a budget's watermark; 0 = off. */
+  readonly peerProbationMinutes: number;
   readonly torrentTimeoutMinutes: number;
   readonly httpNumwantDefault: number;
   readonly httpNumwantMax: number;
@@ -155,6 +162,8 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     peerBudget: DEFAULTS.peerBudget,
     torrentPeersMax: DEFAULTS.torrentPeersMax,
     peerBudgetWatermarkPercent: 70,
+    torrentBudget: 0,
+    peerProbationMinutes: DEFAULTS.peerProbationMinutes,
     torrentTimeoutMinutes: DEFAULTS.torrentTimeoutMinutes,
     httpNumwantDefault: DEFAULTS.httpNumwantDefault,
     httpNumwantMax: DEFAULTS.httpNumwantMax,
@@ -164,6 +173,12 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     connectionIdToleranceSeconds: DEFAULTS.connectionIdToleranceSeconds,
     origins: {},
   });
+}
+
+/** The torrent budget of `config`: the configured one, or derived from the peer budget. */
+export function torrentBudget(config: Pick<Config, "torrentBudget" | "peerBudget">): number {
+  if (config.torrentBudget > 0) return config.torrentBudget;
+  return Math.max(1000, Math.floor(config.peerBudget * DEFAULTS.torrentsPerPeerBudget));
 }
 
 /** True when `ip` (16 bytes) is in a blessed net with any of the bits `may`. */

@@ -496,6 +496,27 @@ export const SETTINGS: readonly Setting[] = [
     ...number("peerBudgetWatermarkPercent", 1, 100),
   },
   {
+    key: "tracker.torrent_budget",
+    syntax: "auto|torrents",
+    doc: "(ours) Most torrents held in all. At the budget a new torrent evicts the one that has " +
+      "been without peers the longest (kept only for its download count); if none is empty, " +
+      "the new torrent is refused like a peer over the peer budget. auto: a quarter of " +
+      "tracker.peer_budget, at least 1000 (1,000,000 torrents take about 110 MiB). Default auto.",
+    apply: (d, v) => {
+      d.torrentBudget = v === "auto" ? 0 : uint(v, 100, 1_000_000_000);
+    },
+    show: (d) => [d.torrentBudget === 0 ? "auto" : String(d.torrentBudget)],
+  },
+  {
+    key: "tracker.peer_probation",
+    syntax: "minutes",
+    doc: "(ours) A new peer admitted while the peers or torrents are above the budget " +
+      "watermark must announce again within this many minutes (it is told half of it as its " +
+      "interval) or it is dropped; a flood that never renews frees its room this soon instead " +
+      `of after tracker.peer_timeout. 0 turns it off. Default ${DEFAULTS.peerProbationMinutes}.`,
+    ...number("peerProbationMinutes", 0, LIMITS.peerTimeoutMinutesMax),
+  },
+  {
     key: "tracker.torrent_peers_max",
     syntax: "peers",
     doc: "(ours) Most peers of one torrent (both address families). Default 500000; the fork " +

@@ -232,7 +232,7 @@ export class HttpHandler {
       o.counters.renew[r.renewedAgeMinutes]++;
       if (r.renewedAgeMinutes >= 1 && r.renewedAgeMinutes <= 19) o.woodpeckers.record(req.ip);
     }
-    const interval = announceInterval(o.prng, o.interval, r.familyPeers);
+    const interval = announceInterval(o.prng, o.interval, r.familyPeers, r.probation);
     return this.#ok(writeAnnounceBody(this.#out, 0, r, interval));
   }
 

@@ -159,7 +159,7 @@ export class UdpHandler {
       o.counters.renew[r.renewedAgeMinutes]++;
       if (r.renewedAgeMinutes >= 1 && r.renewedAgeMinutes <= 19) o.woodpeckers?.record(ip);
     }
-    writeU32(out, 8, announceInterval(o.prng, o.interval, r.familyPeers));
+    writeU32(out, 8, announceInterval(o.prng, o.interval, r.familyPeers, r.probation));
     writeU32(out, 12, r.leechers);
     writeU32(out, 16, r.seeders);
     if (v4) {

@@ -35,6 +35,13 @@ export interface MetricsSource extends StatsSource {
   /** Full scans run for the expensive stats modes. */
   readonly statsScans: number;
   readonly connections: ConnectionFigures;
+  /** The torrent budget, torrents refused and evicted at it, and torrents without peers. */
+  readonly torrentBudget: number;
+  readonly refusedTorrents: number;
+  readonly evictedTorrents: number;
+  readonly emptyTorrents: number;
+  /** New peers admitted on probation (above a budget's watermark). */
+  readonly probationPeers: number;
   /** Full scrapes streaming now, and the bytes of their sort indexes. */
   readonly fullScrapesActive: number;
   readonly fullScrapeIndexBytes: number;
@@ -239,6 +246,32 @@ export function renderMetrics(m: MetricsSource): string {
     "New peers refused by the peer budget or the per-torrent cap.",
   );
   out.push(`opentracker_peers_refused_total ${m.refusedPeers}`);
+  family(
+    "opentracker_torrent_budget",
+    "gauge",
+    "Most torrents the tracker stores (tracker.torrent_budget).",
+  );
+  out.push(`opentracker_torrent_budget ${m.torrentBudget}`);
+  family(
+    "opentracker_torrents_refused_total",
+    "counter",
+    "New torrents refused at the torrent budget (no empty torrent to evict).",
+  );
+  out.push(`opentracker_torrents_refused_total ${m.refusedTorrents}`);
+  family(
+    "opentracker_torrents_evicted_total",
+    "counter",
+    "Torrents without peers evicted to make room at the torrent budget.",
+  );
+  out.push(`opentracker_torrents_evicted_total ${m.evictedTorrents}`);
+  family("opentracker_torrents_empty", "gauge", "Torrents without peers (kept for downloads).");
+  out.push(`opentracker_torrents_empty ${m.emptyTorrents}`);
+  family(
+    "opentracker_peers_probation_total",
+    "counter",
+    "New peers admitted above a budget's watermark with a short first lifetime.",
+  );
+  out.push(`opentracker_peers_probation_total ${m.probationPeers}`);
   family("opentracker_seeders", "gauge", "Seeders held.");
   out.push(`opentracker_seeders ${m.seeds}`);
   family("opentracker_peer_store_bytes", "gauge", "Bytes reserved by the peer store.");

@@ -15,14 +15,27 @@ export interface IntervalOptions {
   popularBaseSeconds?: number;
   /** A torrent is popular when the requester's family list has more peers than this. */
   popularThresholdPeers?: number;
+  /** First lifetime of a probation peer (0 = none): it is told to renew within half of it. */
+  probationSeconds?: number;
 }
 
 /**
  * A randomised announce interval in seconds. `familyPeers` (the requester's family list size
  * after the announce) selects the fork's popular interval when that is configured; stop replies
- * pass 0 and always get the normal interval.
+ * pass 0 and always get the normal interval. A peer on `probation` is told to come back within
+ * half its probation (jittered by a tenth), so that a real client renews before it is dropped.
  */
-export function announceInterval(prng: Prng, o: IntervalOptions, familyPeers = 0): number {
+export function announceInterval(
+  prng: Prng,
+  o: IntervalOptions,
+  familyPeers = 0,
+  probation = false,
+): number {
+  if (probation && (o.probationSeconds ?? 0) > 0) {
+    const half = Math.floor(o.probationSeconds! / 2);
+    const jitter = Math.floor(half / 10);
+    return half - jitter + (jitter > 0 ? prng.below(jitter) : 0);
+  }
   const v = o.variationSeconds;
   const popular = (o.popularBaseSeconds ?? 0) > 0 && familyPeers > (o.popularThresholdPeers ?? 50);
   const base = popular ? o.popularBaseSeconds! : o.baseSeconds;

@@ -76,6 +76,8 @@ export class AnnounceResult {
   removed = false;
   /** A new peer was refused by the peer budget or the per-torrent cap (nothing stored). */
   refused = false;
+  /** The new peer was admitted on probation: a short first lifetime, so a short interval. */
+  probation = false;
 }
 
 /** Counts of one torrent, for scrapes. */
@@ -106,10 +108,25 @@ export interface SwarmOptions {
    * with the load and with the size of their swarm (small swarms first). Default 0.7.
    */
   budgetWatermark?: number;
+  /**
+   * Most torrents held. At the budget a new torrent evicts the torrent that has been empty the
+   * longest (kept only for its download count); with no empty torrent it is refused. Default:
+   * no limit.
+   */
+  torrentBudget?: number;
+  /**
+   * First lifetime in minutes of a peer admitted above the watermark of either budget (0 =
+   * off): a peer that never renews (a flood) frees its room this soon instead of after the
+   * peer timeout. Default 0.
+   */
+  probationMinutes?: number;
 }
 
 /** Swarms smaller than this are admitted up to the hard budget (erdgeist's minimum allowance). */
 const SMALL_SWARM_PEERS = 10;
+
+const EMPTY_NONE = -1;
+const NOT_EMPTY = -2;
 
 /** All torrents and peers of one tracker process. */
 export class Swarm {
@@ -143,8 +160,27 @@ export class Swarm {
   readonly #budget: number;
   readonly #torrentMax: number;
   readonly #watermark: number;
+  readonly #torrentBudget: number;
+  readonly #torrentWatermark: number;
+  /** Age a probation peer starts with: it times out after the probation lifetime. */
+  readonly #probationAge: number;
   /** New peers refused by the budget or the per-torrent cap (renewals are never refused). */
   refusedPeers = 0;
+  /** New torrents refused at the torrent budget (no empty torrent to evict). */
+  refusedTorrents = 0;
+  /** Empty torrents evicted to make room at the torrent budget. */
+  evictedTorrents = 0;
+  /** New peers admitted on probation. */
+  probationPeers = 0;
+
+  // Empty torrents (no peers) in the order they became empty: the eviction order at the torrent
+  // budget. EMPTY_NONE ends the list; NOT_EMPTY marks a torrent that is not in it.
+  #emptyPrev = new Int32Array(0);
+  #emptyNext = new Int32Array(0);
+  #emptyHead = EMPTY_NONE;
+  #emptyTail = EMPTY_NONE;
+  /** Torrents without peers (kept for their downloads, or not cleaned yet). */
+  emptyTorrents = 0;
 
   /** Torrents held. */
   torrentCount = 0;
@@ -164,7 +200,14 @@ export class Swarm {
     this.#seed = options.hashSeed;
     this.#budget = options.peerBudget ?? Infinity;
     this.#torrentMax = options.torrentPeersMax ?? Infinity;
-    this.#watermark = Math.floor(this.#budget * (options.budgetWatermark ?? 0.7));
+    const watermark = options.budgetWatermark ?? 0.7;
+    this.#watermark = Math.floor(this.#budget * watermark);
+    this.#torrentBudget = options.torrentBudget ?? Infinity;
+    this.#torrentWatermark = Math.floor(this.#torrentBudget * watermark);
+    const probation = options.probationMinutes ?? 0;
+    this.#probationAge = probation > 0 && probation < this.#peerTimeout
+      ? this.#peerTimeout - probation
+      : 0;
     this.#grow(Math.max(16, options.initialTorrents ?? 1024));
     this.#rehash(64);
   }
@@ -215,6 +258,7 @@ export class Swarm {
     const code = this.#hashOf(h, o);
     this.#hashCodes[slot] = code;
     this.#used[slot] = 1;
+    this.#emptyPrev[slot] = NOT_EMPTY;
     for (let f = 0; f < 2; f++) {
       const i = 2 * slot + f;
       this.#cls[i] = NO_BLOCK;
@@ -228,10 +272,55 @@ export class Swarm {
     while (t[i] !== 0) i = (i + 1) & this.#mask;
     t[i] = slot + 1;
     this.torrentCount++;
+    this.#syncEmpty(slot);
     return slot;
   }
 
+  /** Puts `slot` on the empty list when it has no peers, takes it off when it has. */
+  #syncEmpty(slot: number): void {
+    const empty = this.#count[2 * slot] + this.#count[2 * slot + 1] === 0;
+    const listed = this.#emptyPrev[slot] !== NOT_EMPTY;
+    if (empty === listed) return;
+    if (empty) {
+      this.#emptyPrev[slot] = this.#emptyTail;
+      this.#emptyNext[slot] = EMPTY_NONE;
+      if (this.#emptyTail === EMPTY_NONE) this.#emptyHead = slot;
+      else this.#emptyNext[this.#emptyTail] = slot;
+      this.#emptyTail = slot;
+      this.emptyTorrents++;
+    } else {
+      this.#unlinkEmpty(slot);
+    }
+  }
+
+  #unlinkEmpty(slot: number): void {
+    const prev = this.#emptyPrev[slot];
+    const next = this.#emptyNext[slot];
+    if (prev === EMPTY_NONE) this.#emptyHead = next;
+    else this.#emptyNext[prev] = next;
+    if (next === EMPTY_NONE) this.#emptyTail = prev;
+    else this.#emptyPrev[next] = prev;
+    this.#emptyPrev[slot] = NOT_EMPTY;
+    this.emptyTorrents--;
+  }
+
+  /**
+   * Whether one more torrent may be created: below the torrent budget, or after evicting the
+   * torrent that has been empty the longest. Counts a refusal.
+   */
+  #roomForTorrent(): boolean {
+    if (this.torrentCount < this.#torrentBudget) return true;
+    if (this.#emptyHead === EMPTY_NONE) {
+      this.refusedTorrents++;
+      return false;
+    }
+    this.#delete(this.#emptyHead);
+    this.evictedTorrents++;
+    return true;
+  }
+
   #delete(slot: number): void {
+    if (this.#emptyPrev[slot] !== NOT_EMPTY) this.#unlinkEmpty(slot);
     for (let f = 0; f < 2; f++) {
       const i = 2 * slot + f;
       this.peerCount -= this.#count[i];
@@ -265,7 +354,7 @@ export class Swarm {
 
   #grow(capacity: number): void {
     assert(capacity <= LIMITS.torrentsMax, `torrent capacity ${capacity} exceeds the limit`);
-    const copy = <T extends Uint8Array | Uint32Array>(old: T, size: number): T => {
+    const copy = <T extends Uint8Array | Uint32Array | Int32Array>(old: T, size: number): T => {
       const next = new (old.constructor as { new (n: number): T })(size);
       next.set(old as unknown as ArrayLike<number>);
       return next;
@@ -279,6 +368,8 @@ export class Swarm {
     this.#seeds = copy(this.#seeds, capacity * 2);
     this.#down = copy(this.#down, capacity * 2);
     this.#base = copy(this.#base, capacity * 2);
+    this.#emptyPrev = copy(this.#emptyPrev, capacity);
+    this.#emptyNext = copy(this.#emptyNext, capacity);
     this.#capacity = capacity;
   }
 
@@ -358,8 +449,8 @@ export class Swarm {
     this.#cls[li] = cls;
   }
 
-  /** Inserts #key with `flags` at index `at` of list `li`; returns false at the list limit. */
-  #insert(li: number, f: number, at: number, flags: number): boolean {
+  /** Inserts #key with `flags` and `age` at index `at` of list `li`; false at the list limit. */
+  #insert(li: number, f: number, at: number, flags: number, age: number): boolean {
     const n = this.#count[li];
     const rec = REC[f];
     if (n >= LIMITS.peersPerListMax) return false;
@@ -373,7 +464,7 @@ export class Swarm {
     page.copyWithin(p + rec, p, this.#store.offset(handle) + n * rec);
     page.set(this.#key.subarray(0, KEY[f]), p);
     page[p + rec - 2] = flags;
-    page[p + rec - 1] = 0;
+    page[p + rec - 1] = age;
     this.#count[li] = n + 1;
     return true;
   }
@@ -454,6 +545,7 @@ export class Swarm {
   #cleanTorrent(slot: number, now: number): boolean {
     const a = this.#cleanList(2 * slot, 0, now);
     const b = this.#cleanList(2 * slot + 1, 1, now);
+    this.#syncEmpty(slot);
     for (let f = 0; f < 2; f++) {
       const li = 2 * slot + f;
       if (this.#cls[li] !== NO_BLOCK && this.#store.isEvacuating(this.#handle[li])) {
@@ -472,6 +564,11 @@ export class Swarm {
   /** The peer budget in force (Infinity when unlimited). */
   get peerBudget(): number {
     return this.#budget;
+  }
+
+  /** The torrent budget in force (Infinity when unlimited). */
+  get torrentBudget(): number {
+    return this.#torrentBudget;
   }
 
   /**
@@ -501,11 +598,13 @@ export class Swarm {
   ): void {
     const h = req.infoHash;
     out.refused = false;
+    out.probation = false;
     let slot = this.find(h, 0);
-    if (slot < 0) {
+    const created = slot < 0;
+    if (created) {
       // A refused peer of an unknown torrent creates nothing: a flood of random info_hashes
-      // cannot grow the torrent table past the budget either.
-      if (!this.#admit(0)) {
+      // grows neither the peer store nor the torrent table past their budgets.
+      if (!this.#admit(0) || !this.#roomForTorrent()) {
         this.refusedPeers++;
         out.refused = true;
         out.isNewPeer = out.completed = out.removed = false;
@@ -542,13 +641,24 @@ export class Swarm {
       out.refused = true;
     } else if (at < 0) {
       if (fromSync) flags |= PEER_FLAG.fromSync;
-      if (this.#insert(li, f, -at - 1, flags)) {
+      // Above a watermark, a new peer must renew soon to keep its place: a flood that never
+      // announces again frees its room after the probation instead of the peer timeout.
+      let age = 0;
+      if (
+        this.#probationAge > 0 &&
+        (this.peerCount >= this.#watermark ||
+          (created && this.torrentCount > this.#torrentWatermark))
+      ) {
+        flags |= PEER_FLAG.probation;
+        age = this.#probationAge;
+      }
+      if (this.#insert(li, f, -at - 1, flags, age)) {
         out.isNewPeer = true;
+        out.probation = age > 0;
+        if (age > 0) this.probationPeers++;
         this.peerCount++;
-        if (flags & PEER_FLAG.completed) {
-          this.#down[li]++;
-          out.completed = true;
-        }
+        // A completion counts only for a peer the tracker held before it: a stranger's
+        // "completed" on a random info_hash would otherwise pin that torrent for a day.
         if (flags & PEER_FLAG.seeding) {
           this.#seeds[li]++;
           this.seedCount++;
@@ -559,7 +669,9 @@ export class Swarm {
       const rec = REC[f];
       const p = this.#store.offset(this.#handle[li]) + at * rec;
       const old = page[p + rec - 2];
-      out.renewedAgeMinutes = page[p + rec - 1];
+      const age = page[p + rec - 1];
+      // A probation peer's age started at the shortening: report its real age.
+      out.renewedAgeMinutes = old & PEER_FLAG.probation ? age - this.#probationAge : age;
       if ((old & PEER_FLAG.seeding) !== (flags & PEER_FLAG.seeding)) {
         const d = flags & PEER_FLAG.seeding ? 1 : -1;
         this.#seeds[li] += d;
@@ -573,6 +685,7 @@ export class Swarm {
       page[p + rec - 2] = flags;
       page[p + rec - 1] = 0;
     }
+    this.#syncEmpty(slot);
     out.familyPeers = this.#count[li];
     this.#fillCounts(slot, out);
     out.n4 = 0;
@@ -617,6 +730,7 @@ export class Swarm {
       this.#removeAt(li, f, at);
       this.peerCount--;
       out.removed = true;
+      this.#syncEmpty(slot);
     }
     out.familyPeers = this.#count[li];
     this.#fillCounts(slot, out);
@@ -714,10 +828,10 @@ export class Swarm {
   /**
    * Restores a torrent from a statedump line (§7): created with `baseMinutes` on both lists and
    * `downloaded` counted once (opentracker writes it to both families and doubles it). Returns
-   * false when the torrent exists already (it is left alone).
+   * false when the torrent exists already (it is left alone) or the torrent budget is full.
    */
   restoreTorrent(h: Uint8Array, o: number, baseMinutes: number, downloaded: number): boolean {
-    if (this.find(h, o) >= 0) return false;
+    if (this.find(h, o) >= 0 || !this.#roomForTorrent()) return false;
     const slot = this.#create(h, o, baseMinutes);
     this.#down[2 * slot] = Math.min(downloaded, 0xffffffff);
     return true;
@@ -768,7 +882,8 @@ export class Swarm {
   /**
    * Restores a state record written by {@link exportTorrent} from `data[off..]`, peers included.
    * Returns the record's length, or -1 when it is malformed (truncated, peers out of order or
-   * duplicated, over a limit); a torrent that exists already is skipped (its length returned).
+   * duplicated, over a limit); a torrent that exists already, or that the torrent budget has no
+   * room for, is skipped (its length returned).
    */
   importTorrent(data: Uint8Array, off: number, end: number): number {
     if (off + 40 > end) return -1;
@@ -790,7 +905,7 @@ export class Swarm {
       }
       p += n * rec;
     }
-    if (this.find(data, off) >= 0) return length;
+    if (this.find(data, off) >= 0 || !this.#roomForTorrent()) return length;
     const slot = this.#create(data, off, view.getUint32(off + 24));
     this.#base[2 * slot + 1] = view.getUint32(off + 28);
     this.#down[2 * slot] = view.getUint32(off + 20);
@@ -813,6 +928,7 @@ export class Swarm {
       this.seedCount += seeds;
       p += n * rec;
     }
+    this.#syncEmpty(slot);
     return length;
   }
 
