@@ -11,8 +11,11 @@ import { loadStateFile } from "./src/config/state_file.ts";
 import { ensureFifo } from "./src/server/access_feeds.ts";
 import { checkPermissions } from "./src/config/permissions.ts";
 import { formatHostPort, startTracker } from "./src/tracker.ts";
+import { handleSignals } from "./src/server/signals.ts";
 
 async function main(): Promise<void> {
+  // From the first moment: an unhandled SIGHUP or SIGUSR2 would end the process.
+  const signals = handleSignals({ log: (line) => console.error(line), exit: (c) => Deno.exit(c) });
   const loaded = loadConfig(Deno.args, { readTextFile: (path) => Deno.readTextFileSync(path) });
   if (loaded.kind === "exit") {
     if (loaded.stdout) Deno.stdout.writeSync(new TextEncoder().encode(loaded.stdout));
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
     console.error(`Cannot bind: ${message}`);
     Deno.exit(111);
   }
+  signals.attach(tracker);
   try {
     await tracker.ready;
   } catch (error) {
@@ -106,11 +110,6 @@ async function main(): Promise<void> {
         : `live sync on group ${config.livesyncGroup}:${sync.port} via ${sync.host}`,
     );
   }
-  const shutdown = () => {
-    tracker.stop().finally(() => Deno.exit(0));
-  };
-  Deno.addSignalListener("SIGINT", shutdown);
-  Deno.addSignalListener("SIGTERM", shutdown);
 }
 
 await main();

@@ -17,7 +17,7 @@ import { serveUdpBatched } from "./server/udp_batch.ts";
 import { Counters } from "./stats/counters.ts";
 import { StatsScanner } from "./stats/scan.ts";
 import { Woodpeckers } from "./stats/woodpeckers.ts";
-import { describeLoad, loadAccessList } from "./config/access_list.ts";
+import { describeLoad, implausible, loadAccessList } from "./config/access_list.ts";
 import { AccessControl } from "./swarm/access.ts";
 import { FifoReader, readFifo } from "./server/access_feeds.ts";
 import { FullScrapes } from "./server/full_scrape_stream.ts";
@@ -45,8 +45,10 @@ export interface RunningTracker {
   readonly ready: Promise<void>;
   readonly swarm: Swarm;
   readonly counters: Counters;
-  /** Writes the state file now (no-op without `tracker.statefile`); one write at a time. */
+  /** Writes the state file now (logs that there is none without `tracker.statefile`). */
   saveState(): Promise<void>;
+  /** Reloads the access list (SIGHUP); logs what it did, or that there is nothing to reload. */
+  reload(): void;
   /** Stops every listener and timer, then writes the state file; resolves when done. */
   stop(): Promise<void>;
 }
@@ -299,8 +301,9 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     }
   }, CLEAN_TICK_MS);
 
-  // Closed mode: SIGHUP reloads the list (keeping the old one when it cannot be read) and
-  // empties the FIFO changesets; the FIFOs feed changesets while the tracker runs.
+  // Closed mode: reload() (SIGHUP) reads the list again, keeping the old one when the new cannot
+  // be read or is garbage, and empties the FIFO changesets; the FIFOs feed changesets while the
+  // tracker runs.
   const fifoReaders: Promise<FifoReader | null>[] = [];
   const startFifo = (path: string, apply: (h: Uint8Array) => void, key: string) => {
     fifoReaders.push(
@@ -313,20 +316,29 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       }),
     );
   };
-  let onHup: (() => void) | null = null;
-  if (access.mode !== "open" && config.accessListFile !== null) {
-    const path = config.accessListFile;
-    onHup = () => {
-      try {
-        const parsed = loadAccessList(path, hashSeed);
-        access.replaceList(parsed.set);
-        log(`SIGHUP: ${describeLoad(path, parsed)}`);
-      } catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
-        log(`SIGHUP: keeping the previous list of ${access.listSize} hashes: ${path}: ${why}`);
-      }
-    };
-    Deno.addSignalListener("SIGHUP", onHup);
+  const listFile = access.mode !== "open" ? config.accessListFile : null;
+  const reload = () => {
+    if (listFile === null) {
+      log("SIGHUP: nothing to reload (no access list is configured)");
+      return;
+    }
+    let parsed;
+    try {
+      parsed = loadAccessList(listFile, hashSeed);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      log(`SIGHUP: keeping the previous list of ${access.listSize} hashes: ${listFile}: ${why}`);
+      return;
+    }
+    const wrong = implausible(parsed);
+    if (wrong !== null) {
+      log(`SIGHUP: keeping the previous list of ${access.listSize} hashes: ${listFile}: ${wrong}`);
+      return;
+    }
+    access.replaceList(parsed.set);
+    log(`SIGHUP: ${describeLoad(listFile, parsed)}`);
+  };
+  if (listFile !== null) {
     // One log line per changeset line, as opentracker prints them: operators write these.
     if (config.fifoAdd !== null) {
       startFifo(config.fifoAdd, (h) => access.fifoAdd(h), "access.fifo_add");
@@ -376,13 +388,18 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     ready: livesync?.ready ?? Promise.resolve(),
     swarm,
     counters,
-    saveState,
+    saveState: config.stateFile === null
+      ? () => {
+        log("No state file to write: tracker.statefile is not set");
+        return Promise.resolve();
+      }
+      : saveState,
+    reload,
     stop(): Promise<void> {
       if (stopped === null) {
         clearInterval(cleaner);
         if (saver !== null) clearInterval(saver);
         clearInterval(lagTimer);
-        if (onHup !== null) Deno.removeSignalListener("SIGHUP", onHup);
         const fifos = Promise.all(fifoReaders.map(async (r) => {
           const reader = await r;
           reader?.close();

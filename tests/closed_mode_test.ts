@@ -119,6 +119,60 @@ Deno.test("SIGHUP reloads an edited list and keeps the old one when the file is 
   });
 });
 
+Deno.test("SIGHUP keeps the old list when the file turned into garbage; an empty file empties it", async () => {
+  const first = randomHash();
+  await withClosedTracker((dir) => {
+    Deno.writeTextFileSync(`${dir}/white`, `${toHex(first)}\n`);
+    return `access.whitelist ${dir}/white`;
+  }, async (t, dir) => {
+    // Half-written or garbage: lines, none of them a hash.
+    await Deno.writeTextFile(`${dir}/white`, "<html>\n502 Bad Gateway\n0123abc");
+    const kept = t.waitFor(
+      /SIGHUP: keeping the previous list of 1 hashes: .*white: no info_hash in it, and 3 lines are not a hash \(lines 1, 2, 3\): not an access list, or written only in part/,
+    );
+    Deno.kill(t.pid, "SIGHUP");
+    await kept;
+    strictEqual(await httpAnnounce(t.tcp[0], first), "ok");
+    // An empty file (or one of comments only) is a deliberate empty list: everyone is refused.
+    await Deno.writeTextFile(`${dir}/white`, "# nothing allowed today\n");
+    const emptied = t.waitFor(/SIGHUP: Loaded 0 info_hashes from /);
+    Deno.kill(t.pid, "SIGHUP");
+    await emptied;
+    strictEqual(await httpAnnounce(t.tcp[0], first), "refused");
+  });
+});
+
+Deno.test("a whitelist that is garbage stops the start with exit status 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/white`, "not a hash\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...startFlags(),
+        `--allow-read=${dir}`,
+        new URL("../main.ts", import.meta.url).pathname,
+        "-i",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "-w",
+        `${dir}/white`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    strictEqual(out.code, 1);
+    strictEqual(
+      new TextDecoder().decode(out.stderr),
+      `Refusing the accesslist file ${dir}/white: no info_hash in it, and 1 line is not a hash ` +
+        "(lines 1): not an access list, or written only in part\n",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("FIFO changesets written by another process apply while announces continue", async () => {
   const inFile = randomHash();
   const added = randomHash();

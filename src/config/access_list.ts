@@ -58,6 +58,18 @@ export function loadAccessList(path: string, seed: Uint32Array): ParsedAccessLis
   return parseAccessList(Deno.readFileSync(path), seed);
 }
 
+/**
+ * Why a parsed list must not replace a working one, or null when it may: lines that are not
+ * hashes and not a single hash is a garbage or half-written file, not an access list. (A file
+ * with no lines at all, or only comments, is a valid empty list.)
+ */
+export function implausible(r: ParsedAccessList): string | null {
+  if (r.set.size > 0 || r.oddCount === 0) return null;
+  return `no info_hash in it, and ${r.oddCount} ${r.oddCount === 1 ? "line is" : "lines are"} ` +
+    `not a hash (lines ${r.oddLines.slice(0, 10).join(", ")}${r.oddCount > 10 ? ", …" : ""}): ` +
+    `not an access list, or written only in part`;
+}
+
 /** One log line describing a load. */
 export function describeLoad(path: string, r: ParsedAccessList): string {
   let text = `Loaded ${r.set.size} info_hashes from ${path}`;
@@ -89,6 +101,8 @@ export function loadAccessControl(
     const why = error instanceof Error ? error.message : String(error);
     throw new Error(`Can't open accesslist file: ${path}: ${why}`);
   }
+  const wrong = implausible(parsed);
+  if (wrong !== null) throw new Error(`Refusing the accesslist file ${path}: ${wrong}`);
   log(describeLoad(path, parsed));
   return new AccessControl(mode, parsed.set, seed);
 }
