@@ -6,7 +6,7 @@
  */
 
 import { readStateFile } from "../protocol/state_file.ts";
-import { Swarm } from "../swarm/swarm.ts";
+import { STATE_RECORD_HEAD_BYTES, stateRecordBytes, Swarm } from "../swarm/swarm.ts";
 
 /** Loads `path` into `swarm` (torrents the access list refuses are skipped); returns log lines. */
 export function loadStateFile(
@@ -24,15 +24,16 @@ export function loadStateFile(
   }
   const started = performance.now();
   let refused = 0;
+  const torrentsBefore = swarm.torrentCount;
   const report = readStateFile(data, (bytes, start, end) => {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let taken = 0;
     let off = start;
     while (off < end) {
+      if (off + STATE_RECORD_HEAD_BYTES > end) return -1;
       if (!allowed(bytes, off)) {
         // Skip the record without restoring it.
-        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        if (off + 40 > end) return -1;
-        off += 40 + 8 * view.getUint32(off + 32) + 20 * view.getUint32(off + 36);
+        off += stateRecordBytes(view.getUint32(off + 32), view.getUint32(off + 36));
         refused++;
         taken++;
         continue;
@@ -47,9 +48,9 @@ export function loadStateFile(
   const ms = (performance.now() - started).toFixed(0);
   const age = report.writtenAtSeconds > 0 ? Math.round(nowSeconds - report.writtenAtSeconds) : 0;
   const lines = [
-    `Loaded ${report.torrents - refused} torrents and ${swarm.peerCount} peers from ${path} ` +
-    `(${data.length} bytes, written ${age} s ago) in ${ms} ms` +
-    (refused > 0 ? `; ${refused} torrents refused by the access list` : ""),
+    `Loaded ${swarm.torrentCount - torrentsBefore} torrents and ${swarm.peerCount} peers ` +
+    `from ${path} (${data.length} bytes, written ${age} s ago) in ${ms} ms` +
+    (refused > 0 ? `; ${refused} records of torrents the access list refuses were skipped` : ""),
   ];
   if (report.damage !== null) {
     const aside = `${path}.damaged-${Math.floor(nowSeconds)}`;

@@ -7,7 +7,6 @@ import {
   writeFullScrapeHead,
   writeFullScrapeTail,
 } from "./full_scrape.ts";
-import { finalBlock, frameBlock, readStateFile, writeStateHeader } from "./state_file.ts";
 
 const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
 const HASH = Uint8Array.from({ length: 20 }, (_, i) => [0x41, 0x2f, 0x7e, 0xff, 0x20][i % 5]);
@@ -72,42 +71,4 @@ Deno.test("acceptsGzip() parses Accept-Encoding instead of searching for a subst
     ["*, gzip;q=0", false],
   ];
   for (const [header, expected] of cases) strictEqual(acceptsGzip(header), expected, `${header}`);
-});
-
-Deno.test("readStateFile() reads whole files and reports truncation and damage", () => {
-  const records = [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5])];
-  const parts = [writeStateHeader(45, 1.8e9), ...records.map(frameBlock), finalBlock(2)];
-  const file = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    file.set(p, o);
-    o += p.length;
-  }
-  const seen: number[][] = [];
-  const read = (data: Uint8Array) => {
-    seen.length = 0;
-    return readStateFile(data, (d, s, e) => {
-      seen.push([...d.subarray(s, e)]);
-      return 1;
-    });
-  };
-  const whole = read(file);
-  deepStrictEqual([whole.torrents, whole.damage, whole.writtenAtSeconds], [2, null, 1.8e9]);
-  deepStrictEqual(seen, [[1, 2, 3], [4, 5]]);
-
-  const truncated = read(file.subarray(0, file.length - 8));
-  deepStrictEqual(truncated.torrents, 2);
-  strictEqual(truncated.damage?.startsWith("truncated at byte"), true);
-
-  const flipped = file.slice();
-  flipped[24 + 8 + 1] ^= 1;
-  const damaged = read(flipped);
-  deepStrictEqual([damaged.torrents, seen.length], [0, 0]);
-  strictEqual(damaged.damage?.startsWith("checksum mismatch"), true);
-
-  strictEqual(
-    read(new TextEncoder().encode("not a state file at all, no")).damage,
-    "not a state file (bad magic)",
-  );
-  strictEqual(read(new Uint8Array(3)).damage?.startsWith("shorter than its header"), true);
 });

@@ -3,7 +3,7 @@ import { LIVESYNC, LivesyncOutbox, sealLivesync } from "../protocol/livesync.ts"
 import { Counters } from "../stats/counters.ts";
 import { AccessControl } from "../swarm/access.ts";
 import { HashSet20 } from "../swarm/hash_set.ts";
-import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "../swarm/swarm.ts";
+import { AnnounceResult, REPLY, ScrapeCounts, stateRecordBytes, Swarm } from "../swarm/swarm.ts";
 import { AnnounceRequest, EVENT, PEER_FLAG } from "../types.ts";
 import { fromHex } from "../util/hex.ts";
 import { ipFromString } from "../util/ip.ts";
@@ -69,8 +69,9 @@ function counts(swarm: Swarm, h = H): ScrapeCounts {
 /** Flags of the v4 then the v6 peers of `H`, read from the swarm's state record. */
 function peerFlags(swarm: Swarm): number[] {
   const slot = swarm.find(H, 0);
-  const rec = new Uint8Array(swarm.exportSize(slot));
-  swarm.exportTorrent(slot, rec, 0);
+  const range = { a4: 0, n4: swarm.familyCount(slot, 0), a6: 0, n6: swarm.familyCount(slot, 1) };
+  const rec = new Uint8Array(stateRecordBytes(range.n4, range.n6));
+  swarm.exportRecord(slot, rec, 0, range);
   const n4 = new DataView(rec.buffer).getUint32(32);
   const out: number[] = [];
   for (let i = 0; i < n4; i++) out.push(rec[40 + 8 * i + 6]);

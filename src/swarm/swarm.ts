@@ -37,6 +37,14 @@ const NO_BLOCK = 255;
 const REC = [8, 20];
 const KEY = [6, 18];
 
+/** Bytes of a state record's header (see {@link Swarm.exportRecord}). */
+export const STATE_RECORD_HEAD_BYTES = 40;
+
+/** Bytes of a state record with `n4` IPv4 and `n6` IPv6 peers: the one length formula. */
+export function stateRecordBytes(n4: number, n6: number): number {
+  return STATE_RECORD_HEAD_BYTES + REC[0] * n4 + REC[1] * n6;
+}
+
 /** How an announce's reply selects peers (§2.7). */
 export const REPLY = {
   /** Both families, proportionally (HTTP). */
@@ -837,8 +845,16 @@ export class Swarm {
     return true;
   }
 
+  /** Peers of `slot` in family `f` (0: IPv4, 1: IPv6). */
+  familyCount(slot: number, f: number): number {
+    return this.#count[2 * slot + f];
+  }
+
   /**
-   * Bytes {@link exportTorrent} writes for `slot`:
+   * Writes a state record of `slot` with its IPv4 peers `[a4, a4 + n4)` and IPv6 peers
+   * `[a6, a6 + n6)` at `out[off]`; returns the end offset. A large torrent is written as several
+   * records with the same header, so that a damaged block of the state file loses only some of
+   * its peers. Layout ({@link stateRecordBytes} bytes):
    *
    * | offset | size   | field                                   |
    * | ------ | ------ | --------------------------------------- |
@@ -846,55 +862,57 @@ export class Swarm {
    * | 20     | 4      | downloaded (both families)              |
    * | 24     | 4      | base minutes of the IPv4 list           |
    * | 28     | 4      | base minutes of the IPv6 list           |
-   * | 32     | 4      | IPv4 peers n4                           |
-   * | 36     | 4      | IPv6 peers n6                           |
+   * | 32     | 4      | IPv4 peers in this record, n4           |
+   * | 36     | 4      | IPv6 peers in this record, n6           |
    * | 40     | 8·n4   | IPv4 peer records (see the file header) |
    * | …      | 20·n6  | IPv6 peer records                       |
    *
-   * All integers big-endian.
+   * All integers big-endian; peers ascending by address and port, as stored.
    */
-  exportSize(slot: number): number {
-    return 40 + 8 * this.#count[2 * slot] + 20 * this.#count[2 * slot + 1];
-  }
-
-  /** Writes `slot` as a state record at `out[off]`; returns the end offset. */
-  exportTorrent(slot: number, out: Uint8Array, off: number): number {
+  exportRecord(
+    slot: number,
+    out: Uint8Array,
+    off: number,
+    range: { a4: number; n4: number; a6: number; n6: number },
+  ): number {
     const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
     out.set(this.#hashes.subarray(slot * 20, slot * 20 + 20), off);
     view.setUint32(off + 20, this.#down[2 * slot] + this.#down[2 * slot + 1]);
     view.setUint32(off + 24, this.#base[2 * slot]);
     view.setUint32(off + 28, this.#base[2 * slot + 1]);
-    view.setUint32(off + 32, this.#count[2 * slot]);
-    view.setUint32(off + 36, this.#count[2 * slot + 1]);
-    off += 40;
+    view.setUint32(off + 32, range.n4);
+    view.setUint32(off + 36, range.n6);
+    off += STATE_RECORD_HEAD_BYTES;
     for (let f = 0; f < 2; f++) {
+      const n = f === 0 ? range.n4 : range.n6;
+      if (n === 0) continue;
       const li = 2 * slot + f;
-      const bytes = this.#count[li] * REC[f];
-      if (bytes === 0) continue;
+      const from = (f === 0 ? range.a4 : range.a6) * REC[f];
       const handle = this.#handle[li];
-      const start = this.#store.offset(handle);
-      out.set(this.#store.page(handle).subarray(start, start + bytes), off);
-      off += bytes;
+      const start = this.#store.offset(handle) + from;
+      out.set(this.#store.page(handle).subarray(start, start + n * REC[f]), off);
+      off += n * REC[f];
     }
     return off;
   }
 
   /**
-   * Restores a state record written by {@link exportTorrent} from `data[off..]`, peers included.
-   * Returns the record's length, or -1 when it is malformed (truncated, peers out of order or
-   * duplicated, over a limit); a torrent that exists already, or that the torrent budget has no
-   * room for, is skipped (its length returned).
+   * Restores a state record written by {@link exportRecord} from `data[off..end)`, peers
+   * included. The first record of a torrent creates it (when the torrent budget has room); a
+   * further record of a torrent adds its peers (duplicates are skipped). Peers beyond the peer
+   * budget are left out. Returns the record's length, or -1 when it is malformed (truncated,
+   * peers out of order or duplicated, over a limit).
    */
   importTorrent(data: Uint8Array, off: number, end: number): number {
-    if (off + 40 > end) return -1;
+    if (off + STATE_RECORD_HEAD_BYTES > end) return -1;
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const n4 = view.getUint32(off + 32);
     const n6 = view.getUint32(off + 36);
     if (n4 > LIMITS.peersPerListMax || n6 > LIMITS.peersPerListMax) return -1;
-    const length = 40 + 8 * n4 + 20 * n6;
+    const length = stateRecordBytes(n4, n6);
     if (off + length > end) return -1;
     // Peer records must be strictly ascending by ip+port, as the binary search needs.
-    let p = off + 40;
+    let p = off + STATE_RECORD_HEAD_BYTES;
     for (const [n, rec, key] of [[n4, 8, 6], [n6, 20, 18]]) {
       for (let k = 1; k < n; k++) {
         let cmp = 0;
@@ -905,31 +923,57 @@ export class Swarm {
       }
       p += n * rec;
     }
-    if (this.find(data, off) >= 0 || !this.#roomForTorrent()) return length;
-    const slot = this.#create(data, off, view.getUint32(off + 24));
-    this.#base[2 * slot + 1] = view.getUint32(off + 28);
-    this.#down[2 * slot] = view.getUint32(off + 20);
-    p = off + 40;
+    let slot = this.find(data, off);
+    const merge = slot >= 0;
+    if (!merge) {
+      if (!this.#roomForTorrent()) return length;
+      slot = this.#create(data, off, view.getUint32(off + 24));
+      this.#base[2 * slot + 1] = view.getUint32(off + 28);
+      this.#down[2 * slot] = view.getUint32(off + 20);
+    }
+    p = off + STATE_RECORD_HEAD_BYTES;
     for (let f = 0; f < 2; f++) {
       const li = 2 * slot + f;
-      const n = f === 0 ? n4 : n6;
-      if (n === 0) continue;
       const rec = REC[f];
-      this.#resize(li, f, classFor(n * rec));
-      const handle = this.#handle[li];
-      const page = this.#store.page(handle);
-      const start = this.#store.offset(handle);
-      page.set(data.subarray(p, p + n * rec), start);
-      let seeds = 0;
-      for (let k = 0; k < n; k++) if (page[start + k * rec + rec - 2] & PEER_FLAG.seeding) seeds++;
-      this.#count[li] = n;
-      this.#seeds[li] = seeds;
-      this.peerCount += n;
-      this.seedCount += seeds;
-      p += n * rec;
+      const total = f === 0 ? n4 : n6;
+      const n = Math.min(total, Math.max(0, this.#budget - this.peerCount));
+      if (n > 0 && merge) this.#mergePeers(li, f, data, p, n);
+      else if (n > 0) {
+        this.#resize(li, f, classFor(n * rec));
+        const handle = this.#handle[li];
+        const page = this.#store.page(handle);
+        const start = this.#store.offset(handle);
+        page.set(data.subarray(p, p + n * rec), start);
+        let seeds = 0;
+        for (let k = 0; k < n; k++) {
+          if (page[start + k * rec + rec - 2] & PEER_FLAG.seeding) seeds++;
+        }
+        this.#count[li] = n;
+        this.#seeds[li] = seeds;
+        this.peerCount += n;
+        this.seedCount += seeds;
+      }
+      p += total * rec;
     }
     this.#syncEmpty(slot);
     return length;
+  }
+
+  /** Adds the `n` peer records at `data[p..]` to list `li`, skipping those it holds. */
+  #mergePeers(li: number, f: number, data: Uint8Array, p: number, n: number): void {
+    const rec = REC[f];
+    const keyLen = KEY[f];
+    for (let k = 0; k < n; k++) {
+      const r = p + k * rec;
+      this.#key.set(data.subarray(r, r + keyLen));
+      const at = this.#search(li, f);
+      if (at >= 0 || !this.#insert(li, f, -at - 1, data[r + rec - 2], data[r + rec - 1])) continue;
+      this.peerCount++;
+      if (data[r + rec - 2] & PEER_FLAG.seeding) {
+        this.#seeds[li]++;
+        this.seedCount++;
+      }
+    }
   }
 
   /** Calls `fn` with the IPv4 address (big-endian u32) of every IPv4 peer of `slot`. */
