@@ -4,14 +4,11 @@
  *   ./opentracker [-f opentracker.conf] [-i ip] [-p port] [-P port] ...   (see -h)
  */
 
-import { loadAccessControl } from "./src/config/access_list.ts";
 import { loadConfig } from "./src/config/flags.ts";
-import { describeRestore, restoreStatedump } from "./src/config/statedump.ts";
-import { loadStateFile } from "./src/config/state_file.ts";
-import { ensureFifo } from "./src/server/access_feeds.ts";
 import { checkPermissions } from "./src/config/permissions.ts";
-import { formatHostPort, startTracker } from "./src/tracker.ts";
+import { ensureFifo } from "./src/server/access_feeds.ts";
 import { handleSignals } from "./src/server/signals.ts";
+import { formatHostPort, StartError, startTracker } from "./src/tracker.ts";
 
 async function main(): Promise<void> {
   // From the first moment: an unhandled SIGHUP or SIGUSR2 would end the process.
@@ -29,16 +26,6 @@ async function main(): Promise<void> {
     for (const r of refusals) console.error(r);
     Deno.exit(1);
   }
-  // Closed mode: the list is loaded before any socket is bound (opentracker loads it
-  // asynchronously and refuses every announce for a moment).
-  const hashSeed = crypto.getRandomValues(new Uint32Array(4));
-  let access;
-  try {
-    access = loadAccessControl(config.accessMode, config.accessListFile, hashSeed, console.error);
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
-    Deno.exit(1);
-  }
   for (const fifo of [config.fifoAdd, config.fifoDelete]) {
     const problem = fifo === null ? null : await ensureFifo(fifo);
     if (problem !== null) {
@@ -48,34 +35,13 @@ async function main(): Promise<void> {
   }
   let tracker;
   try {
-    tracker = startTracker(config, {
-      access,
-      hashSeed,
-      restore: (swarm, acl) => {
-        if (config.stateFile !== null) {
-          const lines = loadStateFile(
-            config.stateFile,
-            swarm,
-            (h, o) => acl.allowed(h, o),
-            Date.now() / 1000,
-          );
-          for (const line of lines) console.error(line);
-        }
-        const path = config.stateLoadFile;
-        if (path === null) return;
-        let text: string;
-        try {
-          text = Deno.readTextFileSync(path);
-        } catch (error) {
-          // opentracker warns and continues without the dump; so do we.
-          console.error(`Warning: Can't open state file: ${path}: ${(error as Error).message}`);
-          return;
-        }
-        console.error(describeRestore(path, restoreStatedump(text, swarm, (h) => acl.allowed(h))));
-      },
-    });
+    tracker = startTracker(config);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof StartError) {
+      console.error(message);
+      Deno.exit(error.exitCode);
+    }
     if (error instanceof Deno.errors.AddrInUse) {
       // opentracker's SO_REUSEPORT lets a second instance share the port and silently split the
       // swarm; we refuse to start next to another tracker instead.

@@ -5,7 +5,8 @@
  *   deno run --allow-read --allow-write --allow-env scripts/bench_access_list.ts [N]
  */
 
-import { describeLoad, loadAccessList } from "../src/config/access_list.ts";
+import { describeLoad, readAccessList } from "../src/config/access_list.ts";
+import { hashSetOf } from "../src/logic/access.ts";
 import { toHex } from "../src/util/hex.ts";
 import { Prng } from "../src/util/random.ts";
 
@@ -28,16 +29,15 @@ const gc = (globalThis as { gc?: () => void }).gc;
 gc?.();
 const before = Deno.memoryUsage();
 const t0 = performance.now();
-const list = loadAccessList(path, crypto.getRandomValues(new Uint32Array(4)));
+const parsed = readAccessList(path);
+const set = hashSetOf(parsed.hashes, crypto.getRandomValues(new Uint32Array(4)));
 const loadMs = performance.now() - t0;
 gc?.();
 const after = Deno.memoryUsage();
-console.log(describeLoad(path, list));
+console.log(describeLoad(path, parsed, set.size));
 console.log(`file ${(size / 1048576).toFixed(1)} MiB, load ${loadMs.toFixed(0)} ms`);
 console.log(
-  `set arrays ${(list.set.bytes / 1048576).toFixed(1)} MiB (${
-    (list.set.bytes / n).toFixed(1)
-  } B/hash), ` +
+  `set arrays ${(set.bytes / 1048576).toFixed(1)} MiB (${(set.bytes / n).toFixed(1)} B/hash), ` +
     `RSS +${((after.rss - before.rss) / 1048576).toFixed(1)} MiB ` +
     `(${((after.rss - before.rss) / n).toFixed(1)} B/hash)`,
 );
@@ -51,8 +51,8 @@ for (let i = 0; i < probes; i++) {
     miss[0] = i;
     miss[1] = i >> 8;
     miss[2] = i >> 16;
-    if (list.set.has(miss)) hits++;
-  } else if (list.set.has(hashes[(i * 7919) % n])) hits++;
+    if (set.has(miss)) hits++;
+  } else if (set.has(hashes[(i * 7919) % n])) hits++;
 }
 const lookupMs = performance.now() - t1;
 console.log(

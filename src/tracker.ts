@@ -1,35 +1,44 @@
 /**
- * Composition root: wires configuration, swarm, counters and servers; starts and stops them.
- * Features that are switched off are simply not wired (conventions rule 4).
+ * Composition root: builds the swarm, the tracker logic and the frontends from one Config,
+ * restores the saved state, binds the sockets and starts the timers; stops them in order. The
+ * only module that wires layers together: everything else receives what it needs. Features that
+ * are switched off are simply not wired.
  */
 
 import { Config, isBlessed, MAY, torrentBudget } from "./config/config.ts";
-import { ClientAddress } from "./server/client_address.ts";
+import { describeLoad, implausible, readAccessList } from "./config/access_list.ts";
+import { readStatedumpText, readStateFileBytes } from "./config/state_file.ts";
 import { ConnectionIds } from "./protocol/connection_id.ts";
 import { HttpRequestParser } from "./protocol/http_request.ts";
-import { HttpHandler } from "./server/http_handler.ts";
-import { HttpServer } from "./server/http_server.ts";
-import { connectionCap, ConnectionTable } from "./server/connections.ts";
-import { descriptorLimit } from "./server/libc.ts";
-import { UdpHandler } from "./server/udp_handler.ts";
-import { serveUdp } from "./server/udp_server.ts";
-import { serveUdpBatched } from "./server/udp_batch.ts";
+import { parseStatedump } from "./protocol/statedump.ts";
+import { AccessControl, hashSetOf } from "./logic/access.ts";
+import { Cleaner } from "./logic/cleaner.ts";
+import { FullScrapes } from "./logic/full_scrape.ts";
+import { describeImport, describeRestore, importState, restoreStatedump } from "./logic/restore.ts";
+import { stateFileChunks } from "./logic/state_export.ts";
+import { StatsScanner } from "./logic/stats_scan.ts";
+import { TrackerLogic } from "./logic/tracker_logic.ts";
 import { Counters } from "./stats/counters.ts";
-import { StatsScanner } from "./stats/scan.ts";
 import { Woodpeckers } from "./stats/woodpeckers.ts";
-import { describeLoad, implausible, loadAccessList } from "./config/access_list.ts";
-import { AccessControl } from "./swarm/access.ts";
-import { FifoReader, readFifo } from "./server/access_feeds.ts";
-import { FullScrapes } from "./server/full_scrape_stream.ts";
-import { writeStateFile } from "./server/state_writer.ts";
-import { Swarm } from "./swarm/swarm.ts";
 import { HashSet20 } from "./swarm/hash_set.ts";
-import { LIMITS } from "./types.ts";
-import { randomPrng } from "./util/random.ts";
+import { Swarm } from "./swarm/swarm.ts";
+import { FifoReader, readFifo } from "./server/access_feeds.ts";
+import { ClientAddress } from "./server/client_address.ts";
+import { connectionCap, ConnectionTable } from "./server/connections.ts";
+import { HttpRoutes } from "./server/http_routes.ts";
+import { HttpServer } from "./server/http_server.ts";
+import { LagMeter } from "./server/lag_meter.ts";
+import { descriptorLimit } from "./server/libc.ts";
+import { LivesyncReceiver } from "./server/livesync_handler.ts";
+import { LivesyncNode, startLivesync } from "./server/livesync_socket.ts";
+import { setAside, StateSaver } from "./server/state_saver.ts";
+import { serveUdpBatched } from "./server/udp_batch.ts";
+import { UdpHandler } from "./server/udp_handler.ts";
+import { serveUdp, UdpListener } from "./server/udp_server.ts";
+import { DEFAULTS, LIMITS } from "./types.ts";
 import { toHex } from "./util/hex.ts";
 import { ipFromString } from "./util/ip.ts";
-import { LivesyncReceiver } from "./server/livesync_handler.ts";
-import { startLivesync } from "./server/livesync_socket.ts";
+import { randomPrng } from "./util/random.ts";
 
 /** A bound socket, for the "listening on" lines. */
 export interface BoundAddress {
@@ -43,8 +52,6 @@ export interface RunningTracker {
   readonly addresses: readonly BoundAddress[];
   /** Settles when live sync has joined its group (at once without live sync); rejects if not. */
   readonly ready: Promise<void>;
-  readonly swarm: Swarm;
-  readonly counters: Counters;
   /** Writes the state file now (logs that there is none without `tracker.statefile`). */
   saveState(): Promise<void>;
   /** Reloads the access list (SIGHUP); logs what it did, or that there is nothing to reload. */
@@ -59,12 +66,22 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** Seconds since the epoch. Default: the system clock. */
   clock?: () => number;
-  /** Closed mode with its list already loaded. Default: open. */
-  access?: AccessControl;
-  /** Keys hash tables (four CSPRNG words). Default: fresh random words. */
-  hashSeed?: Uint32Array;
-  /** Fills the swarm before any socket is bound (state restore). */
-  restore?: (swarm: Swarm, access: AccessControl) => void;
+}
+
+/** The start cannot go on; `exitCode` is what opentracker would exit with. */
+export class StartError extends Error {
+  override name = "StartError";
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+/** Period of the incremental cleaner's ticks. */
+const CLEAN_TICK_MS = 250;
+
+/** Formats `host:port` with brackets for IPv6. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Unicast live sync trusts its configured nodes and the livesync.cluster.node_ip nets. */
@@ -75,20 +92,77 @@ function trustedUnicast(config: Config): (ip: Uint8Array) => boolean {
     nodes.some((n) => n.every((b, i) => b === ip[i]));
 }
 
-/** Period of the incremental cleaner. */
-const CLEAN_TICK_MS = 250;
-
-/** Formats `host:port` with brackets for IPv6. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+/**
+ * The access control of `config`, its list loaded: before any socket is bound, so a closed
+ * tracker never answers with an empty list. Throws a {@link StartError} when it cannot be read.
+ */
+function accessControl(
+  config: Config,
+  { seed, log }: { seed: Uint32Array; log: (l: string) => void },
+): AccessControl {
+  const path = config.accessListFile;
+  if (config.accessMode === "open" || path === null) {
+    return new AccessControl("open", new HashSet20(seed), seed);
+  }
+  let parsed;
+  try {
+    parsed = readAccessList(path);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new StartError(`Can't open accesslist file: ${path}: ${why}`, 1);
+  }
+  const wrong = implausible(parsed);
+  if (wrong !== null) throw new StartError(`Refusing the accesslist file ${path}: ${wrong}`, 1);
+  const set = hashSetOf(parsed.hashes, seed);
+  log(describeLoad(path, parsed, set.size));
+  return new AccessControl(config.accessMode, set, seed);
 }
 
-/** Binds every listener of `config` and starts serving. Throws when a bind fails. */
+/** Restores the state file and the `-l` statedump into `swarm`, logging what happened. */
+function restore(
+  config: Config,
+  { swarm, access, now, log }: {
+    swarm: Swarm;
+    access: AccessControl;
+    now: number;
+    log: (l: string) => void;
+  },
+): void {
+  const path = config.stateFile;
+  if (path !== null) {
+    const file = readStateFileBytes(path);
+    if (file.kind === "missing") log(`No state file at ${path} yet`);
+    else if (file.kind === "error") {
+      log(`Cannot read the state file ${path}: ${file.message}; starting empty`);
+    } else {
+      const r = importState(file.data, swarm, (h, o) => access.allowed(h, o));
+      log(describeImport(path, file.data.length, r, now));
+      if (r.report.damage !== null) log(setAside(path, r.report.damage, now));
+    }
+  }
+  const dump = config.stateLoadFile;
+  if (dump !== null) {
+    const text = readStatedumpText(dump);
+    // opentracker warns and continues without the dump; so do we.
+    if (text.kind !== "read") {
+      const why = text.kind === "missing" ? "No such file" : text.message;
+      log(`Warning: Can't open state file: ${dump}: ${why}`);
+    } else {
+      const parsed = parseStatedump(text.data);
+      log(describeRestore(dump, restoreStatedump(parsed, swarm, (h) => access.allowed(h))));
+    }
+  }
+}
+
+/**
+ * Builds the tracker of `config`, restores its state and binds every listener. Throws a
+ * {@link StartError} (access list), `Deno.errors.AddrInUse` or another bind error.
+ */
 export function startTracker(config: Config, options: StartOptions = {}): RunningTracker {
   const log = options.log ?? ((line: string) => console.error(line));
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
-  const hashSeed = options.hashSeed ?? crypto.getRandomValues(new Uint32Array(4));
-  const access = options.access ?? new AccessControl("open", new HashSet20(hashSeed), hashSeed);
+  const hashSeed = crypto.getRandomValues(new Uint32Array(4));
+  const access = accessControl(config, { seed: hashSeed, log });
   const counters = new Counters();
   const startedAt = clock();
   const trackerId = crypto.getRandomValues(new Uint32Array(1))[0];
@@ -104,19 +178,35 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     torrentBudget: torrentBudget(config),
     probationMinutes: config.peerProbationMinutes,
   });
-  options.restore?.(swarm, access);
-  const interval = {
-    baseSeconds: config.announceIntervalSeconds,
-    variationSeconds: config.announceVariationSeconds,
-    popularBaseSeconds: config.popularIntervalSeconds,
-    popularThresholdPeers: config.popularThresholdPeers,
-    probationSeconds: config.peerProbationMinutes * 60,
-  };
-  const connectionIds = new ConnectionIds(crypto.getRandomValues(new Uint8Array(16)), {
-    lifetimeSeconds: config.connectionIdLifetimeSeconds,
-    toleranceSeconds: config.connectionIdToleranceSeconds,
+  restore(config, { swarm, access, now: clock(), log });
+
+  // Live sync's outbox exists once its sockets are bound; the logic's sink forwards to it.
+  let livesync: LivesyncNode | null = null;
+  const logic = new TrackerLogic({
+    swarm,
+    access,
+    counters,
+    woodpeckers,
+    sync: config.livesyncListen === null ? null : {
+      add: (h, ip, port, flags) => livesync?.outbox.add(h, ip, port, flags, performance.now()),
+    },
+    prng: randomPrng(),
+    interval: {
+      baseSeconds: config.announceIntervalSeconds,
+      variationSeconds: config.announceVariationSeconds,
+      popularBaseSeconds: config.popularIntervalSeconds,
+      popularThresholdPeers: config.popularThresholdPeers,
+      probationSeconds: config.peerProbationMinutes * 60,
+    },
   });
+  const lag = new LagMeter();
   const scanner = new StatsScanner(swarm, { clock });
+  const fullScrapes = new FullScrapes(swarm, {
+    concurrentMax: config.fullScrapeConcurrency,
+    onChunk: (bytes) => {
+      counters.fullScrapeBytes += bytes;
+    },
+  });
   const statsSource = () => ({
     trackerId,
     counters,
@@ -128,112 +218,33 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     peerBudget: swarm.peerBudget,
     refusedPeers: swarm.refusedPeers,
   });
-  // Event-loop lag: how late a 100 ms timer fires, the largest over the last second.
-  let lagMaxMs = 0;
-  let lagReported = 0;
-  let lagWindowStart = performance.now();
-  let lagExpected = performance.now() + 100;
-  const lagTimer = setInterval(() => {
-    const now = performance.now();
-    lagMaxMs = Math.max(lagMaxMs, now - lagExpected);
-    lagExpected = now + 100;
-    if (now - lagWindowStart >= 1000) {
-      lagReported = lagMaxMs;
-      lagMaxMs = 0;
-      lagWindowStart = now;
-    }
-  }, 100);
-  // Live sync binds first: its outbox goes to the handlers. The id is sent in host byte order,
-  // as opentracker sends the raw bytes of its g_tracker_id.
+
+  // Live sync binds first: local announces queue into its outbox from the first request. The
+  // id is sent in host byte order, as opentracker sends the raw bytes of its g_tracker_id.
   const trackerIdBytes = new Uint8Array(Uint32Array.of(trackerId).buffer);
-  const livesync = config.livesyncListen === null ? null : startLivesync({
-    host: config.livesyncListen.host,
-    port: config.livesyncListen.port,
-    group: config.livesyncGroup,
-    peers: config.livesyncPeers,
-    key: config.livesyncKey,
-    flushDelaySeconds: config.livesyncFlushDelaySeconds,
-    trackerId: trackerIdBytes,
-    receiver: new LivesyncReceiver({
-      swarm,
-      access,
-      counters,
-      trackerId: trackerIdBytes,
-      trusted: config.livesyncPeers.length === 0
-        ? (ip) => isBlessed(config, ip, MAY.livesync)
-        : trustedUnicast(config),
+  if (config.livesyncListen !== null) {
+    livesync = startLivesync({
+      host: config.livesyncListen.host,
+      port: config.livesyncListen.port,
+      group: config.livesyncGroup,
+      peers: config.livesyncPeers,
       key: config.livesyncKey,
-    }),
-    counters,
-    clock,
-    log,
-  });
-  const fullScrapes = new FullScrapes(swarm, {
-    concurrentMax: config.fullScrapeConcurrency,
-    onChunk: (bytes) => {
-      counters.fullScrapeBytes += bytes;
-    },
-  });
-  const udpHandler = new UdpHandler({
-    swarm,
-    access,
-    woodpeckers,
-    counters,
-    livesync: livesync?.outbox ?? null,
-    connectionIds,
-    prng: randomPrng(),
-    interval,
-    peersV4Max: config.udpPeersV4Max,
-    peersV6Max: config.udpPeersV6Max,
-  });
-  const httpHandler = new HttpHandler({
-    swarm,
-    access,
-    counters,
-    livesync: livesync?.outbox ?? null,
-    prng: randomPrng(),
-    interval,
-    redirectUrl: config.redirectUrl,
-    clientAddress: new ClientAddress((ip) => isBlessed(config, ip, MAY.proxy)),
-    statsAllowed: config.restrictStats ? (ip) => isBlessed(config, ip, MAY.stat) : () => true,
-    statsSource,
-    log,
-    fullScrape: config.fullScrape
-      ? {
-        gzip: config.fullScrapeGzip,
-        intervalSeconds: config.fullScrapeIntervalSeconds,
-        open: (format, gzip) => fullScrapes.open(format, gzip),
-      }
-      : null,
-    scanner,
-    woodpeckers,
-    metricsSource: () => {
-      const mem = Deno.memoryUsage();
-      return {
-        ...statsSource(),
-        rssBytes: mem.rss,
-        heapUsedBytes: mem.heapUsed,
-        peerStoreBytes: swarm.peerStoreBytes,
-        eventLoopLagSeconds: Math.max(0, lagReported) / 1000,
-        statsScans: scanner.scans,
-        connections: connections.figures(),
-        fullScrapesActive: fullScrapes.active,
-        fullScrapeIndexBytes: fullScrapes.indexBytes,
-        torrentBudget: swarm.torrentBudget,
-        refusedTorrents: swarm.refusedTorrents,
-        evictedTorrents: swarm.evictedTorrents,
-        emptyTorrents: swarm.emptyTorrents,
-        probationPeers: swarm.probationPeers,
-      };
-    },
-    parser: new HttpRequestParser({
-      statsPath: config.statsPath,
-      fullScrape: config.fullScrape,
-      ipFromQuery: config.ipFromQuery,
-      numwantDefault: config.httpNumwantDefault,
-      numwantMax: Math.min(config.httpNumwantMax, LIMITS.numwantCeiling),
-    }),
-  });
+      flushDelaySeconds: config.livesyncFlushDelaySeconds,
+      trackerId: trackerIdBytes,
+      receiver: new LivesyncReceiver({
+        logic,
+        counters,
+        trackerId: trackerIdBytes,
+        trusted: config.livesyncPeers.length === 0
+          ? (ip) => isBlessed(config, ip, MAY.livesync)
+          : trustedUnicast(config),
+        key: config.livesyncKey,
+      }),
+      counters,
+      clock,
+      log,
+    });
+  }
 
   const fdLimit = descriptorLimit();
   const cap = connectionCap(config.tcpConnectionsMax, fdLimit);
@@ -250,52 +261,97 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     idleTimeoutMs: config.tcpIdleTimeoutSeconds * 1000,
     writeTimeoutMs: config.tcpWriteTimeoutSeconds * 1000,
   });
-  const http = new HttpServer({ handler: httpHandler, counters, connections, clock, log });
-  const udpListeners: { close(): void; done: Promise<void> }[] = [];
+  const routes = new HttpRoutes({
+    logic,
+    counters,
+    redirectUrl: config.redirectUrl,
+    clientAddress: new ClientAddress((ip) => isBlessed(config, ip, MAY.proxy)),
+    parser: new HttpRequestParser({
+      statsPath: config.statsPath,
+      fullScrape: config.fullScrape,
+      ipFromQuery: config.ipFromQuery,
+      numwantDefault: config.httpNumwantDefault,
+      numwantMax: Math.min(config.httpNumwantMax, LIMITS.numwantCeiling),
+    }),
+    admin: {
+      statsAllowed: config.restrictStats ? (ip) => isBlessed(config, ip, MAY.stat) : () => true,
+      statsSource,
+      metricsSource: () => {
+        const mem = Deno.memoryUsage();
+        return {
+          ...statsSource(),
+          rssBytes: mem.rss,
+          heapUsedBytes: mem.heapUsed,
+          peerStoreBytes: swarm.peerStoreBytes,
+          eventLoopLagSeconds: lag.lagSeconds,
+          statsScans: scanner.scans,
+          connections: connections.figures(),
+          fullScrapesActive: fullScrapes.active,
+          fullScrapeIndexBytes: fullScrapes.indexBytes,
+          torrentBudget: swarm.torrentBudget,
+          refusedTorrents: swarm.refusedTorrents,
+          evictedTorrents: swarm.evictedTorrents,
+          emptyTorrents: swarm.emptyTorrents,
+          probationPeers: swarm.probationPeers,
+        };
+      },
+      scanner,
+      woodpeckers,
+      fullScrape: config.fullScrape
+        ? {
+          gzip: config.fullScrapeGzip,
+          intervalSeconds: config.fullScrapeIntervalSeconds,
+          open: (format, gzip) => fullScrapes.open(format, gzip),
+        }
+        : null,
+      log,
+    },
+  });
+  const http = new HttpServer({ routes, counters, connections, clock, log });
+  const udpHandler = new UdpHandler({
+    logic,
+    counters,
+    connectionIds: new ConnectionIds(crypto.getRandomValues(new Uint8Array(16)), {
+      lifetimeSeconds: config.connectionIdLifetimeSeconds,
+      toleranceSeconds: config.connectionIdToleranceSeconds,
+    }),
+    peersV4Max: config.udpPeersV4Max,
+    peersV6Max: config.udpPeersV6Max,
+  });
+
+  const udpListeners: UdpListener[] = [];
   const addresses: BoundAddress[] = [];
-  const closeAll = async () => {
-    for (const l of udpListeners) {
-      try {
-        l.close();
-      } catch { /* already closed */ }
-    }
-    await Promise.all([
-      http.close(),
-      ...udpListeners.map((l) => l.done),
-      livesync?.close(),
-    ]);
+  const closeSockets = async () => {
+    for (const l of udpListeners) l.close();
+    await Promise.all([http.close(), ...udpListeners.map((l) => l.done), livesync?.close()]);
   };
   try {
     for (const l of config.listeners) {
       if (l.protocol === "tcp") {
         const { addr } = http.listen(l.host, l.port);
         addresses.push({ protocol: "tcp", host: addr.hostname, port: addr.port });
-      } else {
-        const o = { ...l, handler: udpHandler, clock, log };
-        const u = config.udpBatch
-          ? serveUdpBatched({ ...o, onDroppedReplies: (n) => counters.udpReplyDrops += n })
-          : serveUdp(o);
-        udpListeners.push({
-          close: "socket" in u ? () => u.socket.close() : () => u.close(),
-          done: u.done,
-        });
-        addresses.push({ protocol: "udp", host: u.addr.hostname, port: u.addr.port });
+        continue;
       }
+      const o = { ...l, handler: udpHandler, clock, log };
+      const u = config.udpBatch
+        ? serveUdpBatched({ ...o, onDroppedReplies: (n) => counters.udpReplyDrops += n })
+        : serveUdp(o);
+      udpListeners.push(u);
+      addresses.push({ protocol: "udp", host: u.addr.hostname, port: u.addr.port });
     }
   } catch (error) {
-    void closeAll();
+    lag.close();
+    void closeSockets();
     throw error;
   }
 
-  // Incremental cleaning: one full sweep per cleanSweepMinutes, in slices.
-  const ticksPerSweep = (2 * 60 * 1000) / CLEAN_TICK_MS;
-  const cleaner = setInterval(() => {
+  const cleaner = new Cleaner(swarm, woodpeckers, {
+    sweepMinutes: DEFAULTS.cleanSweepMinutes,
+    tickMs: CLEAN_TICK_MS,
+  });
+  const cleaning = setInterval(() => {
     try {
-      const slice = Math.min(
-        LIMITS.cleanSliceTorrents,
-        Math.max(64, Math.ceil(swarm.slotCount / ticksPerSweep)),
-      );
-      if (swarm.cleanSlice(Math.floor(clock() / 60), slice)) woodpeckers.decay();
+      cleaner.tick(clock());
     } catch (error) {
       log(`Cleaner failed: ${error instanceof Error ? error.stack : String(error)}`);
     }
@@ -303,9 +359,11 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
 
   // Closed mode: reload() (SIGHUP) reads the list again, keeping the old one when the new cannot
   // be read or is garbage, and empties the FIFO changesets; the FIFOs feed changesets while the
-  // tracker runs.
+  // tracker runs, one log line per changeset line, as opentracker prints them.
+  const listFile = access.mode !== "open" ? config.accessListFile : null;
   const fifoReaders: Promise<FifoReader | null>[] = [];
-  const startFifo = (path: string, apply: (h: Uint8Array) => void, key: string) => {
+  const feed = (path: string | null, apply: (h: Uint8Array) => void, key: string) => {
+    if (path === null || listFile === null) return;
     fifoReaders.push(
       readFifo(path, (h) => {
         apply(h);
@@ -316,100 +374,61 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       }),
     );
   };
-  const listFile = access.mode !== "open" ? config.accessListFile : null;
+  feed(config.fifoAdd, (h) => access.fifoAdd(h), "access.fifo_add");
+  feed(config.fifoDelete, (h) => access.fifoDelete(h), "access.fifo_delete");
   const reload = () => {
     if (listFile === null) {
       log("SIGHUP: nothing to reload (no access list is configured)");
       return;
     }
+    const keep = (why: string) =>
+      log(`SIGHUP: keeping the previous list of ${access.listSize} hashes: ${listFile}: ${why}`);
     let parsed;
     try {
-      parsed = loadAccessList(listFile, hashSeed);
+      parsed = readAccessList(listFile);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      log(`SIGHUP: keeping the previous list of ${access.listSize} hashes: ${listFile}: ${why}`);
-      return;
+      return keep(error instanceof Error ? error.message : String(error));
     }
     const wrong = implausible(parsed);
-    if (wrong !== null) {
-      log(`SIGHUP: keeping the previous list of ${access.listSize} hashes: ${listFile}: ${wrong}`);
-      return;
-    }
-    access.replaceList(parsed.set);
-    log(`SIGHUP: ${describeLoad(listFile, parsed)}`);
+    if (wrong !== null) return keep(wrong);
+    const set = hashSetOf(parsed.hashes, hashSeed);
+    access.replaceList(set);
+    log(`SIGHUP: ${describeLoad(listFile, parsed, set.size)}`);
   };
-  if (listFile !== null) {
-    // One log line per changeset line, as opentracker prints them: operators write these.
-    if (config.fifoAdd !== null) {
-      startFifo(config.fifoAdd, (h) => access.fifoAdd(h), "access.fifo_add");
-    }
-    if (config.fifoDelete !== null) {
-      startFifo(config.fifoDelete, (h) => access.fifoDelete(h), "access.fifo_delete");
-    }
-  }
 
-  // Persistence: one write at a time; a save asked for during a write runs after it.
-  let saving: Promise<void> | null = null;
-  let saveAgain = false;
-  const saveOnce = async (): Promise<void> => {
-    if (config.stateFile === null) return;
-    try {
-      const r = await writeStateFile(swarm, config.stateFile, config.peerTimeoutMinutes, clock());
-      log(
-        `Saved ${r.torrents} torrents and ${r.peers} peers to ${config.stateFile} ` +
-          `(${r.bytes} bytes) in ${r.milliseconds.toFixed(0)} ms`,
-      );
-    } catch (error) {
-      log(`Saving ${config.stateFile} failed: ${error instanceof Error ? error.message : error}`);
-    }
-  };
-  const saveState = (): Promise<void> => {
-    if (saving !== null) {
-      saveAgain = true;
-      return saving;
-    }
-    saving = (async () => {
-      do {
-        saveAgain = false;
-        await saveOnce();
-      } while (saveAgain);
-    })().finally(() => {
-      saving = null;
-    });
-    return saving;
-  };
-  const saver = config.stateFile === null
-    ? null
-    : setInterval(() => void saveState(), config.stateFileIntervalMinutes * 60_000);
+  const totals = { torrents: 0, peers: 0 };
+  const saver = config.stateFile === null ? null : new StateSaver({
+    path: config.stateFile,
+    chunks: () => {
+      totals.torrents = totals.peers = 0;
+      return stateFileChunks(swarm, config.peerTimeoutMinutes, clock(), totals);
+    },
+    describe: () => `${totals.torrents} torrents and ${totals.peers} peers`,
+    intervalMinutes: config.stateFileIntervalMinutes,
+    log,
+  });
 
   let stopped: Promise<void> | null = null;
   return {
     addresses,
     ready: livesync?.ready ?? Promise.resolve(),
-    swarm,
-    counters,
-    saveState: config.stateFile === null
-      ? () => {
-        log("No state file to write: tracker.statefile is not set");
-        return Promise.resolve();
-      }
-      : saveState,
+    saveState: () => {
+      if (saver !== null) return saver.save();
+      log("No state file to write: tracker.statefile is not set");
+      return Promise.resolve();
+    },
     reload,
     stop(): Promise<void> {
       if (stopped === null) {
-        clearInterval(cleaner);
-        if (saver !== null) clearInterval(saver);
-        clearInterval(lagTimer);
+        clearInterval(cleaning);
+        lag.close();
         const fifos = Promise.all(fifoReaders.map(async (r) => {
           const reader = await r;
           reader?.close();
           await reader?.done;
         }));
-        // Close the listeners first so the state written last is final.
-        stopped = Promise.all([closeAll(), fifos]).then(async () => {
-          if (saving !== null) await saving;
-          await saveOnce();
-        });
+        // Close the sockets first so the state written last is final.
+        stopped = Promise.all([closeSockets(), fifos]).then(() => saver?.close());
       }
       return stopped;
     },

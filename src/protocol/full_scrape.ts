@@ -1,6 +1,6 @@
 /**
- * Full-scrape formats (§3.9) and the statedump line format (§7): per-torrent entry writers plus
- * the head and tail of each document, and a reader for statedump lines (`-l`).
+ * Full-scrape formats: per-torrent entry writers plus the head and tail of each document, for
+ * `GET /scrape`, `/stats?mode=tpbs&format=…` and the statedump (whose lines statedump.ts writes).
  *
  * | format    | per torrent                                               |
  * | --------- | --------------------------------------------------------- |
@@ -14,8 +14,9 @@
  * Pure: no Deno APIs.
  */
 
-import { hexDigit } from "../util/hex.ts";
+import { putHexUpper } from "../util/hex.ts";
 import { putAscii, putUint, writeScrapeEntry } from "./http_response.ts";
+import { writeStatedumpLine } from "./statedump.ts";
 
 /** The formats of `mode=tpbs&format=…`, plus the statedump. */
 export type FullScrapeFormat = "ben" | "txt" | "txtp" | "bin" | "url" | "statedump";
@@ -35,16 +36,7 @@ export interface FullScrapeEntry {
 /** Most bytes one entry can take (url format: 60 for the hash plus three numbers). */
 export const ENTRY_BYTES_MAX = 128;
 
-const HEX_UPPER = "0123456789ABCDEF";
 const HEX_LOWER = "0123456789abcdef";
-
-function putHexUpper(out: Uint8Array, off: number, h: Uint8Array, ho: number): number {
-  for (let i = 0; i < 20; i++) {
-    out[off++] = HEX_UPPER.charCodeAt(h[ho + i] >> 4);
-    out[off++] = HEX_UPPER.charCodeAt(h[ho + i] & 15);
-  }
-  return off;
-}
 
 function isUrlSafe(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ||
@@ -91,6 +83,8 @@ export function writeFullScrapeEntry(
         out[off++] = v;
       }
       return off;
+    case "statedump":
+      return writeStatedumpLine(out, off, hash, ho, e);
     case "url":
       for (let i = 0; i < 20; i++) {
         const c = hash[ho + i];
@@ -103,50 +97,16 @@ export function writeFullScrapeEntry(
       }
       break;
     default:
-      off = putHexUpper(out, off, hash, ho);
+      off = putHexUpper(out, off, hash, ho, 20);
   }
   out[off++] = 58; // :
-  if (format === "statedump") {
-    off = putUint(out, off, e.baseMinutes);
+  off = putUint(out, off, e.seeders);
+  out[off++] = 58;
+  off = putUint(out, off, e.leechers);
+  if (format === "txtp") {
     out[off++] = 58;
     off = putUint(out, off, e.downloaded);
-  } else {
-    off = putUint(out, off, e.seeders);
-    out[off++] = 58;
-    off = putUint(out, off, e.leechers);
-    if (format === "txtp") {
-      out[off++] = 58;
-      off = putUint(out, off, e.downloaded);
-    }
   }
   out[off++] = 10;
   return off;
-}
-
-/** One parsed statedump line. */
-export interface StatedumpLine {
-  readonly hash: Uint8Array;
-  readonly baseMinutes: number;
-  readonly downloaded: number;
-}
-
-/**
- * Parses `<40 hex>:<base>:<downloaded>` (a trailing CR is allowed); null when the line is not
- * one. Unlike opentracker, invalid hex is an error rather than silently skipped (§7).
- */
-export function parseStatedumpLine(line: string): StatedumpLine | null {
-  const text = line.endsWith("\r") ? line.slice(0, -1) : line;
-  if (text.length < 44 || text[40] !== ":") return null;
-  const hash = new Uint8Array(20);
-  for (let i = 0; i < 20; i++) {
-    const hi = hexDigit(text.charCodeAt(2 * i));
-    const lo = hexDigit(text.charCodeAt(2 * i + 1));
-    if (hi < 0 || lo < 0) return null;
-    hash[i] = (hi << 4) | lo;
-  }
-  const rest = text.slice(41).split(":");
-  if (rest.length !== 2 || !/^[0-9]{1,15}$/.test(rest[0]) || !/^[0-9]{1,15}$/.test(rest[1])) {
-    return null;
-  }
-  return { hash, baseMinutes: Number(rest[0]), downloaded: Number(rest[1]) };
 }

@@ -1,8 +1,6 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { acceptsGzip } from "./accept_encoding.ts";
+import { strictEqual } from "node:assert/strict";
 import {
   FullScrapeFormat,
-  parseStatedumpLine,
   writeFullScrapeEntry,
   writeFullScrapeHead,
   writeFullScrapeTail,
@@ -23,7 +21,7 @@ function doc(format: FullScrapeFormat): string {
   return latin1(out.subarray(0, writeFullScrapeTail(format, out, off)));
 }
 
-Deno.test("full-scrape writers produce each format of §3.9 and the statedump line of §7", () => {
+Deno.test("full-scrape writers produce each tpbs format and the statedump line", () => {
   const hex = "412F7EFF20".repeat(4);
   strictEqual(doc("txt"), `${hex}:3:258\n`);
   strictEqual(doc("txtp"), `${hex}:3:258:7\n`);
@@ -34,41 +32,4 @@ Deno.test("full-scrape writers produce each format of §3.9 and the statedump li
     `d5:filesd20:${latin1(HASH)}d8:completei3e10:downloadedi7e10:incompletei258eeee`,
   );
   strictEqual(doc("bin"), latin1(HASH) + "\x00\x00\x00\x03\x00\x00\x01\x02");
-});
-
-Deno.test("parseStatedumpLine() reads what the statedump writes and rejects the rest", () => {
-  const line = parseStatedumpLine(`${"ab".repeat(20)}:29000000:12\r`);
-  deepStrictEqual(line && [line.hash[0], line.baseMinutes, line.downloaded], [0xab, 29000000, 12]);
-  for (
-    const bad of [
-      "",
-      "ab".repeat(20),
-      `${"ab".repeat(19)}zz:1:2`,
-      `${"ab".repeat(20)}:x:2`,
-      `${"ab".repeat(20)}:1`,
-      `${"ab".repeat(20)}:1:2:3`,
-      `${"ab".repeat(20)} :1:2`,
-    ]
-  ) {
-    strictEqual(parseStatedumpLine(bad), null, bad);
-  }
-});
-
-Deno.test("acceptsGzip() parses Accept-Encoding instead of searching for a substring", () => {
-  const cases: [string | null, boolean][] = [
-    [null, false],
-    ["gzip", true],
-    ["deflate, gzip;q=0.5", true],
-    ["GZIP", true],
-    ["x-gzip", true],
-    ["gzip;q=0", false],
-    ["gzip;q=0.000", false],
-    ["*", true],
-    ["*;q=0", false],
-    ["br, deflate", false],
-    ["identity", false],
-    ["gzipped", false],
-    ["*, gzip;q=0", false],
-  ];
-  for (const [header, expected] of cases) strictEqual(acceptsGzip(header), expected, `${header}`);
 });

@@ -73,35 +73,27 @@ function putInt(out: Uint8Array, off: number, n: number): number {
   return off + 1;
 }
 
-/** Writes `<len>:` followed by `len` bytes of `src`. */
-function putString(out: Uint8Array, off: number, src: Uint8Array, len: number): number {
-  off = putUint(out, off, len);
-  out[off++] = 58; // :
-  out.set(src.subarray(0, len), off);
-  return off + len;
-}
-
-/** Counts and peers of one announce reply. */
-export interface AnnounceReplyFields {
+/**
+ * An announce reply's content: counts, interval, and its peers, which the writer asks for at
+ * their place in the body so that they are copied once, straight into the reply buffer.
+ */
+export interface AnnounceBody {
   seeders: number;
   leechers: number;
   downloaded: number;
-  peers4: Uint8Array;
+  interval: number;
+  /** IPv4 and IPv6 peers the reply takes. */
   n4: number;
-  peers6: Uint8Array;
   n6: number;
+  /** Writes the peers of family `f` (0: IPv4, 6 bytes each; 1: IPv6, 18) at `out[off..]`. */
+  writePeers(f: number, out: Uint8Array, off: number): number;
 }
 
 /**
- * Writes the announce body of §3.7: counts, interval, min interval = interval/2, then `peers`
+ * Writes opentracker's announce body: counts, interval, min interval = interval/2, then `peers`
  * and `peers6` only when non-empty. Returns the end offset.
  */
-export function writeAnnounceBody(
-  out: Uint8Array,
-  off: number,
-  r: AnnounceReplyFields,
-  interval: number,
-): number {
+export function writeAnnounceBody(out: Uint8Array, off: number, r: AnnounceBody): number {
   off = putAscii(out, off, "d8:complete");
   off = putInt(out, off, r.seeders);
   off = putAscii(out, off, "10:downloaded");
@@ -109,18 +101,22 @@ export function writeAnnounceBody(
   off = putAscii(out, off, "10:incomplete");
   off = putInt(out, off, r.leechers);
   off = putAscii(out, off, "8:interval");
-  off = putInt(out, off, interval);
+  off = putInt(out, off, r.interval);
   off = putAscii(out, off, "12:min interval");
-  off = putInt(out, off, Math.floor(interval / 2));
+  off = putInt(out, off, Math.floor(r.interval / 2));
   if (r.n4 > 0) {
     off = putAscii(out, off, "5:peers");
-    off = putString(out, off, r.peers4, r.n4 * 6);
+    off = putUint(out, off, r.n4 * 6);
+    out[off++] = 58; // :
+    off = r.writePeers(0, out, off);
   }
   if (r.n6 > 0) {
     off = putAscii(out, off, "6:peers6");
-    off = putString(out, off, r.peers6, r.n6 * 18);
+    off = putUint(out, off, r.n6 * 18);
+    out[off++] = 58;
+    off = r.writePeers(1, out, off);
   }
-  out[off] = 101;
+  out[off] = 101; // e
   return off + 1;
 }
 

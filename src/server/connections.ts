@@ -18,13 +18,14 @@
  * so the head of each list is the next to expire: a sweep costs only the expired ones, and the
  * oldest idle connection is found in O(1).
  *
- * Nothing is accepted past the cap. At the cap the accept loops ask {@link whenRoom}: it closes
- * the oldest idle connection (a keep-alive client with nothing to say), else the oldest
- * incomplete request (a slow or malicious sender), and resolves once a connection has really
- * gone. A closed connection keeps its descriptor until its session has ended (its pending read
- * is cancelled on the next turn of the event loop), so it stays counted until {@link release}:
- * the count is the descriptors held, never less. New connections meanwhile wait in the
- * kernel's accept queue.
+ * At the cap the accept loops ask {@link whenRoom}: it closes the oldest idle connection (a
+ * keep-alive client with nothing to say), else the oldest incomplete request (a slow or
+ * malicious sender), and lets the next connection in at once. A closed connection keeps its
+ * descriptor until its session has ended (its pending read is cancelled on a later turn of the
+ * event loop), so it stays counted until {@link release}; up to {@link CLOSING_SLACK} of them may
+ * be pending while new connections come in, well inside the descriptor reserve, so that a queue
+ * of thousands drains at the speed of accept. Beyond that, or when every connection is busy or
+ * writing, new connections wait in the kernel's accept queue until one has gone.
  *
  * When the descriptor limit is unknown (no FFI to ask for it), the first accept that fails with
  * "too many open files" lowers the cap below the number of connections open at that moment.
@@ -137,6 +138,12 @@ class List {
   }
 }
 
+/**
+ * Closed connections whose descriptors may still be pending release while new ones are
+ * accepted: half the smallest descriptor reserve, so the reserve always stays.
+ */
+export const CLOSING_SLACK = 32;
+
 /** Descriptors kept free for everything that is not a client connection. */
 export function descriptorReserve(limit: number): number {
   // Sockets, the state file and its temporary copy, FIFOs, live sync, Deno's own event
@@ -221,16 +228,15 @@ export class ConnectionTable {
   }
 
   /**
-   * Null when a connection may be accepted now. At the cap: closes the oldest idle (else the
-   * oldest incomplete) connection, unless one is closing already, and returns a promise that
-   * resolves once there is room.
+   * Null when a connection may be accepted now: below the cap, or at it after closing the
+   * oldest idle (else the oldest incomplete) connection while fewer than {@link CLOSING_SLACK}
+   * closed ones still hold descriptors. Otherwise a promise that resolves once one has gone.
    */
   whenRoom(): Promise<void> | null {
-    if (this.#open < this.#ceiling) return null;
+    const live = this.#open - this.#closing;
+    if (live < this.#ceiling && this.#open < this.#ceiling + CLOSING_SLACK) return null;
+    if (live >= this.#ceiling && this.#closing < CLOSING_SLACK && this.#evictOne()) return null;
     this.counters.capWaits++;
-    if (this.#closing === 0) this.#evictOne();
-    // The victim's session may have ended at once (its socket had nothing pending).
-    if (this.#open < this.#ceiling) return Promise.resolve();
     return new Promise((resolve) => this.#roomWaiters.push(resolve));
   }
 
@@ -253,7 +259,8 @@ export class ConnectionTable {
     const held = this.#perAddress.get(t.key)! - 1;
     if (held === 0) this.#perAddress.delete(t.key);
     else this.#perAddress.set(t.key, held);
-    if (this.#open < this.#ceiling && this.#roomWaiters.length > 0) {
+    // A connection went: waiting accept loops look again (they re-check, so waking is safe).
+    if (this.#roomWaiters.length > 0) {
       const waiters = this.#roomWaiters;
       this.#roomWaiters = [];
       for (const w of waiters) w();

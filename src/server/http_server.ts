@@ -1,6 +1,6 @@
 /**
  * The HTTP/1.1 server on `Deno.listen`: accepts connections, reads request heads, hands them to
- * {@link HttpHandler} and writes opentracker's exact reply bytes, with keep-alive (opentracker
+ * {@link HttpRoutes} and writes opentracker's exact reply bytes, with keep-alive (opentracker
  * closes after every reply) and pipelining.
  *
  * It is our own rather than `Deno.serve` because a tracker on the open internet needs what
@@ -29,7 +29,8 @@ import {
   writeRedirectHead,
 } from "../protocol/http1.ts";
 import { ERROR_PAGE, ErrorPage } from "../protocol/http_response.ts";
-import { HttpHandler, HttpReply } from "./http_handler.ts";
+import { HttpReply } from "./http_reply.ts";
+import { HttpRoutes } from "./http_routes.ts";
 import { addressKey, CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
 
 /** First read buffer of a connection; typical announces are 300–600 bytes. */
@@ -38,15 +39,19 @@ const READ_BYTES_INITIAL = 1024;
 const SWEEP_INTERVAL_MS = 250;
 /** Accept failures are logged at most once per this period (with a count). */
 const ACCEPT_ERROR_LOG_MS = 10_000;
-/** Longest pause of an accept loop after failures (doubling from 10 ms). */
-const ACCEPT_BACKOFF_MS_MAX = 1000;
+/**
+ * Longest pause of an accept loop after failures (doubling from 10 ms). Short: descriptors of
+ * closed connections come free within a few turns of the event loop, and a long pause would
+ * leave clients waiting in the kernel's queue; ten failed accepts a second cost nothing.
+ */
+const ACCEPT_BACKOFF_MS_MAX = 100;
 
 /** Options for {@link HttpServer}. */
 export interface HttpServerOptions {
-  handler: HttpHandler;
+  routes: HttpRoutes;
   counters: Counters;
   connections: ConnectionTable;
-  /** Seconds since the epoch, for the handler. */
+  /** Seconds since the epoch, for the routes. */
   clock: () => number;
   /** Logs unexpected errors and accept failures (never bad input). */
   log: (line: string) => void;
@@ -279,7 +284,7 @@ export class HttpServer {
       head.parse(buf, start, headEnd);
       let reply: HttpReply;
       try {
-        const r = this.#o.handler.handle(head, ip, this.#o.clock());
+        const r = this.#o.routes.handle(head, ip, this.#o.clock());
         if (r instanceof Promise) {
           table.enter(t, CONN_STATE.busy, performance.now());
           reply = await r;
@@ -293,7 +298,7 @@ export class HttpServer {
         await writeAll(conn, INTERNAL_ERROR);
         return;
       }
-      // The body is a view of the handler's scratch buffer: copy it before any await.
+      // The body is a view of the routes' scratch buffer: copy it before any await.
       if (reply.stream !== null) {
         await this.#stream(conn, t, reply);
         return;

@@ -1,23 +1,19 @@
 import { LIVESYNC, LivesyncOutbox, sealLivesync } from "../protocol/livesync.ts";
-import { Counters } from "../stats/counters.ts";
-import { AccessControl } from "../swarm/access.ts";
-import { HashSet20 } from "../swarm/hash_set.ts";
-import { Swarm } from "../swarm/swarm.ts";
 import { ipFromString } from "../util/ip.ts";
 import { Prng } from "../util/random.ts";
+import { testLogic } from "../../tests/support/logic.ts";
 import { LivesyncReceiver } from "./livesync_handler.ts";
 
 const NOW = 1_800_000_000;
-const SEED = Uint32Array.of(1, 2, 3, 4);
 const SENDER = ipFromString("10.0.0.1")!;
 const STRANGER = ipFromString("10.0.0.2")!;
 const KEY = new Uint8Array(32).fill(7);
 
 function receiver(key: Uint8Array | null): LivesyncReceiver {
+  const { logic, counters } = testLogic();
   return new LivesyncReceiver({
-    swarm: new Swarm({ prng: new Prng([1, 2, 3, 4]), hashSeed: SEED }),
-    access: new AccessControl("open", new HashSet20(SEED), SEED),
-    counters: new Counters(),
+    logic,
+    counters,
     trackerId: Uint8Array.of(9, 9, 9, 9),
     trusted: (ip) => ip[15] === SENDER[15],
     key,

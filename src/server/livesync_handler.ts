@@ -1,47 +1,23 @@
 /**
- * Live sync without sockets: which local announces are told to the cluster (§8.3) and how a
- * received packet changes the swarm (§8.4). The sockets live in livesync_socket.ts.
+ * The live sync frontend: a received packet is checked (trust, then the HMAC of unicast, then
+ * the header, protocol/livesync.ts) and its records applied through the tracker logic. The
+ * sockets live in livesync_socket.ts; which local announces are told to the cluster is the
+ * logic's rule.
  */
 
 import {
   checkLivesync,
   LIVESYNC_DROP,
-  LivesyncOutbox,
   openLivesync,
   readLivesyncRecord,
 } from "../protocol/livesync.ts";
 import { Counters } from "../stats/counters.ts";
-import { AccessControl } from "../swarm/access.ts";
-import { AnnounceResult, REPLY, Swarm } from "../swarm/swarm.ts";
-import { AnnounceRequest, EVENT, PEER_FLAG, requestFlags } from "../types.ts";
-
-/** opentracker's OT_CLIENT_SYNC_RENEW_BOUNDARY: renewals of younger peers are not re-sent. */
-const RENEW_BOUNDARY_MINUTES = 10;
-
-/**
- * Queues the local announce `req` (after the swarm handled it into `r`) for the cluster when
- * §8.3 says so: a new peer, a renewal of a peer older than 10 minutes, or a fresh completion.
- * Refused peers are not sent: they are not stored here either.
- */
-export function tellAnnounce(
-  outbox: LivesyncOutbox,
-  req: AnnounceRequest,
-  r: AnnounceResult,
-): void {
-  if (!r.isNewPeer && !r.completed && r.renewedAgeMinutes <= RENEW_BOUNDARY_MINUTES) return;
-  outbox.add(req.infoHash, req.ip, req.port, requestFlags(req), performance.now());
-}
-
-/** Queues a stop: always, even for a peer or torrent this node does not know (§2.4). */
-export function tellStop(outbox: LivesyncOutbox, req: AnnounceRequest): void {
-  const flags = PEER_FLAG.stopped | (req.seeding ? PEER_FLAG.seeding : 0);
-  outbox.add(req.infoHash, req.ip, req.port, flags, performance.now());
-}
+import { TrackerLogic } from "../logic/tracker_logic.ts";
+import { AnnounceRequest } from "../types.ts";
 
 /** What {@link LivesyncReceiver} needs. */
 export interface LivesyncReceiverOptions {
-  swarm: Swarm;
-  access: AccessControl;
+  logic: TrackerLogic;
   counters: Counters;
   /** Our 4-byte tracker id: packets carrying it are our own. */
   trackerId: Uint8Array;
@@ -51,11 +27,10 @@ export interface LivesyncReceiverOptions {
   key: Uint8Array | null;
 }
 
-/** Applies received packets to the swarm. */
+/** Applies received packets through the tracker logic. */
 export class LivesyncReceiver {
   readonly #o: LivesyncReceiverOptions;
   readonly #req = new AnnounceRequest();
-  readonly #result = new AnnounceResult();
 
   constructor(o: LivesyncReceiverOptions) {
     this.#o = o;
@@ -88,24 +63,9 @@ export class LivesyncReceiver {
     c.livesyncPackets++;
     c.livesyncRecords += n;
     const req = this.#req;
-    const r = this.#result;
-    const nowMinutes = Math.floor(nowSeconds / 60);
     for (let i = 0; i < n; i++) {
       const flags = readLivesyncRecord(buf, i, req);
-      req.seeding = (flags & PEER_FLAG.seeding) !== 0;
-      req.numwant = 0;
-      if (flags & PEER_FLAG.stopped) {
-        req.event = EVENT.stopped;
-        o.swarm.stop(req, r);
-        continue;
-      }
-      req.event = flags & PEER_FLAG.completed ? EVENT.completed : EVENT.none;
-      if (!o.access.allowed(req.infoHash, 0)) {
-        c.livesyncRefused++;
-        continue;
-      }
-      o.swarm.announce(req, nowMinutes, REPLY.none, true, r);
-      if (r.completed) c.completed++;
+      o.logic.applySync(req, flags, nowSeconds);
     }
   }
 }

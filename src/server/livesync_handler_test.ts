@@ -1,14 +1,14 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { LIVESYNC, LivesyncOutbox, sealLivesync } from "../protocol/livesync.ts";
-import { Counters } from "../stats/counters.ts";
-import { AccessControl } from "../swarm/access.ts";
+import { AccessControl } from "../logic/access.ts";
 import { HashSet20 } from "../swarm/hash_set.ts";
-import { AnnounceResult, REPLY, ScrapeCounts, stateRecordBytes, Swarm } from "../swarm/swarm.ts";
-import { AnnounceRequest, EVENT, PEER_FLAG } from "../types.ts";
+import { stateRecordBytes } from "../swarm/state_record.ts";
+import { ScrapeCounts, Swarm } from "../swarm/swarm.ts";
+import { PEER_FLAG } from "../types.ts";
 import { fromHex } from "../util/hex.ts";
 import { ipFromString } from "../util/ip.ts";
-import { Prng } from "../util/random.ts";
-import { LivesyncReceiver, tellAnnounce, tellStop } from "./livesync_handler.ts";
+import { testLogic } from "../../tests/support/logic.ts";
+import { LivesyncReceiver } from "./livesync_handler.ts";
 
 const NOW = 1_740_000_000;
 const SEED = Uint32Array.of(5, 6, 7, 8);
@@ -19,19 +19,15 @@ const STRANGER = ipFromString("10.0.0.66")!;
 const KEY = fromHex("0102030405060708090a0b0c0d0e0f10");
 
 function node(o: { budget?: number; key?: Uint8Array; allowed?: Uint8Array } = {}) {
-  const swarm = new Swarm({
-    prng: new Prng([1, 2, 3, 4]),
-    hashSeed: SEED,
-    peerBudget: o.budget,
-    budgetWatermark: 1,
-  });
   const list = new HashSet20(SEED);
   if (o.allowed) list.add(o.allowed, 0);
   const access = new AccessControl(o.allowed ? "whitelist" : "open", list, SEED);
-  const counters = new Counters();
-  const receiver = new LivesyncReceiver({
-    swarm,
+  const { logic, swarm, counters } = testLogic({
     access,
+    swarm: { peerBudget: o.budget, budgetWatermark: 1 },
+  });
+  const receiver = new LivesyncReceiver({
+    logic,
     counters,
     trackerId: OURS,
     trusted: (ip) => ip.every((b, i) => b === SENDER[i]),
@@ -141,39 +137,4 @@ Deno.test("live sync receiver: the access list and the peer budget apply to sync
   );
   strictEqual(small.swarm.peerCount, 10);
   strictEqual(small.swarm.refusedPeers, 30);
-});
-
-Deno.test("live sync sender: what a local announce tells the cluster (§8.3)", () => {
-  const sent: Uint8Array[] = [];
-  const box = new LivesyncOutbox(OURS, 0, 1000, (p) => sent.push(p.slice()));
-  const swarm = new Swarm({ prng: new Prng([1, 2, 3, 4]), hashSeed: SEED });
-  const req = new AnnounceRequest();
-  const r = new AnnounceResult();
-  req.infoHash.set(H);
-  req.ip.set(P1);
-  req.port = 6881;
-  req.numwant = 0;
-  const at = (minutes: number, event: number, seeding: boolean) => {
-    req.event = event;
-    req.seeding = seeding;
-    if (event === EVENT.stopped) {
-      swarm.stop(req, r);
-      tellStop(box, req);
-      return;
-    }
-    swarm.announce(req, Math.floor(NOW / 60) + minutes, REPLY.none, false, r);
-    tellAnnounce(box, req, r);
-  };
-  at(0, EVENT.none, false); // new: told
-  at(5, EVENT.none, false); // renewal at age 5: not told
-  at(16, EVENT.none, false); // renewal at age 11: told
-  at(17, EVENT.completed, true); // fresh completion: told
-  at(18, EVENT.completed, true); // completion again: not fresh, young: not told
-  at(19, EVENT.stopped, true); // stop: always told
-  at(19, EVENT.stopped, true); // even for a peer already gone
-  box.flushAll();
-  strictEqual(sent.length, 1);
-  const flags = [];
-  for (let i = 0; 8 + i * 28 < sent[0].length; i++) flags.push(sent[0][8 + i * 28 + 26]);
-  deepStrictEqual(flags, [0, 0, 0xc0, 0xa0, 0xa0]);
 });

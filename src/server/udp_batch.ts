@@ -19,6 +19,7 @@ import { LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
 import { errno, failure, openLibc } from "./libc.ts";
 import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
+import { UdpListener } from "./udp_server.ts";
 
 /** Datagrams per recvmmsg/sendmmsg call (Linux's UIO_MAXIOV is 1024; 64 amortise the op). */
 export const BATCH_DATAGRAMS = 64;
@@ -62,13 +63,6 @@ export interface BatchedUdpOptions {
   onDroppedReplies?: (n: number) => void;
 }
 
-/** A bound batched socket; the same shape as the portable listener. */
-export interface BatchedUdpListener {
-  readonly addr: Deno.NetAddr;
-  readonly done: Promise<void>;
-  close(): void;
-}
-
 /** Writes `host:port` as a sockaddr into `name`; returns its length. */
 function writeSockaddr(host: string, port: number, name: Uint8Array): number {
   const v = new DataView(name.buffer, name.byteOffset, name.byteLength);
@@ -87,7 +81,7 @@ function writeSockaddr(host: string, port: number, name: Uint8Array): number {
 }
 
 /** Binds `host:port` and starts the batched loop. Throws when the socket cannot be bound. */
-export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
+export function serveUdpBatched(o: BatchedUdpOptions): UdpListener {
   const c = openLibc();
   const v6 = o.host.includes(":");
   const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

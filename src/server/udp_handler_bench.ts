@@ -1,25 +1,15 @@
 import { ConnectionIds } from "../protocol/connection_id.ts";
 import { writeAnnounceRequest, writeConnectRequest } from "../protocol/udp.ts";
-import { Counters } from "../stats/counters.ts";
-import { Swarm } from "../swarm/swarm.ts";
-import { AccessControl } from "../swarm/access.ts";
-import { HashSet20 } from "../swarm/hash_set.ts";
 import { ipFromString } from "../util/ip.ts";
-import { Prng } from "../util/random.ts";
+import { testLogic } from "../../tests/support/logic.ts";
 import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
 
 const NOW = 1_800_000_000;
+const { logic, counters } = testLogic();
 const handler = new UdpHandler({
-  swarm: new Swarm({ prng: new Prng([1, 2, 3, 4]), hashSeed: Uint32Array.of(1, 2, 3, 4) }),
-  access: new AccessControl(
-    "open",
-    new HashSet20(Uint32Array.of(1, 2, 3, 4)),
-    Uint32Array.of(1, 2, 3, 4),
-  ),
-  counters: new Counters(),
+  logic,
+  counters,
   connectionIds: new ConnectionIds(new Uint8Array(16).fill(3)),
-  prng: new Prng([5, 6, 7, 8]),
-  interval: { baseSeconds: 1800, variationSeconds: 360 },
 });
 const ip = ipFromString("192.0.2.1")!;
 const out = new Uint8Array(UDP_REPLY_BYTES_MAX);

@@ -6,12 +6,10 @@ import {
   writeConnectRequest,
   writeScrapeRequest,
 } from "../protocol/udp.ts";
-import { Counters } from "../stats/counters.ts";
-import { Swarm } from "../swarm/swarm.ts";
-import { AccessControl } from "../swarm/access.ts";
+import { AccessControl } from "../logic/access.ts";
 import { HashSet20 } from "../swarm/hash_set.ts";
 import { ipFromString } from "../util/ip.ts";
-import { Prng } from "../util/random.ts";
+import { testLogic } from "../../tests/support/logic.ts";
 import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
 
 const NOW = 1_800_000_000;
@@ -20,14 +18,11 @@ const HASH = new Uint8Array(20).fill(0x11);
 const SEED = Uint32Array.of(1, 2, 3, 4);
 
 function setup(access = new AccessControl("open", new HashSet20(SEED), SEED)) {
-  const counters = new Counters();
+  const { logic, counters } = testLogic({ access });
   const handler = new UdpHandler({
-    swarm: new Swarm({ prng: new Prng([1, 2, 3, 4]), hashSeed: Uint32Array.of(1, 2, 3, 4) }),
-    access,
+    logic,
     counters,
     connectionIds: new ConnectionIds(new Uint8Array(16).fill(9)),
-    prng: new Prng([4, 3, 2, 1]),
-    interval: { baseSeconds: 1800, variationSeconds: 360 },
   });
   const out = new Uint8Array(UDP_REPLY_BYTES_MAX);
   const send = (bytes: Uint8Array, ip = CLIENT, now = NOW) =>

@@ -19,19 +19,28 @@ export interface ServeUdpOptions {
   log: (line: string) => void;
 }
 
-/** A bound UDP socket and the promise of its receive loop. */
+/** A bound UDP socket serving BEP 15, portable or batched (udp_batch.ts): one shape for both. */
 export interface UdpListener {
-  readonly socket: Deno.DatagramConn;
   readonly addr: Deno.NetAddr;
-  /** Settles when the socket is closed. */
+  /** Settles when the socket is closed and its loop ended. */
   readonly done: Promise<void>;
+  /** Closes the socket. */
+  close(): void;
 }
 
 /** Binds and starts the receive loop. Throws when the address cannot be bound. */
 export function serveUdp(o: ServeUdpOptions): UdpListener {
   const socket = Deno.listenDatagram({ hostname: o.host, port: o.port, transport: "udp" });
   const done = receiveLoop(socket, o);
-  return { socket, addr: socket.addr as Deno.NetAddr, done };
+  return {
+    addr: socket.addr as Deno.NetAddr,
+    done,
+    close() {
+      try {
+        socket.close();
+      } catch { /* already closed */ }
+    },
+  };
 }
 
 async function receiveLoop(socket: Deno.DatagramConn, o: ServeUdpOptions): Promise<void> {

@@ -7,7 +7,7 @@
  */
 
 import { Counters, HTTP_ERROR } from "./counters.ts";
-import { Snapshot, TopEntry } from "./scan.ts";
+import { Snapshot, TopEntry } from "./snapshot.ts";
 import { formatIpv4 } from "../util/ip.ts";
 
 /** Upstream's version line (the `version` mode). */

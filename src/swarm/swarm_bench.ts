@@ -8,6 +8,7 @@ const prng = new Prng([9, 8, 7, 6]);
 const swarm = new Swarm({ prng: new Prng([1, 2, 3, 4]), hashSeed: Uint32Array.of(4, 3, 2, 1) });
 const req = new AnnounceRequest();
 const out = new AnnounceResult();
+const reply = new Uint8Array(18 * 512);
 const hashes: Uint8Array[] = [];
 for (let i = 0; i < TORRENTS; i++) {
   const h = new Uint8Array(20);
@@ -35,22 +36,30 @@ for (let i = 0; i < 1_000_000; i++) {
 }
 
 let n = 0;
-Deno.bench("Swarm.announce: renew an existing peer, numwant 50, HTTP selection", () => {
-  const i = n++ % 1_000_000;
-  const t = i % 10 === 0 ? i % 100 : (i * 7919) % TORRENTS;
-  req.infoHash.set(hashes[t]);
-  setPeer(i);
-  req.numwant = 50;
-  swarm.announce(req, NOW, REPLY.bothFamilies, false, out);
-});
+Deno.bench(
+  "Swarm.announce + writePeers: renew an existing peer, numwant 50, HTTP selection",
+  () => {
+    const i = n++ % 1_000_000;
+    const t = i % 10 === 0 ? i % 100 : (i * 7919) % TORRENTS;
+    req.infoHash.set(hashes[t]);
+    setPeer(i);
+    req.numwant = 50;
+    swarm.announce(req, NOW, REPLY.bothFamilies, false, out);
+    swarm.writePeers(out, 1, reply, swarm.writePeers(out, 0, reply, 0));
+  },
+);
 
 let m = 2_000_000;
-Deno.bench("Swarm.announce: insert a new peer into a random torrent, numwant 30, UDP", () => {
-  req.infoHash.set(hashes[m % TORRENTS]);
-  setPeer(m++);
-  req.numwant = 30;
-  swarm.announce(req, NOW, REPLY.ownFamily, false, out);
-});
+Deno.bench(
+  "Swarm.announce + writePeers: insert a new peer into a random torrent, numwant 30, UDP",
+  () => {
+    req.infoHash.set(hashes[m % TORRENTS]);
+    setPeer(m++);
+    req.numwant = 30;
+    swarm.announce(req, NOW, REPLY.ownFamily, false, out);
+    swarm.writePeers(out, 0, reply, 0);
+  },
+);
 
 const counts = { seeders: 0, leechers: 0, downloaded: 0 };
 let s = 0;

@@ -29,8 +29,14 @@ interface Peer {
   numwant?: number;
 }
 
+/** A result with the peers the swarm wrote for it, as a reply would carry them. */
+class PeersResult extends AnnounceResult {
+  readonly peers4 = new Uint8Array(6 * 512);
+  readonly peers6 = new Uint8Array(18 * 512);
+}
+
 const req = new AnnounceRequest();
-const res = new AnnounceResult();
+const res = new PeersResult();
 
 function announce(s: Swarm, h: Uint8Array, p: Peer, now = T, reply: number = REPLY.bothFamilies) {
   req.infoHash.set(h);
@@ -41,6 +47,8 @@ function announce(s: Swarm, h: Uint8Array, p: Peer, now = T, reply: number = REP
   req.numwant = p.numwant ?? 50;
   if (req.event === EVENT.stopped) s.stop(req, res);
   else s.announce(req, now, reply, false, res);
+  s.writePeers(res, 0, res.peers4, 0);
+  s.writePeers(res, 1, res.peers6, 0);
   return res;
 }
 
@@ -270,25 +278,6 @@ Deno.test("Swarm grows and shrinks a large peer list without losing peers", () =
   }
   strictEqual(scrape(s, h)?.leechers, 0);
   strictEqual(s.peerCount, 0);
-});
-
-Deno.test("announceInterval() uses the popular interval only above the threshold", async () => {
-  const { announceInterval } = await import("./interval.ts");
-  const prng = new Prng([1, 1, 1, 1]);
-  const o = {
-    baseSeconds: 7200,
-    variationSeconds: 360,
-    popularBaseSeconds: 10560,
-    popularThresholdPeers: 50,
-  };
-  for (let i = 0; i < 100; i++) {
-    const normal = announceInterval(prng, o, 50);
-    ok(normal >= 7020 && normal <= 7379, `normal ${normal}`);
-    const popular = announceInterval(prng, o, 51);
-    ok(popular >= 10380 && popular <= 10739, `popular ${popular}`);
-    const upstream = announceInterval(prng, { baseSeconds: 1800, variationSeconds: 360 }, 1000);
-    ok(upstream >= 1620 && upstream <= 1979, `upstream ${upstream}`);
-  }
 });
 
 function budgetSwarm(peerBudget: number, torrentPeersMax = Infinity, budgetWatermark = 0.5): Swarm {

@@ -13,6 +13,25 @@ export function toHex(bytes: Uint8Array, off = 0, len = bytes.length - off, uppe
   return out;
 }
 
+/**
+ * Writes `bytes[off, off+len)` as upper-case hex digits into `out` at `at`; returns the offset
+ * after them. For streamed outputs (full scrapes, statedumps), where a string per torrent would
+ * be garbage.
+ */
+export function putHexUpper(
+  out: Uint8Array,
+  at: number,
+  bytes: Uint8Array,
+  off: number,
+  len: number,
+): number {
+  for (let i = off; i < off + len; i++) {
+    out[at++] = DIGITS_UPPER.charCodeAt(bytes[i] >> 4);
+    out[at++] = DIGITS_UPPER.charCodeAt(bytes[i] & 15);
+  }
+  return at;
+}
+
 /** Value of one hex digit's char code, or -1. */
 export function hexDigit(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;

@@ -1,34 +1,14 @@
 /**
- * The expensive stats (§6.2 `top10`, `top100`, `s24s`, and `count_iterator` of `everything`)
- * need every torrent. A scan visits the swarm in slices of a few thousand torrents and yields to
+ * The expensive stats (`top10`, `top100`, `s24s`, and the torrent count of `everything`) need
+ * every torrent. A scan visits the swarm in slices of a few thousand torrents and yields to
  * the event loop between slices, so announces keep flowing (opentracker's stats worker holds a
  * bucket lock per bucket instead). Its result is cached for a few seconds: a client hammering
  * `mode=everything` costs one scan per cache period, not one per request.
  */
 
+import { Snapshot } from "../stats/snapshot.ts";
 import { Swarm } from "../swarm/swarm.ts";
 import { toHex } from "../util/hex.ts";
-
-/** One entry of a top list. */
-export interface TopEntry {
-  readonly count: number;
-  /** The info_hash as 40 upper-case hex digits. */
-  readonly hex: string;
-}
-
-/** The result of one full scan. */
-export interface Snapshot {
-  /** Seconds since the epoch when the scan finished. */
-  readonly at: number;
-  /** Torrents counted by iteration (`count_iterator`). */
-  readonly torrents: number;
-  readonly topPeers: readonly TopEntry[];
-  readonly topSeeds: readonly TopEntry[];
-  readonly topLeechers: readonly TopEntry[];
-  /** IPv4 peers per /28 and /24 network, the 128 largest, largest first: [network, count]. */
-  readonly nets28: readonly (readonly [number, number])[];
-  readonly nets24: readonly (readonly [number, number])[];
-}
 
 /** Options for {@link StatsScanner}. */
 export interface StatsScannerOptions {

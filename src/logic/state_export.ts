@@ -1,9 +1,10 @@
 /**
- * Writes the state file (protocol/state_file.ts) without stalling announces: torrents are
- * exported a slice at a time into 4 KiB blocks gathered in a 1 MiB buffer, written with an
- * await between slices, so the event loop runs between them. A torrent larger than a block is
- * written as several records. The file is written beside its final path, fsynced and renamed
- * over it, so a crash mid-write leaves the previous state file intact.
+ * The state file's content (protocol/state_file.ts) made from the swarm without stalling
+ * announces: torrents are exported a slice at a time into 4 KiB blocks gathered in a buffer,
+ * handed out in chunks of about half a megabyte; between chunks the consumer's writes let the
+ * event loop run. A torrent larger than a block is written as several records. Within a slice
+ * nothing awaits, so each torrent is written whole as it is at that moment; the file as a whole is
+ * not a snapshot (torrents changed between slices are seen before or after the change).
  */
 
 import {
@@ -13,23 +14,17 @@ import {
   writeFinalBlock,
   writeStateHeader,
 } from "../protocol/state_file.ts";
-import { STATE_RECORD_HEAD_BYTES, Swarm } from "../swarm/swarm.ts";
+import { RECORD_BYTES } from "../swarm/peer_lists.ts";
+import { STATE_RECORD_HEAD_BYTES } from "../swarm/state_record.ts";
+import { Swarm } from "../swarm/swarm.ts";
 
 const BUFFER_BYTES = 1 << 20;
 const SLICE_TORRENTS = 4096;
-const PEER_BYTES = [8, 20];
 
-/** Figures of one write. */
-export interface StateWriteReport {
-  readonly torrents: number;
-  readonly peers: number;
-  readonly bytes: number;
-  readonly milliseconds: number;
-}
-
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await file.write(data.subarray(off));
+/** Totals of one export, filled in as it runs. */
+export interface StateExportTotals {
+  torrents: number;
+  peers: number;
 }
 
 /**
@@ -112,14 +107,14 @@ function writeTorrent(swarm: Swarm, slot: number, w: BlockWriter): number {
     const left4 = counts[0] - range.a4;
     const left6 = counts[1] - range.a6;
     // A block too full for the header and one peer (or the header of an empty torrent).
-    const needs = left4 > 0 ? PEER_BYTES[0] : left6 > 0 ? PEER_BYTES[1] : 0;
+    const needs = left4 > 0 ? RECORD_BYTES[0] : left6 > 0 ? RECORD_BYTES[1] : 0;
     if (room < needs) {
       w.nextBlock();
       continue;
     }
-    range.n4 = Math.min(left4, Math.floor(room / PEER_BYTES[0]));
-    room -= range.n4 * PEER_BYTES[0];
-    range.n6 = Math.min(left6, Math.floor(room / PEER_BYTES[1]));
+    range.n4 = Math.min(left4, Math.floor(room / RECORD_BYTES[0]));
+    room -= range.n4 * RECORD_BYTES[0];
+    range.n6 = Math.min(left6, Math.floor(room / RECORD_BYTES[1]));
     w.advance(swarm.exportRecord(slot, w.buf, w.end, range));
     range.a4 += range.n4;
     range.a6 += range.n6;
@@ -127,47 +122,31 @@ function writeTorrent(swarm: Swarm, slot: number, w: BlockWriter): number {
   return counts[0] + counts[1];
 }
 
-/** Writes the whole swarm to `path` atomically. */
-export async function writeStateFile(
+/**
+ * The whole state file of `swarm`, chunk by chunk: the header, sealed blocks, and at the end the
+ * final block. `totals` counts the torrents and peers written.
+ */
+export async function* stateFileChunks(
   swarm: Swarm,
-  path: string,
   peerTimeoutMinutes: number,
   nowSeconds: number,
-): Promise<StateWriteReport> {
-  const started = performance.now();
-  const tmp = `${path}.tmp`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-  let torrents = 0;
-  let peers = 0;
-  let bytes = 0;
-  try {
-    const header = writeStateHeader(peerTimeoutMinutes, nowSeconds);
-    await writeAll(file, header);
-    bytes += header.length;
-    const w = new BlockWriter();
-    let next = 0;
-    while (next >= 0) {
-      const pending: number[] = [];
-      next = swarm.visit(next, SLICE_TORRENTS, (slot) => pending.push(slot));
-      // Within a slice nothing awaits, so every torrent is written whole as it is now.
-      for (const slot of pending) {
-        if (!swarm.slotUsed(slot)) continue;
-        peers += writeTorrent(swarm, slot, w);
-        torrents++;
-      }
-      if (w.sealedBytes >= BUFFER_BYTES / 2) {
-        await writeAll(file, w.buf.subarray(0, w.sealedBytes));
-        bytes += w.sealedBytes;
-        w.dropSealed();
-      }
+  totals: StateExportTotals,
+): AsyncGenerator<Uint8Array> {
+  yield writeStateHeader(peerTimeoutMinutes, nowSeconds);
+  const w = new BlockWriter();
+  let next = 0;
+  while (next >= 0) {
+    const pending: number[] = [];
+    next = swarm.visit(next, SLICE_TORRENTS, (slot) => pending.push(slot));
+    for (const slot of pending) {
+      totals.peers += writeTorrent(swarm, slot, w);
+      totals.torrents++;
     }
-    const tail = w.finish();
-    await writeAll(file, tail);
-    bytes += tail.length;
-    await file.sync();
-  } finally {
-    file.close();
+    if (w.sealedBytes >= BUFFER_BYTES / 2) {
+      // The consumer writes this before asking for more: the buffer is reused after.
+      yield w.buf.subarray(0, w.sealedBytes);
+      w.dropSealed();
+    }
   }
-  await Deno.rename(tmp, path);
-  return { torrents, peers, bytes, milliseconds: performance.now() - started };
+  yield w.finish();
 }

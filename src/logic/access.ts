@@ -1,14 +1,23 @@
 /**
- * Closed mode (§5): a whitelist or blacklist of info_hashes plus the two FIFO changesets, with
- * the intended semantics of §5.3 rather than opentracker's buggy ones: a hash matches when it is
- * in the list or was added through the add FIFO, unless it was later sent to the delete FIFO.
- * Whitelist: only matching hashes may announce. Blacklist: matching hashes may not.
+ * Closed mode: a whitelist or blacklist of info_hashes plus the two FIFO changesets, with the
+ * semantics opentracker intended (its code searches the wrong set and confuses bytes with
+ * entries): a hash matches when it is in the list or was added through the add FIFO, unless it
+ * was later sent to the delete FIFO. Whitelist: only matching hashes may announce. Blacklist:
+ * matching hashes may not.
  *
  * The main list is replaced as a whole (SIGHUP reload), which also empties the changesets, as
  * opentracker assumes they were merged into the file. Pure and synchronous.
  */
 
-import { HashSet20 } from "./hash_set.ts";
+import { HashSet20 } from "../swarm/hash_set.ts";
+
+/** The set of the `count` hashes packed in `hashes` (20 bytes each). */
+export function hashSetOf(hashes: Uint8Array, seed: Uint32Array): HashSet20 {
+  const count = hashes.length / 20;
+  const set = new HashSet20(seed, Math.max(16, count));
+  for (let i = 0; i < count; i++) set.add(hashes, 20 * i);
+  return set;
+}
 
 /** Access control for announces. */
 export class AccessControl {

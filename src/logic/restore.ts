@@ -1,0 +1,126 @@
+/**
+ * What the tracker restores at start, before any socket is bound: its own state file (every
+ * torrent with its peers) and an opentracker statedump (`-l`: torrents and downloads, no peers).
+ * The readers in config/ hand over the bytes and text; the results are reported in log lines.
+ */
+
+import { readStateFile, StateFileReport } from "../protocol/state_file.ts";
+import { Statedump } from "../protocol/statedump.ts";
+import { STATE_RECORD_HEAD_BYTES, stateRecordBytes } from "../swarm/state_record.ts";
+import { Swarm } from "../swarm/swarm.ts";
+
+/** What {@link importState} restored. */
+export interface StateImport {
+  readonly torrents: number;
+  readonly peers: number;
+  /** Records of torrents the access list refuses, skipped. */
+  readonly refusedRecords: number;
+  readonly report: StateFileReport;
+  readonly milliseconds: number;
+}
+
+/**
+ * Restores the state file `data` into `swarm` (records of torrents `allowed` refuses are
+ * skipped). Damage is reported, never thrown: what could be read is kept.
+ */
+export function importState(
+  data: Uint8Array,
+  swarm: Swarm,
+  allowed: (hash: Uint8Array, off: number) => boolean,
+): StateImport {
+  const started = performance.now();
+  const torrentsBefore = swarm.torrentCount;
+  const peersBefore = swarm.peerCount;
+  let refusedRecords = 0;
+  const report = readStateFile(data, (bytes, start, end) => {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let taken = 0;
+    let off = start;
+    while (off < end) {
+      if (off + STATE_RECORD_HEAD_BYTES > end) return -1;
+      if (!allowed(bytes, off)) {
+        off += stateRecordBytes(view.getUint32(off + 32), view.getUint32(off + 36));
+        refusedRecords++;
+        taken++;
+        continue;
+      }
+      const length = swarm.importRecord(bytes, off, end);
+      if (length < 0) return -1;
+      off += length;
+      taken++;
+    }
+    return off === end ? taken : -1;
+  });
+  return {
+    torrents: swarm.torrentCount - torrentsBefore,
+    peers: swarm.peerCount - peersBefore,
+    refusedRecords,
+    report,
+    milliseconds: performance.now() - started,
+  };
+}
+
+/** The log line of a state file load of `bytes` bytes from `path`. */
+export function describeImport(
+  path: string,
+  bytes: number,
+  r: StateImport,
+  nowSeconds: number,
+): string {
+  const age = r.report.writtenAtSeconds > 0
+    ? Math.round(nowSeconds - r.report.writtenAtSeconds)
+    : 0;
+  return `Loaded ${r.torrents} torrents and ${r.peers} peers from ${path} (${bytes} bytes, ` +
+    `written ${age} s ago) in ${r.milliseconds.toFixed(0)} ms` +
+    (r.refusedRecords > 0
+      ? `; ${r.refusedRecords} records of torrents the access list refuses were skipped`
+      : "");
+}
+
+/** Outcome of {@link restoreStatedump}. */
+export interface RestoreReport {
+  readonly restored: number;
+  readonly refused: number;
+  readonly existing: number;
+  /** Torrents left out because the torrent budget was full (and none was empty). */
+  readonly overBudget: number;
+  readonly badLines: readonly number[];
+  readonly badCount: number;
+}
+
+/**
+ * Restores a statedump into `swarm`: each torrent is created (no peers) unless the access list
+ * refuses it or it exists already. Unlike opentracker, `downloaded` is restored once rather
+ * than into both address families (which doubled it on every dump/restore cycle).
+ */
+export function restoreStatedump(
+  dump: Statedump,
+  swarm: Swarm,
+  allowed: (hash: Uint8Array) => boolean,
+): RestoreReport {
+  let restored = 0;
+  let refused = 0;
+  let existing = 0;
+  let overBudget = 0;
+  for (const line of dump.lines) {
+    if (!allowed(line.hash)) refused++;
+    else if (swarm.find(line.hash) >= 0) existing++;
+    else if (swarm.restoreTorrent(line.hash, 0, line.baseMinutes, line.downloaded)) restored++;
+    else overBudget++;
+  }
+  const { badLines, badCount } = dump;
+  return { restored, refused, existing, overBudget, badLines, badCount };
+}
+
+/** One log line describing a restore. */
+export function describeRestore(path: string, r: RestoreReport): string {
+  let text = `Restored ${r.restored} torrents from ${path}`;
+  if (r.refused > 0) text += `; ${r.refused} refused by the access list`;
+  if (r.existing > 0) text += `; ${r.existing} already known`;
+  if (r.overBudget > 0) text += `; ${r.overBudget} over tracker.torrent_budget`;
+  if (r.badCount > 0) {
+    text += `; ${r.badCount} malformed lines skipped (lines ${r.badLines.slice(0, 10).join(", ")}` +
+      `${r.badCount > 10 ? ", …" : ""})`;
+  }
+  return text;
+}

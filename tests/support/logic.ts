@@ -1,0 +1,39 @@
+/**
+ * A real tracker logic over a real swarm, for unit tests and benchmarks of the frontends: open
+ * (or with the given access control), fixed seeds, no live sync unless a sink is given.
+ */
+
+import { AccessControl } from "../../src/logic/access.ts";
+import { SyncSink, TrackerLogic } from "../../src/logic/tracker_logic.ts";
+import { Counters } from "../../src/stats/counters.ts";
+import { Woodpeckers } from "../../src/stats/woodpeckers.ts";
+import { HashSet20 } from "../../src/swarm/hash_set.ts";
+import { Swarm, SwarmOptions } from "../../src/swarm/swarm.ts";
+import { Prng } from "../../src/util/random.ts";
+
+export const TEST_SEED: Uint32Array = Uint32Array.of(1, 2, 3, 4);
+
+/** Options of {@link testLogic}. */
+export interface TestLogicOptions {
+  access?: AccessControl;
+  sync?: SyncSink | null;
+  swarm?: Partial<SwarmOptions>;
+}
+
+/** A tracker logic with its swarm, counters and access control. */
+export function testLogic(options: TestLogicOptions = {}) {
+  const swarm = new Swarm({ prng: new Prng([1, 2, 3, 4]), hashSeed: TEST_SEED, ...options.swarm });
+  const counters = new Counters();
+  const access = options.access ?? new AccessControl("open", new HashSet20(TEST_SEED), TEST_SEED);
+  const woodpeckers = new Woodpeckers();
+  const logic = new TrackerLogic({
+    swarm,
+    access,
+    counters,
+    woodpeckers,
+    sync: options.sync ?? null,
+    prng: new Prng([4, 3, 2, 1]),
+    interval: { baseSeconds: 1800, variationSeconds: 360 },
+  });
+  return { logic, swarm, counters, access, woodpeckers };
+}
