@@ -11,7 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
-import { freePort, waitForPort } from "../tests/helpers.ts";
+import { freePort, waitForPort } from "../tests/support/ports.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -149,7 +149,7 @@ function restore(
       log(`Warning: Can't open state file: ${dump}: ${why}`);
     } else {
       const parsed = parseStatedump(text.data);
-      log(describeRestore(dump, restoreStatedump(parsed, swarm, (h) => access.allowed(h))));
+      log(describeRestore(dump, restoreStatedump(parsed, swarm, (h, o) => access.allowed(h, o))));
     }
   }
 }

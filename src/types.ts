@@ -43,7 +43,7 @@ export const LIMITS = {
   livesyncSendQueuePackets: 256,
 } as const;
 
-/** Peer flag bits, as in opentracker's ot_peer flags byte (§2.1), plus one of ours. */
+/** Peer flag bits, as in opentracker's ot_peer flags byte, plus one of ours. */
 export const PEER_FLAG = {
   seeding: 0x80,
   completed: 0x40,
@@ -64,13 +64,27 @@ export const EVENT = {
   stopped: 3,
 } as const;
 
-/** Address family of a peer list: IPv4 (stored 6+2 bytes) or IPv6 (18+2 bytes). */
-export const FAMILY = { v4: 0, v6: 1 } as const;
-export type Family = 0 | 1;
-
-/** Default tunables, upstream opentracker values ([UP] in the spec, §0.2). */
+/**
+ * Every default of the configuration, in one table: upstream opentracker's values where it has
+ * them, ours with their reason where it has not. `config/config.ts` builds the default
+ * configuration from it; options objects fall back to it.
+ */
 export const DEFAULTS = {
   port: 6969,
+  /** The live sync port opentracker's docs use. */
+  livesyncPort: 9696,
+  /** The multicast group opentracker's code joins (its docs name two others). */
+  livesyncGroup: "224.0.23.5",
+  /** A queued sync record waits at most this long for its packet (opentracker: 15 s). */
+  livesyncFlushDelaySeconds: 15,
+  /** Minutes between automatic state saves: at most this much is lost in a crash. */
+  stateFileIntervalMinutes: 5,
+  /** The fork's popular interval; 0 keeps upstream behaviour. */
+  popularIntervalSeconds: 0,
+  /** Peers in the requester's family above which a torrent is popular (the fork's 50). */
+  popularThresholdPeers: 50,
+  /** Percent of a budget above which admission favours small swarms. */
+  budgetWatermarkPercent: 70,
   announceIntervalSeconds: 1800,
   announceVariationSeconds: 360,
   peerTimeoutMinutes: 45,
@@ -139,7 +153,7 @@ export class AnnounceRequest {
 
 /**
  * Flags an announce stores and tells live sync: SEEDING for `left=0`, COMPLETED only together
- * with it (opentracker accepts a completion only from a peer that reports `left=0`, §2.3 step 8).
+ * with it (opentracker accepts a completion only from a peer that reports `left=0`).
  */
 export function requestFlags(req: AnnounceRequest): number {
   if (!req.seeding) return 0;

@@ -7,16 +7,9 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { writeAnnounceRequest, writeConnectRequest } from "../src/protocol/udp.ts";
 import { Prng } from "../src/util/random.ts";
-import {
-  httpClient,
-  latin1Bytes,
-  randomHash,
-  rawHttp,
-  receiveWithTimeout,
-  TrackerProcess,
-  udpClient,
-  withTracker,
-} from "./helpers.ts";
+import { httpClient, randomHash, receiveWithTimeout, udpClient } from "./support/clients.ts";
+import { latin1Bytes, rawHttp } from "./support/http.ts";
+import { TrackerProcess, withTracker } from "./support/process.ts";
 
 const seed = crypto.getRandomValues(new Uint32Array(4));
 const prng = new Prng(seed);

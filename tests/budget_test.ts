@@ -6,17 +6,9 @@
 
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { writeAnnounceRequest, writeConnectRequest } from "../src/protocol/udp.ts";
-import {
-  httpClient,
-  httpGet,
-  latin1,
-  metric,
-  randomHash,
-  receiveWithTimeout,
-  startTrackerProcess,
-  udpClient,
-  withConfiguredTracker,
-} from "./helpers.ts";
+import { httpClient, randomHash, receiveWithTimeout, udpClient } from "./support/clients.ts";
+import { httpGet, latin1 } from "./support/http.ts";
+import { metric, startTrackerProcess, withConfiguredTracker } from "./support/process.ts";
 
 Deno.test("a flood of random info_hashes beyond the budget leaves real swarms working", async () => {
   const dir = await Deno.makeTempDir();

@@ -7,22 +7,15 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { writeAnnounceRequest, writeConnectRequest } from "../src/protocol/udp.ts";
 import { toHex } from "../src/util/hex.ts";
-import {
-  bdecode,
-  httpGet,
-  latin1,
-  randomHash,
-  receiveWithTimeout,
-  startFlags,
-  urlencodeBytes,
-  withConfiguredTracker,
-} from "./helpers.ts";
+import { randomHash, receiveWithTimeout } from "./support/clients.ts";
+import { bdecode, httpGet, latin1, urlencodeBytes } from "./support/http.ts";
+import { startFlags, withConfiguredTracker } from "./support/process.ts";
 
 const REFUSAL = "Requested download is not authorized for use with this tracker.";
 
 const withClosedTracker = withConfiguredTracker;
 
-/** "ok" when the HTTP announce was served, "refused" for the §3.7 failure reason. */
+/** "ok" when the HTTP announce was served, "refused" for the access-list failure reason. */
 async function httpAnnounce(port: number, hash: Uint8Array): Promise<"ok" | "refused"> {
   const res = await httpGet(
     "127.0.0.1",

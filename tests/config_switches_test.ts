@@ -5,16 +5,9 @@
  */
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import {
-  bdecode,
-  httpGet,
-  latin1,
-  randomHash,
-  rawHttp,
-  startFlags,
-  urlencodeBytes,
-  withConfiguredTracker,
-} from "./helpers.ts";
+import { randomHash } from "./support/clients.ts";
+import { bdecode, httpGet, latin1, rawHttp, urlencodeBytes } from "./support/http.ts";
+import { startFlags, withConfiguredTracker } from "./support/process.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 

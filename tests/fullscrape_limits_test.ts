@@ -6,7 +6,8 @@
 
 import { ok, strictEqual } from "node:assert/strict";
 import { toHex } from "../src/util/hex.ts";
-import { latin1, latin1Bytes, metric, rawHttp, withConfiguredTracker } from "./helpers.ts";
+import { latin1, latin1Bytes, rawHttp } from "./support/http.ts";
+import { metric, withConfiguredTracker } from "./support/process.ts";
 
 /** Torrents in the swarm: their full scrape (≈ 14 MB) is far larger than the socket buffers. */
 const TORRENTS = 200_000;

@@ -5,17 +5,9 @@
  */
 
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
-import {
-  httpClient,
-  latin1,
-  latin1Bytes,
-  metric,
-  randomHash,
-  udpClient,
-  urlencodeBytes,
-  withConfiguredTracker,
-  withTracker,
-} from "./helpers.ts";
+import { httpClient, randomHash, udpClient } from "./support/clients.ts";
+import { latin1, latin1Bytes, urlencodeBytes } from "./support/http.ts";
+import { metric, withConfiguredTracker, withTracker } from "./support/process.ts";
 
 /** Reads until the peer closes; the bytes read. Throws when it has not closed in `timeoutMs`. */
 async function readUntilClosed(conn: Deno.Conn, timeoutMs = 10_000): Promise<string> {

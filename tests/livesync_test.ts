@@ -1,20 +1,14 @@
 /**
- * Live sync (§8) between real tracker processes on loopback: multicast on 224.0.23.5 with each
+ * Live sync between real tracker processes on loopback: multicast on 224.0.23.5 with each
  * node sending from its own 127.0.0.x address, and the unicast transport with HMAC keys.
  * Waits poll the receiving node until the synced state shows (bounded), never fixed sleeps.
  */
 
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
-import {
-  freePort,
-  httpClient,
-  httpGet,
-  latin1,
-  randomHash,
-  TrackerProcess,
-  urlencodeBytes,
-  withConfiguredTracker,
-} from "./helpers.ts";
+import { httpClient, randomHash } from "./support/clients.ts";
+import { httpGet, latin1, urlencodeBytes } from "./support/http.ts";
+import { freePort } from "./support/ports.ts";
+import { TrackerProcess, withConfiguredTracker } from "./support/process.ts";
 import { toHex } from "../src/util/hex.ts";
 
 interface NodeOptions {

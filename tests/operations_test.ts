@@ -6,14 +6,9 @@
 
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
-import {
-  freePort,
-  httpClient,
-  randomHash,
-  startFlags,
-  startTrackerProcess,
-  waitForPort,
-} from "./helpers.ts";
+import { httpClient, randomHash } from "./support/clients.ts";
+import { freePort, waitForPort } from "./support/ports.ts";
+import { startFlags, startTrackerProcess } from "./support/process.ts";
 import { needs } from "./requirements.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

@@ -7,18 +7,9 @@
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { toHex } from "../src/util/hex.ts";
-import {
-  bdecode,
-  httpClient,
-  latin1,
-  lookupBinaryKey,
-  rawHttp,
-  RawResponse,
-  startTrackerProcess,
-  TrackerProcess,
-  udpClient,
-  withConfiguredTracker,
-} from "./helpers.ts";
+import { httpClient, lookupBinaryKey, udpClient } from "./support/clients.ts";
+import { bdecode, latin1, rawHttp, RawResponse } from "./support/http.ts";
+import { startTrackerProcess, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
 
 /** GET with optional Accept-Encoding; de-chunks the body. */
 async function get(port: number, target: string, acceptEncoding?: string): Promise<RawResponse> {

@@ -6,7 +6,8 @@
 
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { fromHex } from "../src/util/hex.ts";
-import { httpClient, withTracker } from "./helpers.ts";
+import { httpClient } from "./support/clients.ts";
+import { withTracker } from "./support/process.ts";
 import { needs } from "./requirements.ts";
 
 const SCRIPT = new URL("./testdata/libtorrent_exchange.py", import.meta.url).pathname;

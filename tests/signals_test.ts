@@ -4,7 +4,8 @@
  */
 
 import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
-import { httpClient, randomHash, udpClient, withConfiguredTracker } from "./helpers.ts";
+import { httpClient, randomHash, udpClient } from "./support/clients.ts";
+import { withConfiguredTracker } from "./support/process.ts";
 
 Deno.test("SIGHUP in open mode changes nothing, SIGUSR2 writes the state, SIGQUIT stops and saves", async () => {
   await withConfiguredTracker((dir) => `tracker.statefile ${dir}/state\n`, async (t, dir) => {

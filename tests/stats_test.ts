@@ -7,15 +7,9 @@
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { XMLParser } from "fast-xml-parser";
 import { toHex } from "../src/util/hex.ts";
-import {
-  httpClient,
-  httpGet,
-  latin1,
-  randomHash,
-  startTrackerProcess,
-  TrackerProcess,
-  udpClient,
-} from "./helpers.ts";
+import { httpClient, randomHash, udpClient } from "./support/clients.ts";
+import { httpGet, latin1 } from "./support/http.ts";
+import { startTrackerProcess, TrackerProcess } from "./support/process.ts";
 
 async function stats(t: TrackerProcess, query: string): Promise<{ status: number; text: string }> {
   const res = await httpGet("127.0.0.1", t.tcp[0], `/stats${query}`);

@@ -4,14 +4,8 @@
  */
 
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
-import {
-  httpClient,
-  randomHash,
-  startFlags,
-  TrackerClient,
-  udpClient,
-  withTracker,
-} from "./helpers.ts";
+import { httpClient, randomHash, TrackerClient, udpClient } from "./support/clients.ts";
+import { startFlags, withTracker } from "./support/process.ts";
 
 interface SwarmCase {
   name: string;

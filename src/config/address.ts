@@ -1,5 +1,5 @@
 /**
- * Address syntax of opentracker's configuration and command line (§1.2):
+ * Address syntax of opentracker's configuration and command line:
  * `address[:port]` for listen lines and `address[/bits]` for blessed nets.
  *
  * Pure: no Deno APIs.
@@ -24,7 +24,8 @@ export function parseHostPort(text: string, defaultPort: number): HostPort | nul
   const s = text.trimStart();
   const ip = new Uint8Array(16);
   let rest: string;
-  // The port separator: ":" after IPv4 or a bracketed address, "." after bare IPv6 (§1.2).
+  // The port separator: ":" after IPv4 or a bracketed address, "." after bare IPv6 (as in
+  // opentracker, where a bare IPv6 address would swallow a ":port").
   let separator = ":";
   if (s.startsWith("[")) {
     const close = s.indexOf("]");

@@ -2,7 +2,7 @@ import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { ipFromString } from "../util/ip.ts";
 import { formatNet, netContains, parseHostPort, parseNet } from "./address.ts";
 
-Deno.test("parseHostPort() reads opentracker's address[:port] forms (§1.2)", () => {
+Deno.test("parseHostPort() reads opentracker's address[:port] forms", () => {
   const cases: [string, string | null][] = [
     ["1.2.3.4", "1.2.3.4 6969"],
     ["1.2.3.4:80", "1.2.3.4 80"],

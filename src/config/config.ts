@@ -16,8 +16,8 @@ export interface Listener {
   readonly port: number;
 }
 
-/** Permission bits of a blessed net (§5.4). */
-export const MAY = { fullscrape: 0x1, stat: 0x2, livesync: 0x4, proxy: 0x8, all: 0xffff } as const;
+/** Permission bits of a blessed net: what its addresses may do (read stats, sync, proxy). */
+export const MAY = { stat: 0x2, livesync: 0x4, proxy: 0x8, all: 0xffff } as const;
 
 /** A blessed net with its permission bits. */
 export interface BlessedNet {
@@ -140,13 +140,13 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     fullScrapeIntervalSeconds: DEFAULTS.fullScrapeIntervalSeconds,
     fullScrapeConcurrency: DEFAULTS.fullScrapeConcurrency,
     livesyncListen: null,
-    livesyncGroup: "224.0.23.5",
-    livesyncFlushDelaySeconds: 15,
+    livesyncGroup: DEFAULTS.livesyncGroup,
+    livesyncFlushDelaySeconds: DEFAULTS.livesyncFlushDelaySeconds,
     livesyncPeers: [],
     livesyncKey: null,
     stateLoadFile: null,
     stateFile: null,
-    stateFileIntervalMinutes: 5,
+    stateFileIntervalMinutes: DEFAULTS.stateFileIntervalMinutes,
     tcpConnectionsMax: 0,
     tcpAddressConnectionsMax: DEFAULTS.tcpAddressConnectionsMax,
     tcpRequestTimeoutSeconds: DEFAULTS.tcpRequestTimeoutSeconds,
@@ -156,12 +156,12 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     udpBatch: false,
     announceIntervalSeconds: DEFAULTS.announceIntervalSeconds,
     announceVariationSeconds: DEFAULTS.announceVariationSeconds,
-    popularIntervalSeconds: 0,
-    popularThresholdPeers: 50,
+    popularIntervalSeconds: DEFAULTS.popularIntervalSeconds,
+    popularThresholdPeers: DEFAULTS.popularThresholdPeers,
     peerTimeoutMinutes: DEFAULTS.peerTimeoutMinutes,
     peerBudget: DEFAULTS.peerBudget,
     torrentPeersMax: DEFAULTS.torrentPeersMax,
-    peerBudgetWatermarkPercent: 70,
+    peerBudgetWatermarkPercent: DEFAULTS.budgetWatermarkPercent,
     torrentBudget: 0,
     peerProbationMinutes: DEFAULTS.peerProbationMinutes,
     torrentTimeoutMinutes: DEFAULTS.torrentTimeoutMinutes,

@@ -1,5 +1,5 @@
 /**
- * opentracker.conf text → ordered directives (§1.3): one `key value` per line, `#` comments and
+ * opentracker.conf text → ordered directives, as opentracker reads them: one `key value` per line, `#` comments and
  * blank lines ignored, no inline comments (everything after the key is the value), trailing
  * blanks and CR stripped. Unlike opentracker's 512-byte line buffer, long lines stay whole.
  *

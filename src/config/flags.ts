@@ -1,6 +1,6 @@
 /**
  * Command line and configuration files, processed strictly left to right as opentracker does
- * (§1.1): `-f` executes a configuration file at its position, `-i` sets the address for the
+ * (later flags override earlier ones): `-f` executes a configuration file at its position, `-i` sets the address for the
  * `-p`/`-P`/`-s` after it, string options and keys overwrite each other in order. When nothing
  * was bound at the end: TCP and UDP 6969 on the current address (`::`, dual stack).
  *
@@ -15,15 +15,8 @@ import { formatNet, parseNet } from "./address.ts";
 import { Config, MAY } from "./config.ts";
 import { parseConfigText } from "./config_file.ts";
 import { scanPort } from "./scan_port.ts";
-import {
-  applySetting,
-  ConfigError,
-  Draft,
-  newDraft,
-  settingFor,
-  SETTINGS,
-  UNIMPLEMENTED_UPSTREAM,
-} from "./settings.ts";
+import { ConfigError, Draft, newDraft } from "./setting.ts";
+import { applySetting, settingFor, SETTINGS, UNIMPLEMENTED_UPSTREAM } from "./settings.ts";
 
 export { scanPort };
 

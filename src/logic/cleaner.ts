@@ -33,7 +33,7 @@ export class Cleaner {
     const swarm = this.#swarm;
     const slice = Math.min(
       LIMITS.cleanSliceTorrents,
-      Math.max(64, Math.ceil(swarm.slotCount / this.#ticksPerSweep)),
+      Math.max(64, Math.ceil(swarm.table.slotCount / this.#ticksPerSweep)),
     );
     if (swarm.cleanSlice(Math.floor(nowSeconds / 60), slice)) this.#woodpeckers.decay();
   }

@@ -105,8 +105,8 @@ export function fullScrapeStream(
       return;
     }
     while (pass <= 2) {
-      const hashes = swarm.hashes;
-      cursor = swarm.visit(cursor, slice, (slot) => {
+      const hashes = swarm.table.hashes;
+      cursor = swarm.table.visit(cursor, slice, (slot) => {
         const b = home(hashes, slot);
         if (pass === 1) starts[b + 1]++;
         else if (fill[b] < starts[b + 1] - starts[b]) slots[starts[b] + fill[b]++] = slot;
@@ -136,7 +136,7 @@ export function fullScrapeStream(
       headWritten = true;
     }
     while (bucket < BUCKETS && off + ENTRY_BYTES_MAX <= CHUNK_BYTES) {
-      const hashes = swarm.hashes;
+      const hashes = swarm.table.hashes;
       const mine = slots.subarray(starts[bucket], starts[bucket] + fill[bucket]);
       if (!sorted) {
         mine.sort((a, b) => compareSlots(hashes, a, b));
@@ -145,7 +145,7 @@ export function fullScrapeStream(
       while (inBucket < mine.length && off + ENTRY_BYTES_MAX <= CHUNK_BYTES) {
         const slot = mine[inBucket++];
         // A slot freed and reused since it was bucketed may now hold a hash of another bucket.
-        if (home(hashes, slot) === bucket && swarm.slotEntry(slot, entry)) {
+        if (home(hashes, slot) === bucket && swarm.table.slotEntry(slot, entry)) {
           off = writeFullScrapeEntry(format, out, off, hashes, slot * 20, entry);
         }
       }

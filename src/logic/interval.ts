@@ -1,8 +1,9 @@
 /**
- * Announce intervals with jitter (§2.6): `base - variation/2 + rand(variation)`, fresh per reply,
+ * Announce intervals with jitter, as opentracker chooses them: `base - variation/2 + rand(variation)`, fresh per reply,
  * so that clients which started together drift apart.
  */
 
+import { DEFAULTS } from "../types.ts";
 import { Prng } from "../util/random.ts";
 
 /** Options for {@link announceInterval}. */
@@ -37,7 +38,8 @@ export function announceInterval(
     return half - jitter + (jitter > 0 ? prng.below(jitter) : 0);
   }
   const v = o.variationSeconds;
-  const popular = (o.popularBaseSeconds ?? 0) > 0 && familyPeers > (o.popularThresholdPeers ?? 50);
+  const popular = (o.popularBaseSeconds ?? 0) > 0 &&
+    familyPeers > (o.popularThresholdPeers ?? DEFAULTS.popularThresholdPeers);
   const base = popular ? o.popularBaseSeconds! : o.baseSeconds;
   return base - (v >> 1) + (v > 0 ? prng.below(v) : 0);
 }

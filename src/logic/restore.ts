@@ -96,17 +96,19 @@ export interface RestoreReport {
 export function restoreStatedump(
   dump: Statedump,
   swarm: Swarm,
-  allowed: (hash: Uint8Array) => boolean,
+  allowed: (hash: Uint8Array, off: number) => boolean,
 ): RestoreReport {
   let restored = 0;
   let refused = 0;
   let existing = 0;
   let overBudget = 0;
-  for (const line of dump.lines) {
-    if (!allowed(line.hash)) refused++;
-    else if (swarm.find(line.hash) >= 0) existing++;
-    else if (swarm.restoreTorrent(line.hash, 0, line.baseMinutes, line.downloaded)) restored++;
-    else overBudget++;
+  for (let i = 0; i < dump.count; i++) {
+    const at = 20 * i;
+    if (!allowed(dump.hashes, at)) refused++;
+    else if (swarm.find(dump.hashes, at) >= 0) existing++;
+    else if (swarm.restoreTorrent(dump.hashes, at, dump.baseMinutes[i], dump.downloaded[i])) {
+      restored++;
+    } else overBudget++;
   }
   const { badLines, badCount } = dump;
   return { restored, refused, existing, overBudget, badLines, badCount };

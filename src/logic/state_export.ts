@@ -100,7 +100,7 @@ class BlockWriter {
 
 /** Writes the records of torrent `slot`, split so that none passes a block. Returns its peers. */
 function writeTorrent(swarm: Swarm, slot: number, w: BlockWriter): number {
-  const counts = [swarm.familyCount(slot, 0), swarm.familyCount(slot, 1)];
+  const counts = [swarm.table.familyCount(slot, 0), swarm.table.familyCount(slot, 1)];
   const range = { a4: 0, n4: 0, a6: 0, n6: 0 };
   do {
     let room = w.room - STATE_RECORD_HEAD_BYTES;
@@ -115,7 +115,7 @@ function writeTorrent(swarm: Swarm, slot: number, w: BlockWriter): number {
     range.n4 = Math.min(left4, Math.floor(room / RECORD_BYTES[0]));
     room -= range.n4 * RECORD_BYTES[0];
     range.n6 = Math.min(left6, Math.floor(room / RECORD_BYTES[1]));
-    w.advance(swarm.exportRecord(slot, w.buf, w.end, range));
+    w.advance(swarm.table.exportRecord(slot, w.buf, w.end, range));
     range.a4 += range.n4;
     range.a6 += range.n6;
   } while (range.a4 < counts[0] || range.a6 < counts[1]);
@@ -137,7 +137,7 @@ export async function* stateFileChunks(
   let next = 0;
   while (next >= 0) {
     const pending: number[] = [];
-    next = swarm.visit(next, SLICE_TORRENTS, (slot) => pending.push(slot));
+    next = swarm.table.visit(next, SLICE_TORRENTS, (slot) => pending.push(slot));
     for (const slot of pending) {
       totals.peers += writeTorrent(swarm, slot, w);
       totals.torrents++;

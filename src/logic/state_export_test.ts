@@ -2,7 +2,8 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { AnnounceRequest, EVENT } from "../types.ts";
 import { Prng } from "../util/random.ts";
 import { stateRecordBytes } from "../swarm/state_record.ts";
-import { AnnounceResult, REPLY, Swarm } from "../swarm/swarm.ts";
+import { Swarm } from "../swarm/swarm.ts";
+import { AnnounceResult, REPLY } from "../swarm/announce_result.ts";
 import { importState } from "./restore.ts";
 import { stateFileChunks } from "./state_export.ts";
 
@@ -46,10 +47,15 @@ function filledSwarm(): Swarm {
 /** Every torrent's counts and peer records, by hash. */
 function contents(s: Swarm): Map<string, string> {
   const out = new Map<string, string>();
-  s.visit(0, s.slotCount, (slot, hashes, off) => {
-    const range = { a4: 0, n4: s.familyCount(slot, 0), a6: 0, n6: s.familyCount(slot, 1) };
+  s.table.visit(0, s.table.slotCount, (slot, hashes, off) => {
+    const range = {
+      a4: 0,
+      n4: s.table.familyCount(slot, 0),
+      a6: 0,
+      n6: s.table.familyCount(slot, 1),
+    };
     const rec = new Uint8Array(stateRecordBytes(range.n4, range.n6));
-    s.exportRecord(slot, rec, 0, range);
+    s.table.exportRecord(slot, rec, 0, range);
     out.set([...hashes.subarray(off, off + 20)].join(","), [...rec.subarray(20)].join(","));
   });
   return out;

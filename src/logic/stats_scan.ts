@@ -93,11 +93,11 @@ export class StatsScanner {
       peers.offer(s + l, hashes, off);
       seeds.offer(s, hashes, off);
       leechers.offer(l, hashes, off);
-      swarm.visitPeers4(slot, countNet);
+      swarm.table.visitPeers4(slot, countNet);
     };
     let next = 0;
     while (next >= 0) {
-      next = swarm.visit(next, this.#slice, onTorrent);
+      next = swarm.table.visit(next, this.#slice, onTorrent);
       if (next >= 0) await new Promise((r) => setTimeout(r, 0));
     }
     const snap: Snapshot = {

@@ -14,7 +14,8 @@ import { ACTION_KIND, Counters, PROTOCOL, requestIndex } from "../stats/counters
 import { Woodpeckers } from "../stats/woodpeckers.ts";
 import { isV4Mapped } from "../util/ip.ts";
 import { Prng } from "../util/random.ts";
-import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "../swarm/swarm.ts";
+import { Swarm } from "../swarm/swarm.ts";
+import { AnnounceResult, REPLY, ScrapeCounts } from "../swarm/announce_result.ts";
 import { AccessControl } from "./access.ts";
 import { announceInterval, IntervalOptions } from "./interval.ts";
 

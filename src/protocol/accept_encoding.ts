@@ -1,7 +1,7 @@
 /**
  * `Accept-Encoding` negotiation (RFC 9110 §12.5.3) for full scrapes: gzip is used when the
  * client lists `gzip` (or `x-gzip`, or `*` without excluding gzip) with a non-zero quality.
- * opentracker instead searches the whole request for the substring "gzip" (§3.9), so a
+ * opentracker instead searches the whole request for the substring "gzip", so a
  * User-Agent containing it turned compression on.
  *
  * Pure.

@@ -2,7 +2,7 @@
  * Stateless BEP 15 connection ids.
  *
  * opentracker's ids are a pure function of the client IP and never expire, and its key derives
- * from `srandom(time(NULL))` (spec §4.3, §11 item 7). Ours carry their issue time and a MAC:
+ * from `srandom(time(NULL))`, so anyone can forge ids for any address. Ours carry their issue time and a MAC:
  *
  * | offset | size | field                                                          |
  * | ------ | ---- | -------------------------------------------------------------- |
@@ -15,6 +15,7 @@
  * Pure: no Deno APIs; time is passed in.
  */
 
+import { DEFAULTS } from "../types.ts";
 import { sipHash24, SipKey, sipOut } from "../util/siphash.ts";
 
 /** Options for {@link ConnectionIds}. */
@@ -34,7 +35,8 @@ export class ConnectionIds {
   /** `key` must be 16 bytes from a CSPRNG. */
   constructor(key: Uint8Array, options: ConnectionIdsOptions = {}) {
     this.#key = new SipKey(key);
-    this.#maxAgeSeconds = (options.lifetimeSeconds ?? 120) + (options.toleranceSeconds ?? 240);
+    this.#maxAgeSeconds = (options.lifetimeSeconds ?? DEFAULTS.connectionIdLifetimeSeconds) +
+      (options.toleranceSeconds ?? DEFAULTS.connectionIdToleranceSeconds);
   }
 
   #mac(issued: number, ip: Uint8Array, ipOff: number): number {

@@ -233,7 +233,7 @@ export function headBytesMax(text: string): number {
   return 128 + text.length;
 }
 
-/** Writes opentracker's success head (§3.6); returns the end offset. */
+/** Writes opentracker's success head; returns the end offset. */
 export function writeOkHead(
   out: Uint8Array,
   off: number,
@@ -247,7 +247,7 @@ export function writeOkHead(
   return putText(out, off, "\r\n\r\n");
 }
 
-/** Writes opentracker's error-page head (§3.10): HTTP/1.0, text/html. */
+/** Writes opentracker's error-page head: HTTP/1.0, text/html. */
 export function writeErrorHead(
   out: Uint8Array,
   off: number,
@@ -264,14 +264,14 @@ export function writeErrorHead(
   return putText(out, off, "\r\n\r\n");
 }
 
-/** Writes opentracker's redirect head for `GET /` (§3.10): no body, no Content-Type. */
+/** Writes opentracker's redirect head for `GET /`: no body, no Content-Type. */
 export function writeRedirectHead(out: Uint8Array, off: number, location: string): number {
   off = putText(out, off, "HTTP/1.0 302 Found\r\nContent-Length: 0\r\nLocation: ");
   off = putText(out, off, location);
   return putText(out, off, "\r\n\r\n");
 }
 
-/** Writes the head of a chunked reply (full scrapes, §3.9). */
+/** Writes the head of a chunked reply (full scrapes). */
 export function writeChunkedHead(
   out: Uint8Array,
   off: number,

@@ -1,11 +1,11 @@
 /**
- * HTTP request targets: opentracker's routing (§3.2) and the announce, scrape and stats query
- * parameters (§3.4, §3.8, §6.1), decoded binary-safely from the raw target bytes.
+ * HTTP request targets: opentracker's routing (by the first characters of the path) and the
+ * announce, scrape and stats query parameters, decoded binary-safely from the raw target bytes.
  *
  * Pure: no Deno APIs. Reuses one {@link UrlScanner} and one {@link AnnounceRequest}.
  */
 
-import { AnnounceRequest, EVENT, LIMITS } from "../types.ts";
+import { AnnounceRequest, DEFAULTS, EVENT, LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
 import {
   CLASS_NAME,
@@ -76,11 +76,11 @@ export class HttpRequestParser {
   statsFormat = "";
 
   constructor(options: HttpRequestParserOptions = {}) {
-    this.#statsPath = options.statsPath ?? "stats";
+    this.#statsPath = options.statsPath ?? DEFAULTS.statsPath;
     this.#fullScrape = options.fullScrape ?? false;
     this.#ipFromQuery = options.ipFromQuery ?? false;
-    this.#numwantDefault = options.numwantDefault ?? 50;
-    this.#numwantMax = options.numwantMax ?? 200;
+    this.#numwantDefault = options.numwantDefault ?? DEFAULTS.httpNumwantDefault;
+    this.#numwantMax = options.numwantMax ?? DEFAULTS.httpNumwantMax;
   }
 
   /**
@@ -167,14 +167,14 @@ export class HttpRequestParser {
         req.infoHash.set(v.bytes.subarray(0, 20));
         haveHash = true;
       } else if (n.equals("port")) {
-        // §11 item 11: opentracker wraps negatives into ports; we refuse them.
+        // opentracker wraps negatives into ports (-1 is port 65535); we refuse them.
         if (!parseDecimal(v.bytes, v.length) || decimal.value < 0 || decimal.value > 65535) {
           return PARSE.badParameter;
         }
         req.port = decimal.value;
       } else if (n.equals("left")) {
         if (v.length === 0) return PARSE.badParameter;
-        // Not a number counts as 0 (seeding), as in opentracker; no 32-bit wrap (§11 item 11).
+        // Not a number counts as 0 (seeding), as in opentracker; but no 32-bit wrap.
         req.seeding = !parseDecimal(v.bytes, v.length) || decimal.zero;
       } else if (n.equals("event")) {
         if (v.equals("completed")) completed = true;
@@ -199,7 +199,7 @@ export class HttpRequestParser {
 
   /**
    * Parses a scrape query into {@link scrapeHashes}/{@link scrapeCount}: only `info_hash` counts,
-   * each must be 20 bytes, at least one is required, at most 64 are taken (§3.8).
+   * each must be 20 bytes, at least one is required, at most 64 are taken (as opentracker).
    */
   parseScrape(): number {
     this.#begin();
@@ -217,7 +217,8 @@ export class HttpRequestParser {
   }
 
   /**
-   * Parses a stats query: `mode` and `format` (as ASCII text), any `info_hash` is refused (§6.1).
+   * Parses a stats query: `mode` and `format` (as ASCII text); an `info_hash` is refused, as
+   * opentracker refuses it.
    * A stats target without `?` has an empty query.
    */
   parseStats(): number {

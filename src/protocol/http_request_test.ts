@@ -96,7 +96,7 @@ Deno.test("HttpRequestParser.parseAnnounce() applies opentracker's defaults and 
   }
 });
 
-Deno.test("HttpRequestParser.parseAnnounce() reports the error classes of §3.3-3.4", () => {
+Deno.test("HttpRequestParser.parseAnnounce() reports opentracker's error classes", () => {
   const cases: [string, number][] = [
     ["port=1", PARSE.noInfoHash],
     ["info_hash=short", PARSE.badParameter],

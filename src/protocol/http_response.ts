@@ -1,12 +1,12 @@
 /**
- * HTTP reply bodies byte for byte as opentracker writes them (§3.7, §3.8, §3.10), written into a
+ * HTTP reply bodies byte for byte as opentracker writes them (announce, scrape, error pages), into a
  * caller-owned buffer with a hand-rolled bencode emitter: the key order is fixed, so a generic
  * encoder would only add work.
  *
  * Pure: no Deno APIs.
  */
 
-/** An opentracker error page: status, reason phrase and body (§3.10). */
+/** An opentracker error page: status, reason phrase and body. */
 export interface ErrorPage {
   readonly status: number;
   readonly reason: string;
@@ -36,10 +36,10 @@ export const ERROR_PAGE = {
   },
 } as const satisfies Record<string, ErrorPage>;
 
-/** Failure reason for an announce without info_hash (§3.7). */
+/** Failure reason for an announce without info_hash (a 200, as opentracker sends it). */
 export const FAILURE_NO_INFO_HASH =
   "d14:failure reason80:Your client forgot to send your torrent's info_hash. Please upgrade your client.e";
-/** Failure reason for a torrent refused by the access list (§3.7). */
+/** Failure reason for a torrent refused by the access list (a 200, as opentracker sends it). */
 export const FAILURE_NOT_AUTHORIZED =
   "d14:failure reason63:Requested download is not authorized for use with this tracker.e";
 
@@ -121,7 +121,7 @@ export function writeAnnounceBody(out: Uint8Array, off: number, r: AnnounceBody)
 }
 
 /**
- * Writes the stop body of §3.7: no `downloaded`, and an empty peer string of the requester's
+ * Writes opentracker's stop body: no `downloaded`, and an empty peer string of the requester's
  * family. Returns the end offset.
  */
 export function writeStopBody(

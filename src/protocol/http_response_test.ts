@@ -59,7 +59,7 @@ Deno.test("writeAnnounceBody() omits empty peer keys and writes peers6", () => {
   );
 });
 
-Deno.test("writeStopBody() matches §12.1 for IPv4 and IPv6 requesters", () => {
+Deno.test("writeStopBody() matches opentracker's stop reply for IPv4 and IPv6 requesters", () => {
   const out = new Uint8Array(128);
   strictEqual(
     latin1(out.subarray(0, writeStopBody(out, 0, { seeders: 0, leechers: 0 }, 1621, false))),
@@ -71,7 +71,7 @@ Deno.test("writeStopBody() matches §12.1 for IPv4 and IPv6 requesters", () => {
   );
 });
 
-Deno.test("scrape writers produce d5:filesdee and §3.8 entries", () => {
+Deno.test("scrape writers produce d5:filesdee and opentracker's entries", () => {
   const out = new Uint8Array(256);
   strictEqual(
     latin1(out.subarray(0, writeScrapeTail(out, writeScrapeHead(out, 0)))),
@@ -87,7 +87,7 @@ Deno.test("scrape writers produce d5:filesdee and §3.8 entries", () => {
   );
 });
 
-Deno.test("failure reasons have the Content-Length of §12.1", () => {
+Deno.test("failure reasons have opentracker's lengths", () => {
   strictEqual(FAILURE_NO_INFO_HASH.length, 102);
   strictEqual(FAILURE_NOT_AUTHORIZED.length, 85);
 });

@@ -1,5 +1,5 @@
 /**
- * Live sync packets (§8.2), byte-compatible with opentracker's multicast cluster:
+ * Live sync packets, byte-compatible with opentracker's multicast cluster:
  *
  *   0  tracker id (4 raw bytes of the sender's random id)
  *   4  u32 BE type: 0 = PEER4 records (28 B), 1 = PEER6 records (40 B)
@@ -129,7 +129,7 @@ export function openLivesync(
 
 /**
  * Collects outgoing records in one buffer per family and hands a packet to `send` when the next
- * record would not fit (opentracker lets its IPv6 buffer overflow by 8 bytes: §11 item 13) or
+ * record would not fit (opentracker lets its IPv6 buffer overflow by 8 bytes) or
  * when {@link tick} finds records older than the flush delay. `send` must copy what it keeps.
  */
 export class LivesyncOutbox {

@@ -22,7 +22,7 @@ function collect(delayMs = 15_000, trailer = 0) {
   return { box, sent };
 }
 
-Deno.test("live sync: an IPv4 and an IPv6 record have opentracker's bytes (§8.2)", () => {
+Deno.test("live sync: an IPv4 and an IPv6 record have opentracker's bytes", () => {
   const { box, sent } = collect();
   box.add(HASH, ipFromString("10.1.2.3")!, 6881, 0x80 | 0x40 | 0x10, 0);
   box.add(HASH, ipFromString("2001:db8::1")!, 0xabcd, 0x20, 0);

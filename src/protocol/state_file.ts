@@ -1,6 +1,6 @@
 /**
  * The tracker's own state file: every torrent with its peers, so that a restart within the peer
- * timeout loses nothing (opentracker's statedump has no peers, §7).
+ * timeout loses nothing (opentracker's statedump has no peers).
  *
  * | offset | size | field                                                         |
  * | ------ | ---- | ------------------------------------------------------------- |

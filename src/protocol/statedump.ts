@@ -38,29 +38,63 @@ export function writeStatedumpLine(
 }
 
 /**
- * Parses `<40 hex>:<base>:<downloaded>` (a trailing CR is allowed); null when the line is not
- * one.
+ * Reads the line `text[start, end)` (a trailing CR is allowed): the hash into `hash[ho..ho+20)`
+ * and base and downloads into `numbers[0]`, `numbers[1]`. False when it is not a statedump line.
  */
-export function parseStatedumpLine(line: string): StatedumpLine | null {
-  const text = line.endsWith("\r") ? line.slice(0, -1) : line;
-  if (text.length < 44 || text[40] !== ":") return null;
-  const hash = new Uint8Array(20);
+function readLine(
+  text: string,
+  start: number,
+  end: number,
+  hash: Uint8Array,
+  ho: number,
+  numbers: Float64Array,
+): boolean {
+  if (end > start && text.charCodeAt(end - 1) === 13) end--;
+  if (end - start < 44 || text.charCodeAt(start + 40) !== 58 /* : */) return false;
   for (let i = 0; i < 20; i++) {
-    const hi = hexDigit(text.charCodeAt(2 * i));
-    const lo = hexDigit(text.charCodeAt(2 * i + 1));
-    if (hi < 0 || lo < 0) return null;
-    hash[i] = (hi << 4) | lo;
+    const hi = hexDigit(text.charCodeAt(start + 2 * i));
+    const lo = hexDigit(text.charCodeAt(start + 2 * i + 1));
+    if (hi < 0 || lo < 0) return false;
+    hash[ho + i] = (hi << 4) | lo;
   }
-  const rest = text.slice(41).split(":");
-  if (rest.length !== 2 || !/^[0-9]{1,15}$/.test(rest[0]) || !/^[0-9]{1,15}$/.test(rest[1])) {
-    return null;
+  let at = start + 41;
+  for (let k = 0; k < 2; k++) {
+    let value = 0;
+    let digits = 0;
+    while (at < end) {
+      const c = text.charCodeAt(at);
+      if (c < 48 || c > 57) break;
+      value = value * 10 + (c - 48);
+      digits++;
+      at++;
+    }
+    if (digits === 0 || digits > 15) return false;
+    numbers[k] = value;
+    if (k === 0) {
+      if (at >= end || text.charCodeAt(at) !== 58) return false;
+      at++;
+    }
   }
-  return { hash, baseMinutes: Number(rest[0]), downloaded: Number(rest[1]) };
+  return at === end;
 }
 
-/** A parsed statedump: its torrents, and the malformed lines. */
+/** Parses one line (see {@link writeStatedumpLine}); null when it is not a statedump line. */
+export function parseStatedumpLine(line: string): StatedumpLine | null {
+  const hash = new Uint8Array(20);
+  const numbers = new Float64Array(2);
+  if (!readLine(line, 0, line.length, hash, 0, numbers)) return null;
+  return { hash, baseMinutes: numbers[0], downloaded: numbers[1] };
+}
+
+/**
+ * A parsed statedump, packed: torrent `i` has the hash `hashes[20i..20i+20)`, `baseMinutes[i]`
+ * and `downloaded[i]` (no object per line: a dump of millions of torrents stays small).
+ */
 export interface Statedump {
-  readonly lines: readonly StatedumpLine[];
+  readonly count: number;
+  readonly hashes: Uint8Array;
+  readonly baseMinutes: Float64Array;
+  readonly downloaded: Float64Array;
   /** Numbers of malformed lines (the first 100). */
   readonly badLines: readonly number[];
   readonly badCount: number;
@@ -68,19 +102,39 @@ export interface Statedump {
 
 /** Parses a whole statedump; empty lines are skipped. */
 export function parseStatedump(text: string): Statedump {
-  const lines: StatedumpLine[] = [];
+  let lines = 1;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lines++;
+  const hashes = new Uint8Array(20 * lines);
+  const baseMinutes = new Float64Array(lines);
+  const downloaded = new Float64Array(lines);
+  const numbers = new Float64Array(2);
   const badLines: number[] = [];
   let badCount = 0;
-  const raw = text.split("\n");
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === "" || raw[i] === "\r") continue;
-    const line = parseStatedumpLine(raw[i]);
-    if (line !== null) {
-      lines.push(line);
-      continue;
+  let count = 0;
+  let lineNo = 0;
+  for (let start = 0; start <= text.length;) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    lineNo++;
+    const blank = end === start || (end === start + 1 && text.charCodeAt(start) === 13);
+    if (!blank) {
+      if (readLine(text, start, end, hashes, 20 * count, numbers)) {
+        baseMinutes[count] = numbers[0];
+        downloaded[count] = numbers[1];
+        count++;
+      } else {
+        if (badLines.length < 100) badLines.push(lineNo);
+        badCount++;
+      }
     }
-    if (badLines.length < 100) badLines.push(i + 1);
-    badCount++;
+    start = end + 1;
   }
-  return { lines, badLines, badCount };
+  return {
+    count,
+    hashes: hashes.subarray(0, 20 * count),
+    baseMinutes: baseMinutes.subarray(0, count),
+    downloaded: downloaded.subarray(0, count),
+    badLines,
+    badCount,
+  };
 }

@@ -30,9 +30,16 @@ Deno.test("parseStatedump() reads what writeStatedumpLine() writes and names the
   const text = String.fromCharCode(...out.subarray(0, off)) + "junk\n\n" + "zz".repeat(20) +
     ":1:2\n";
   const dump = parseStatedump(text);
-  deepStrictEqual(dump.lines.map((l) => [[...l.hash], l.baseMinutes, l.downloaded]), [
-    [[...hash], 29_000_000, 4],
-    [[...hash.map((b) => b ^ 0xff)], 1, 0],
-  ]);
+  deepStrictEqual(
+    Array.from({ length: dump.count }, (_, i) => [
+      [...dump.hashes.subarray(20 * i, 20 * i + 20)],
+      dump.baseMinutes[i],
+      dump.downloaded[i],
+    ]),
+    [
+      [[...hash], 29_000_000, 4],
+      [[...hash.map((b) => b ^ 0xff)], 1, 0],
+    ],
+  );
   deepStrictEqual([dump.badCount, dump.badLines], [2, [3, 5]]);
 });

@@ -1,5 +1,6 @@
 /**
- * Binary-safe percent-decoding with opentracker's character classes (spec §3.3).
+ * Binary-safe percent-decoding with opentracker's character classes (what it accepts in a
+ * path, a parameter name and a value; anything else is a 400).
  *
  * `URLSearchParams` replaces invalid UTF-8 with U+FFFD and so destroys binary `info_hash`
  * values; this decoder works on the raw request target bytes as the client sent them and writes
@@ -81,7 +82,7 @@ export class UrlScanner {
 
   /**
    * Decodes one segment of class `cls` (one of the CLASS_ constants) and returns a {@link STOP}
-   * value. Delimiters follow §3.3: `?` ends a path, `=` ends a name, `&` ends a name or value.
+   * value. Delimiters as opentracker reads them: `?` ends a path, `=` ends a name, `&` ends a name or value.
    * `lenient` accepts a `%` that does not start a valid escape as a plain char.
    */
   decode(cls: number, lenient = false): number {
@@ -180,7 +181,8 @@ export const decimal = { value: 0, ok: false, negative: false, zero: false };
 
 /**
  * Parses the decoded bytes as `-?[0-9]+` (opentracker's scan_fixed_int: everything must be
- * consumed). `decimal.value` is the value saturated at ±2^53 (no 32-bit wrap: §11 item 11),
+ * consumed). `decimal.value` is the value saturated at ±2^53 (opentracker wraps at 32 bits, so
+ * `left=4294967296` made a seeder),
  * `decimal.zero` whether it is exactly zero.
  */
 export function parseDecimal(bytes: Uint8Array, length: number): boolean {

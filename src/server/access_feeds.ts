@@ -1,6 +1,6 @@
 /**
  * The live inputs of closed mode: SIGHUP reloads of the list and the two FIFOs of changesets
- * (§5.2, §5.3). A FIFO is opened read-write, so it never blocks the event loop and never sees
+ * whose lines add hashes to or delete them from the list until the next reload. A FIFO is opened read-write, so it never blocks the event loop and never sees
  * end-of-file when writers come and go; its lines are read as they arrive.
  */
 

@@ -2,7 +2,7 @@
  * The HTTP client's address: the socket's, or — when the socket peer is a trusted proxy
  * (`access.proxy`, `-A`) — taken from X-Forwarded-For.
  *
- * Deviation from opentracker (§3.5, §11 item 18): opentracker trusts the left-most entry, which
+ * Deviation from opentracker: opentracker trusts the left-most entry, which
  * the client writes itself when the proxy appends (as Cloudflare does), so any client could claim
  * any address. We walk the list from the right and take the first address that is not itself a
  * trusted proxy; an entry that does not parse stops the walk at the last trusted hop.

@@ -3,7 +3,8 @@ import { LIVESYNC, LivesyncOutbox, sealLivesync } from "../protocol/livesync.ts"
 import { AccessControl } from "../logic/access.ts";
 import { HashSet20 } from "../swarm/hash_set.ts";
 import { stateRecordBytes } from "../swarm/state_record.ts";
-import { ScrapeCounts, Swarm } from "../swarm/swarm.ts";
+import { Swarm } from "../swarm/swarm.ts";
+import { ScrapeCounts } from "../swarm/announce_result.ts";
 import { PEER_FLAG } from "../types.ts";
 import { fromHex } from "../util/hex.ts";
 import { ipFromString } from "../util/ip.ts";
@@ -65,9 +66,14 @@ function counts(swarm: Swarm, h = H): ScrapeCounts {
 /** Flags of the v4 then the v6 peers of `H`, read from the swarm's state record. */
 function peerFlags(swarm: Swarm): number[] {
   const slot = swarm.find(H, 0);
-  const range = { a4: 0, n4: swarm.familyCount(slot, 0), a6: 0, n6: swarm.familyCount(slot, 1) };
+  const range = {
+    a4: 0,
+    n4: swarm.table.familyCount(slot, 0),
+    a6: 0,
+    n6: swarm.table.familyCount(slot, 1),
+  };
   const rec = new Uint8Array(stateRecordBytes(range.n4, range.n6));
-  swarm.exportRecord(slot, rec, 0, range);
+  swarm.table.exportRecord(slot, rec, 0, range);
   const n4 = new DataView(rec.buffer).getUint32(32);
   const out: number[] = [];
   for (let i = 0; i < n4; i++) out.push(rec[40 + 8 * i + 6]);

@@ -1,5 +1,5 @@
 /**
- * Live sync sockets (§8.1). Multicast, as opentracker: a receiving socket bound to group:port
+ * Live sync sockets. Multicast, as opentracker: a receiving socket bound to group:port
  * (opentracker: 0.0.0.0:port) that joins the group on the listen interface, and a sending
  * socket bound to listen-ip:port with TTL 1 and multicast loopback off. Unicast (our alternative for networks
  * without multicast): one socket on listen-ip:port that receives and sends to every configured

@@ -26,7 +26,7 @@ import {
 } from "../protocol/udp.ts";
 import { ACTION_KIND, Counters, PROTOCOL, requestIndex } from "../stats/counters.ts";
 import { AnnounceOutcome, TrackerLogic } from "../logic/tracker_logic.ts";
-import { AnnounceRequest, LIMITS } from "../types.ts";
+import { AnnounceRequest, DEFAULTS, LIMITS } from "../types.ts";
 import { isV4Mapped } from "../util/ip.ts";
 
 /** Options for {@link UdpHandler}. */
@@ -34,9 +34,9 @@ export interface UdpHandlerOptions {
   logic: TrackerLogic;
   counters: Counters;
   connectionIds: ConnectionIds;
-  /** Reply cap for IPv4 requesters (fits one frame). Default 200. */
+  /** Reply cap for IPv4 requesters. Default {@link DEFAULTS.udpPeersV4Max}. */
   peersV4Max?: number;
-  /** Reply cap for IPv6 requesters. Default 66. */
+  /** Reply cap for IPv6 requesters. Default {@link DEFAULTS.udpPeersV6Max}. */
   peersV6Max?: number;
 }
 
@@ -62,8 +62,10 @@ export class UdpHandler {
   constructor(options: UdpHandlerOptions) {
     this.#o = options;
     this.#outcome = options.logic.newOutcome();
-    this.#v4Max = Math.min(options.peersV4Max ?? 200, LIMITS.numwantCeiling);
-    this.#v6Max = Math.min(options.peersV6Max ?? 66, LIMITS.numwantCeiling);
+    const v4 = options.peersV4Max ?? DEFAULTS.udpPeersV4Max;
+    const v6 = options.peersV6Max ?? DEFAULTS.udpPeersV6Max;
+    this.#v4Max = Math.min(v4, LIMITS.numwantCeiling);
+    this.#v6Max = Math.min(v6, LIMITS.numwantCeiling);
   }
 
   /**

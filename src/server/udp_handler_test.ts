@@ -38,7 +38,7 @@ function setup(access = new AccessControl("open", new HashSet20(SEED), SEED)) {
   return { counters, send, connect };
 }
 
-Deno.test("UdpHandler answers connect and a first announce as §12.1 says", () => {
+Deno.test("UdpHandler answers connect and a first announce with opentracker's bytes", () => {
   const { send, connect } = setup();
   const id = connect();
   const buf = new Uint8Array(98);
@@ -76,7 +76,7 @@ Deno.test("UdpHandler sends the 33-byte mismatch error for a bad connection id",
   strictEqual(send(buf.slice(0, 16)).length, 0);
 });
 
-Deno.test("UdpHandler drops what §4.2 drops", () => {
+Deno.test("UdpHandler drops what opentracker drops: short, unknown action, bad magic", () => {
   const { send, connect } = setup();
   const id = connect();
   const short = new Uint8Array(15);
@@ -194,7 +194,7 @@ Deno.test("UdpHandler answers a refused announce with a BEP 15 error carrying th
     port: 1,
   });
   strictEqual(send(buf).length, 26, "a listed hash is served");
-  // Stops and scrapes are not checked (§5.1).
+  // Stops and scrapes are not access-checked, as in opentracker.
   writeAnnounceRequest(buf, {
     connectionId: id,
     transactionId: 11,

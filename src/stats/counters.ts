@@ -1,13 +1,13 @@
 /**
  * The single counting funnel: every event the servers observe is counted here, exactly, and the
- * /stats renderers and /metrics read from here (§6.3). Counters are plain numbers (exact up to
+ * /stats renderers and /metrics read from here. Counters are plain numbers (exact up to
  * 2^53), incremented synchronously on the event loop, so none is lost as in opentracker's
  * unsynchronised threads.
  *
  * Must not import server/ or protocol/.
  */
 
-/** HTTP error slots, in opentracker's `failed[]` order (§6.3). */
+/** HTTP error slots, in opentracker's `failed[]` order (the `herr` mode prints them so). */
 export const HTTP_ERROR = {
   redirect302: 0,
   parse400: 1,

@@ -1,5 +1,5 @@
 /**
- * /stats renderers for the modes computed from running totals and counters (§6.2): they cost
+ * /stats renderers for the modes computed from running totals and counters: they cost
  * O(1) (`renew`: O(peer timeout)), so they never stall announces. Texts follow opentracker's
  * upstream wording exactly, because MRTG, Munin and exporter scripts parse them positionally.
  *
@@ -102,13 +102,13 @@ export function renderStats(mode: string, s: StatsSource): StatsReply {
           `${Math.floor(c.completed / Math.max(Math.floor(t / 3600), 1))} completed/h.`,
       };
     case "syncs":
-      // Upstream copies line 4 from `conn`; ours describes the sync counter (§11 item 14).
+      // Upstream copies line 4 from `conn` by mistake; ours describes the sync counter.
       return {
         body: `${c.livesyncRecords}\n0\n${mrtgTail(t)}\nopentracker livesync, ` +
           `${rate(c.livesyncRecords, t)} records/s.`,
       };
     case "herr": {
-      // Upstream prints the 402/unused slots under the 403/404 labels (§6.3); ours match.
+      // Upstream prints the 402 and an unused slot under the 403/404 labels; ours match.
       const e = c.httpErrors;
       return {
         body: `302 RED ${e[HTTP_ERROR.redirect302]}\n400 ... ${e[HTTP_ERROR.parse400]}\n` +
@@ -156,7 +156,7 @@ function netsBlock(bits: number, nets: readonly (readonly [number, number])[]): 
 
 /**
  * Renders a mode of {@link SCANNED_MODES} from a snapshot. `s24s` prints IPv4 networks as
- * dotted quads (opentracker prints them through its IPv6 formatter, §11 item 14).
+ * dotted quads (opentracker prints them through its IPv6 formatter, unreadably).
  */
 export function renderScanned(mode: string, s: StatsSource, snap: Snapshot): string {
   switch (mode) {
@@ -186,7 +186,7 @@ const HTTP_ERROR_CODES = [
   "500 Internal Server Error",
 ];
 
-/** The `everything` XML, exactly as §6.4 lays it out (no newline after `</stats>`). */
+/** The `everything` XML, exactly as opentracker lays it out (no newline after `</stats>`). */
 export function renderEverything(s: StatsSource, snap: Snapshot): string {
   const c = s.counters;
   let renew = "";

@@ -1,5 +1,5 @@
 /**
- * Woodpeckers (§6.5): peers that re-announce 1–19 minutes after their last announce, i.e. much
+ * Woodpeckers: peers that re-announce 1–19 minutes after their last announce, i.e. much
  * faster than the interval asks, counted per /28 network and halved after every cleaning sweep.
  * opentracker keys IPv4 by its v4-mapped form, so all of IPv4 lands in `::/28`; here IPv4 nets
  * are /28 of the IPv4 address and IPv6 nets /28 of the IPv6 address. The table is bounded.

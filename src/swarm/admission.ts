@@ -7,6 +7,7 @@
  * Pure and synchronous; randomness comes from the injected PRNG.
  */
 
+import { DEFAULTS } from "../types.ts";
 import { Prng } from "../util/random.ts";
 
 /** Swarms smaller than this are admitted up to the hard budget (erdgeist's minimum allowance). */
@@ -44,7 +45,7 @@ export class Admission {
     this.peerBudget = options.peerBudget ?? Infinity;
     this.torrentBudget = options.torrentBudget ?? Infinity;
     this.#torrentPeersMax = options.torrentPeersMax ?? Infinity;
-    const watermark = options.watermark ?? 0.7;
+    const watermark = options.watermark ?? DEFAULTS.budgetWatermarkPercent / 100;
     this.#peerWatermark = Math.floor(this.peerBudget * watermark);
     this.#torrentWatermark = Math.floor(this.torrentBudget * watermark);
     const probation = options.probationMinutes ?? 0;

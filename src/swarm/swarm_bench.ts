@@ -1,6 +1,7 @@
 import { AnnounceRequest } from "../types.ts";
 import { Prng } from "../util/random.ts";
-import { AnnounceResult, REPLY, Swarm } from "./swarm.ts";
+import { Swarm } from "./swarm.ts";
+import { AnnounceResult, REPLY } from "./announce_result.ts";
 
 const NOW = 29_000_000;
 const TORRENTS = 100_000;

@@ -1,63 +1,10 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { AnnounceRequest, EVENT } from "../types.ts";
-import { parseIp } from "../util/ip.ts";
+import { EVENT } from "../types.ts";
 import { Prng } from "../util/random.ts";
-import { AnnounceResult, REPLY, ScrapeCounts, Swarm } from "./swarm.ts";
+import { REPLY } from "./announce_result.ts";
+import { announce, hash, newSwarm, res, scrape, T } from "./_test_swarm.ts";
 
-const T = 29_000_000; // minutes since the epoch, any value works
-
-function newSwarm(seed = 1): Swarm {
-  return new Swarm({
-    prng: new Prng([seed, 2, 3, 4]),
-    hashSeed: Uint32Array.of(5, 6, 7, 8),
-    initialTorrents: 16,
-  });
-}
-
-function hash(n: number): Uint8Array {
-  const h = new Uint8Array(20);
-  new DataView(h.buffer).setUint32(0, n);
-  h[19] = 0xaa;
-  return h;
-}
-
-interface Peer {
-  ip: string;
-  port: number;
-  seeding?: boolean;
-  event?: number;
-  numwant?: number;
-}
-
-/** A result with the peers the swarm wrote for it, as a reply would carry them. */
-class PeersResult extends AnnounceResult {
-  readonly peers4 = new Uint8Array(6 * 512);
-  readonly peers6 = new Uint8Array(18 * 512);
-}
-
-const req = new AnnounceRequest();
-const res = new PeersResult();
-
-function announce(s: Swarm, h: Uint8Array, p: Peer, now = T, reply: number = REPLY.bothFamilies) {
-  req.infoHash.set(h);
-  if (!parseIp(p.ip, req.ip)) throw new Error(p.ip);
-  req.port = p.port;
-  req.seeding = p.seeding ?? false;
-  req.event = p.event ?? EVENT.none;
-  req.numwant = p.numwant ?? 50;
-  if (req.event === EVENT.stopped) s.stop(req, res);
-  else s.announce(req, now, reply, false, res);
-  s.writePeers(res, 0, res.peers4, 0);
-  s.writePeers(res, 1, res.peers6, 0);
-  return res;
-}
-
-function scrape(s: Swarm, h: Uint8Array, now = T): ScrapeCounts | null {
-  const c = new ScrapeCounts();
-  return s.scrape(h, 0, now, c) ? c : null;
-}
-
-Deno.test("Swarm.announce() stores a new peer and returns it to itself (§2.3, §12.1)", () => {
+Deno.test("Swarm.announce() stores a new peer and returns it to itself ", () => {
   const s = newSwarm();
   const r = announce(s, hash(1), { ip: "10.0.0.1", port: 6881 });
   strictEqual(r.isNewPeer, true);
@@ -106,7 +53,7 @@ Deno.test("Swarm.announce() counts a completion once, and only with left=0", () 
   strictEqual(stranger.seeders, 2);
 });
 
-Deno.test("Swarm.stop() removes the peer and reports counts after removal (§2.4)", () => {
+Deno.test("Swarm.stop() removes the peer and reports counts after removal", () => {
   const s = newSwarm();
   const h = hash(3);
   announce(s, h, { ip: "10.0.0.1", port: 1, seeding: true });
@@ -121,7 +68,7 @@ Deno.test("Swarm.stop() removes the peer and reports counts after removal (§2.4
   strictEqual(s.torrentCount, 1, "a stop never creates a torrent");
 });
 
-Deno.test("Swarm drops peers after the peer timeout and empty torrents after a sweep (§2.5)", () => {
+Deno.test("Swarm drops peers after the peer timeout and empty torrents after a sweep", () => {
   const s = newSwarm();
   const h = hash(4);
   announce(s, h, { ip: "10.0.0.1", port: 1 }, T);
@@ -196,7 +143,7 @@ function peerKeys(buf: Uint8Array, count: number, size: number): string[] {
   return keys;
 }
 
-Deno.test("Swarm selects distinct peers, leechers first and seeders last (§2.7)", () => {
+Deno.test("Swarm selects distinct peers, leechers first and seeders last", () => {
   const s = newSwarm();
   const h = hash(6);
   for (let i = 0; i < 300; i++) {
@@ -245,7 +192,8 @@ Deno.test("Swarm splits HTTP replies between families and UDP returns the own fa
   for (let i = 0; i < 10; i++) announce(s, h, { ip: `2001:db8::${i + 1}`, port: 1 });
   const both = announce(s, h, { ip: "10.0.0.1", port: 1, numwant: 20 });
   strictEqual(both.n4 + both.n6, 20);
-  // §2.7: a quarter each (5+5), the remaining 10 split 25:5 → 8 and 1, then +1 to v6: 13 + 7.
+  // opentracker's split: a quarter each (5+5), the remaining 10 split 25:5 → 8 and 1, then +1
+  // to v6: 13 + 7.
   deepStrictEqual([both.n4, both.n6], [13, 7]);
   const all = announce(s, h, { ip: "10.0.0.1", port: 1, numwant: 200 });
   deepStrictEqual([all.n4, all.n6], [30, 10]);
@@ -278,91 +226,6 @@ Deno.test("Swarm grows and shrinks a large peer list without losing peers", () =
   }
   strictEqual(scrape(s, h)?.leechers, 0);
   strictEqual(s.peerCount, 0);
-});
-
-function budgetSwarm(peerBudget: number, torrentPeersMax = Infinity, budgetWatermark = 0.5): Swarm {
-  return new Swarm({
-    prng: new Prng([3, 1, 4, 1]),
-    hashSeed: Uint32Array.of(5, 9, 2, 6),
-    peerBudget,
-    torrentPeersMax,
-    budgetWatermark,
-  });
-}
-
-Deno.test("Swarm never holds more peers than its budget and refuses without creating torrents", () => {
-  const s = budgetSwarm(100);
-  for (let i = 0; i < 5000; i++) {
-    announce(s, hash(100000 + i), { ip: `10.1.${i >> 8}.${i & 255}`, port: 1 });
-  }
-  strictEqual(s.peerCount, 100);
-  strictEqual(s.torrentCount, 100, "refused peers of unknown torrents create nothing");
-  strictEqual(s.refusedPeers, 4900);
-  strictEqual(res.refused, true);
-  deepStrictEqual([res.seeders, res.leechers, res.n4], [0, 0, 0]);
-});
-
-Deno.test("Swarm at its budget still renews, completes and stops existing peers", () => {
-  const s = budgetSwarm(50);
-  const h = hash(7);
-  for (let i = 0; i < 50; i++) announce(s, hash(i), { ip: "10.2.0.1", port: i + 1 });
-  strictEqual(s.peerCount, 50);
-  strictEqual(announce(s, h, { ip: "10.2.0.2", port: 1 }).refused, true);
-  // A renewal with a completion at the full budget: counted, as the fork would not (§2.8).
-  const renewed = announce(s, hash(3), {
-    ip: "10.2.0.1",
-    port: 4,
-    seeding: true,
-    event: EVENT.completed,
-  });
-  deepStrictEqual([renewed.refused, renewed.completed, renewed.renewedAgeMinutes], [
-    false,
-    true,
-    0,
-  ]);
-  strictEqual(renewed.seeders, 1);
-  announce(s, hash(3), { ip: "10.2.0.1", port: 4, event: EVENT.stopped });
-  strictEqual(s.peerCount, 49);
-  strictEqual(
-    announce(s, h, { ip: "10.2.0.2", port: 1 }).isNewPeer,
-    true,
-    "room again after a stop",
-  );
-});
-
-Deno.test("Swarm caps one torrent's peers and keeps renewing them", () => {
-  const s = budgetSwarm(1_000_000, 5);
-  const h = hash(8);
-  for (let p = 1; p <= 5; p++) announce(s, h, { ip: "10.3.0.1", port: p });
-  strictEqual(announce(s, h, { ip: "10.3.0.1", port: 6 }).refused, true);
-  strictEqual(announce(s, h, { ip: "10.3.0.1", port: 1 }).refused, false);
-  strictEqual(res.leechers, 5);
-  strictEqual(
-    announce(s, hash(9), { ip: "10.3.0.1", port: 6 }).isNewPeer,
-    true,
-    "other torrents are fine",
-  );
-});
-
-Deno.test("Swarm admission above the watermark favours small swarms", () => {
-  const s = budgetSwarm(2000, Infinity, 0.5);
-  const big = hash(10);
-  for (let i = 0; i < 1000; i++) {
-    announce(s, big, { ip: `10.4.${i >> 8}.${i & 255}`, port: 1, numwant: 0 });
-  }
-  strictEqual(s.peerCount, 1000, "below the watermark everyone is admitted");
-  let bigAdmitted = 0;
-  let smallAdmitted = 0;
-  for (let i = 0; i < 400; i++) {
-    if (announce(s, big, { ip: `10.5.${i >> 8}.${i & 255}`, port: 1, numwant: 0 }).isNewPeer) {
-      bigAdmitted++;
-    }
-    if (announce(s, hash(20000 + i), { ip: "10.6.0.1", port: 1, numwant: 0 }).isNewPeer) {
-      smallAdmitted++;
-    }
-  }
-  strictEqual(smallAdmitted, 400, "swarms under 10 peers are admitted up to the budget");
-  ok(bigAdmitted < 60, `the 1000-peer swarm got ${bigAdmitted} of 400`);
 });
 
 Deno.test("Swarm keeps every peer through evacuations of sparse pages, checked against a model", () => {
@@ -416,121 +279,4 @@ Deno.test("Swarm keeps every peer through evacuations of sparse pages, checked a
     s.peerStoreBytes <= 4 * s.peerStoreLiveBytes + 4 * (1 << 20),
     `${s.peerStoreBytes} reserved for ${s.peerStoreLiveBytes} live`,
   );
-});
-
-function torrentBudgetSwarm(torrentBudget: number, probationMinutes = 0, peerBudget = Infinity) {
-  return new Swarm({
-    prng: new Prng([2, 7, 1, 8]),
-    hashSeed: Uint32Array.of(3, 1, 4, 1),
-    torrentBudget,
-    probationMinutes,
-    peerBudget,
-    budgetWatermark: 0.5,
-  });
-}
-
-/** Torrents without peers, counted the slow way. */
-function countEmpty(s: Swarm): number {
-  let n = 0;
-  s.visit(0, s.slotCount, (_slot, _h, _o, seeders, leechers) => {
-    if (seeders + leechers === 0) n++;
-  });
-  return n;
-}
-
-Deno.test("Swarm: completed and stopped churn on random info_hashes stays within the torrent budget", () => {
-  const s = torrentBudgetSwarm(1000);
-  for (let i = 0; i < 20_000; i++) {
-    const h = hash(500_000 + i);
-    const peer = { ip: "10.7.0.1", port: 1 };
-    announce(s, h, peer);
-    announce(s, h, { ...peer, seeding: true, event: EVENT.completed });
-    announce(s, h, { ...peer, event: EVENT.stopped });
-    ok(s.torrentCount <= 1000, `${s.torrentCount} torrents after ${i}`);
-  }
-  // Each torrent was emptied with a download counted: the oldest empty ones made room.
-  strictEqual(s.torrentCount, 1000);
-  strictEqual(s.evictedTorrents, 19_000);
-  strictEqual(s.refusedTorrents, 0);
-  strictEqual(scrape(s, hash(500_000)), null, "the oldest empty torrent went first");
-  strictEqual(scrape(s, hash(500_000 + 19_999))?.downloaded, 1, "the newest is kept");
-  strictEqual(s.emptyTorrents, 1000);
-});
-
-Deno.test("Swarm at the torrent budget refuses a new torrent when no torrent is empty", () => {
-  const s = torrentBudgetSwarm(10);
-  for (let i = 0; i < 10; i++) announce(s, hash(600 + i), { ip: "10.7.0.2", port: 1 });
-  const r = announce(s, hash(700), { ip: "10.7.0.2", port: 1 });
-  deepStrictEqual([r.refused, r.isNewPeer, r.n4], [true, false, 0]);
-  deepStrictEqual([s.torrentCount, s.refusedTorrents, s.refusedPeers], [10, 1, 1]);
-  // Existing torrents keep working, and an emptied one makes room.
-  strictEqual(announce(s, hash(600), { ip: "10.7.0.3", port: 1 }).isNewPeer, true);
-  announce(s, hash(601), { ip: "10.7.0.2", port: 1, event: EVENT.stopped });
-  strictEqual(announce(s, hash(700), { ip: "10.7.0.2", port: 1 }).isNewPeer, true);
-  strictEqual(scrape(s, hash(601)), null);
-  strictEqual(s.evictedTorrents, 1);
-});
-
-Deno.test("Swarm restores and imports no more torrents than its budget", () => {
-  const s = torrentBudgetSwarm(3);
-  for (let i = 0; i < 5; i++) announce(s, hash(800 + i), { ip: "10.7.0.4", port: 1 });
-  strictEqual(s.torrentCount, 3);
-  const t = torrentBudgetSwarm(2);
-  let restored = 0;
-  for (let i = 0; i < 5; i++) if (t.restoreTorrent(hash(900 + i), 0, T, 1)) restored++;
-  // Restored torrents have no peers: each new one evicts the oldest.
-  deepStrictEqual([restored, t.torrentCount, t.evictedTorrents], [5, 2, 3]);
-});
-
-Deno.test("Swarm: peers admitted above the watermark expire after the probation unless they renew", () => {
-  // Torrent budget 100, watermark 50 %, probation 10 of 45 minutes.
-  const s = torrentBudgetSwarm(100, 10);
-  for (let i = 0; i < 50; i++) {
-    strictEqual(announce(s, hash(1000 + i), { ip: "10.8.0.1", port: 1 }).probation, false);
-  }
-  for (let i = 50; i < 100; i++) {
-    strictEqual(announce(s, hash(1000 + i), { ip: "10.8.0.1", port: 1 }).probation, true, `${i}`);
-  }
-  strictEqual(s.probationPeers, 50);
-  // Half of the probation peers renew after 5 minutes: their real age is reported.
-  for (let i = 50; i < 75; i++) {
-    const r = announce(s, hash(1000 + i), { ip: "10.8.0.1", port: 1 }, T + 5);
-    deepStrictEqual([r.isNewPeer, r.renewedAgeMinutes, r.probation], [false, 5, false]);
-  }
-  // After 11 minutes the 25 that never renewed are gone; the rest keep their full lifetime.
-  while (!s.cleanSlice(T + 11, 1000));
-  while (!s.cleanSlice(T + 13, 1000));
-  strictEqual(s.peerCount, 75);
-  strictEqual(s.torrentCount, 75, "their empty torrents (no downloads) went too");
-  while (!s.cleanSlice(T + 44, 1000));
-  strictEqual(s.peerCount, 75);
-  while (!s.cleanSlice(T + 46, 1000));
-  strictEqual(s.peerCount, 25, "the first 50 timed out after 45 minutes; the renewed 25 not yet");
-});
-
-Deno.test("Swarm's empty-torrent list matches the torrents without peers under random operations", () => {
-  const s = torrentBudgetSwarm(300);
-  const rng = new Prng([9, 9, 9, 9]);
-  let now = T;
-  for (let step = 0; step < 30_000; step++) {
-    const h = hash(2000 + rng.below(400));
-    const peer = { ip: "10.9.1.1", port: 1 + rng.below(4) };
-    switch (rng.below(5)) {
-      case 0:
-        announce(s, h, { ...peer, event: EVENT.stopped }, now);
-        break;
-      case 1:
-        announce(s, h, { ...peer, seeding: true, event: EVENT.completed }, now);
-        break;
-      case 2:
-        s.cleanSlice(now, 50);
-        break;
-      default:
-        announce(s, h, peer, now);
-    }
-    if (step % 1000 === 0) now += 7;
-    if (step % 500 === 0) strictEqual(s.emptyTorrents, countEmpty(s), `step ${step}`);
-  }
-  strictEqual(s.emptyTorrents, countEmpty(s));
-  ok(s.torrentCount <= 300);
 });

@@ -54,7 +54,7 @@ export function fromHex(text: string): Uint8Array {
 }
 
 /**
- * Reads a hash line (§5.2): true when `bytes[off, end)` starts with 40 hex digits (either case)
+ * Reads a hash line of an access list: true when `bytes[off, end)` starts with 40 hex digits (either case)
  * not followed by another hex digit; the 20 bytes go to `out`. Access-list files and the FIFO
  * changesets share this rule.
  */

@@ -1,6 +1,6 @@
 /**
  * IP addresses in opentracker's internal form: always 16 bytes, IPv4 as v4-mapped (::ffff:a.b.c.d).
- * Family selection, connection ids and net matching all depend on this one form (§10, §12).
+ * Family selection, connection ids and net matching all depend on this one form.
  *
  * Parsing scans char codes (no regex, no allocation) because it runs once per request.
  * Must not import anything outside util/.
