@@ -91,7 +91,9 @@ export interface RestoreReport {
 /**
  * Restores a statedump into `swarm`: each torrent is created (no peers) unless the access list
  * refuses it or it exists already. Unlike opentracker, `downloaded` is restored once rather
- * than into both address families (which doubled it on every dump/restore cycle).
+ * than into both address families (which doubled it on every dump/restore cycle). At the
+ * torrent budget the rest is left out: a restore never evicts torrents (every restored torrent
+ * is empty, so evicting would only trade the dump's first torrents for its last).
  */
 export function restoreStatedump(
   dump: Statedump,
@@ -106,6 +108,7 @@ export function restoreStatedump(
     const at = 20 * i;
     if (!allowed(dump.hashes, at)) refused++;
     else if (swarm.find(dump.hashes, at) >= 0) existing++;
+    else if (swarm.torrentCount >= swarm.torrentBudget) overBudget++;
     else if (swarm.restoreTorrent(dump.hashes, at, dump.baseMinutes[i], dump.downloaded[i])) {
       restored++;
     } else overBudget++;

@@ -13,7 +13,7 @@ export const HTTP_ERROR = {
   parse400: 1,
   param400: 2,
   compact400: 3,
-  notModest400: 4,
+  notModest402: 4,
   payment402: 5,
   access403: 6,
   notFound404: 7,

@@ -52,7 +52,7 @@ const HTTP_CODES: [number, string][] = [
   [HTTP_ERROR.parse400, "400"],
   [HTTP_ERROR.param400, "400"],
   [HTTP_ERROR.compact400, "400"],
-  [HTTP_ERROR.notModest400, "402"],
+  [HTTP_ERROR.notModest402, "402"],
   [HTTP_ERROR.payment402, "402"],
   [HTTP_ERROR.access403, "403"],
   [HTTP_ERROR.notFound404, "404"],

@@ -10,6 +10,7 @@ import { Woodpeckers } from "../../src/stats/woodpeckers.ts";
 import { HashSet20 } from "../../src/swarm/hash_set.ts";
 import { Swarm, SwarmOptions } from "../../src/swarm/swarm.ts";
 import { Prng } from "../../src/util/random.ts";
+import { AnnounceRequest, EVENT } from "../../src/types.ts";
 
 export const TEST_SEED: Uint32Array = Uint32Array.of(1, 2, 3, 4);
 
@@ -36,4 +37,29 @@ export function testLogic(options: TestLogicOptions = {}) {
     interval: { baseSeconds: 1800, variationSeconds: 360 },
   });
   return { logic, swarm, counters, access, woodpeckers };
+}
+
+/** An announce of torrent `hash` from `ip`:`port` (numwant 50, no event, leeching by default). */
+export function announceRequest(
+  hash: Uint8Array,
+  ip: Uint8Array,
+  port: number,
+  o: { event?: number; seeding?: boolean; numwant?: number } = {},
+): AnnounceRequest {
+  const req = new AnnounceRequest();
+  req.infoHash.set(hash);
+  req.ip.set(ip);
+  req.port = port;
+  req.event = o.event ?? EVENT.none;
+  req.seeding = o.seeding ?? false;
+  req.numwant = o.numwant ?? 50;
+  return req;
+}
+
+/** A 20-byte info_hash whose bytes are all `b` except the last two, which hold `n`. */
+export function testHash(b: number, n = 0): Uint8Array {
+  const h = new Uint8Array(20).fill(b);
+  h[18] = n >> 8;
+  h[19] = n & 255;
+  return h;
 }
