@@ -1,8 +1,9 @@
 /**
- * `deno task compile [--read DIR,...] [--write DIR,...] [--ffi] [--output FILE]`: builds the
+ * `deno task compile [--read DIR,...] [--write DIR,...] [--no-ffi] [--output FILE]`: builds the
  * self-contained `./opentracker` with the permission set of src/config/permission_flags.ts
  * embedded, for the given directories (default /etc/opentracker and /var/lib/opentracker).
- * `--ffi` adds --allow-ffi for `listen.udp.batch on` (it widens the sandbox to native code).
+ * FFI is granted for the C library's file only (the batched UDP path); `--no-ffi` leaves it out,
+ * and UDP then takes the portable path.
  *
  * `deno compile` needs Deno's `denort` runtime for the target. Offline, provide it with
  * DENORT_BIN=/path/to/denort, or place denort-x86_64-unknown-linux-gnu.zip under
@@ -18,7 +19,7 @@ const { values } = parseArgs({
     read: { type: "string" },
     write: { type: "string" },
     output: { type: "string", default: "opentracker" },
-    ffi: { type: "boolean", default: false },
+    "no-ffi": { type: "boolean", default: false },
   },
 });
 const split = (s: string | undefined, fallback: readonly string[]) =>
@@ -26,7 +27,7 @@ const split = (s: string | undefined, fallback: readonly string[]) =>
 const dirs = {
   read: split(values.read, INSTALL_DIRS.read),
   write: split(values.write, INSTALL_DIRS.write),
-  ffi: values.ffi,
+  ffi: !values["no-ffi"],
 };
 const args = [
   "compile",

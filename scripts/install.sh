@@ -3,7 +3,8 @@
 # that is already right, and never overwrites /etc/opentracker/opentracker.conf.
 #
 #   scripts/install.sh [--binary ./opentracker]     install (compiled executable, or a deno wrapper)
-#   scripts/install.sh --ffi                         the wrapper may use FFI (listen.udp.batch on)
+#   scripts/install.sh --no-ffi                      the wrapper may not call the C library through
+#                                                    FFI (then UDP takes the portable path)
 #   scripts/install.sh --uninstall [--purge]         remove (keep config and state unless --purge)
 #
 # Environment: DESTDIR (install into a staging root, e.g. for packaging or tests), PREFIX
@@ -19,13 +20,13 @@ PREFIX=${PREFIX:-/usr/local}
 binary=""
 uninstall=0
 purge=0
-ffi=false
+ffi=true
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) binary=$2; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
     --purge) purge=1; shift ;;
-    --ffi) ffi=true; shift ;;
+    --no-ffi) ffi=false; shift ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument: $1" >&2; exit 2 ;;
   esac

@@ -7,6 +7,19 @@
  * Must not import anything.
  */
 
+/**
+ * Where glibc's shared library lives on the Linux distributions the tracker runs on (Debian and
+ * Ubuntu on x86_64 and arm64, Fedora/RHEL/SUSE, Arch). The FFI grant names these files only, so
+ * that the batched UDP path can call the C library and nothing else; `Deno.dlopen` must be given
+ * the same absolute path for a scoped grant to apply.
+ */
+export const LIBC_PATHS: readonly string[] = [
+  "/lib/x86_64-linux-gnu/libc.so.6",
+  "/lib/aarch64-linux-gnu/libc.so.6",
+  "/lib64/libc.so.6",
+  "/usr/lib/libc.so.6",
+];
+
 /** Hard limits of the implementation (not operator settings). */
 export const LIMITS = {
   /** opentracker's G_INBUF_SIZE: a request line plus headers never needs more. */

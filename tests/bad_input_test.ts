@@ -21,21 +21,17 @@ function randomBytes(n: number): Uint8Array {
   return b;
 }
 
-/** Runs `fn` against a tracker on 127.0.0.1, with the batched FFI UDP path when `batch`. */
-async function withUdpTracker(batch: boolean, fn: (t: TrackerProcess) => Promise<void>) {
-  if (!batch) return withTracker(["-i", "127.0.0.1", "-p", "0", "-P", "0"], 2, fn);
-  const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${dir}/opentracker.conf`, "listen.udp.batch on\n");
-  try {
-    await withTracker(
-      ["-f", `${dir}/opentracker.conf`, "-i", "127.0.0.1", "-p", "0", "-P", "0"],
-      2,
-      fn,
-      ["--allow-ffi", `--allow-read=${dir}`],
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+/**
+ * Runs `fn` against a tracker on 127.0.0.1: on the batched FFI UDP path when `batch` (the
+ * default), on the portable path without the FFI grant otherwise.
+ */
+function withUdpTracker(batch: boolean, fn: (t: TrackerProcess) => Promise<void>) {
+  return withTracker(
+    ["-i", "127.0.0.1", "-p", "0", "-P", "0"],
+    2,
+    fn,
+    batch ? [] : ["--deny-ffi"],
+  );
 }
 
 for (const batch of [false, true]) {

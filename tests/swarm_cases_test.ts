@@ -117,11 +117,13 @@ async function runCases(t: Deno.TestContext, clients: [TrackerClient, string][])
   }
 }
 
-Deno.test("swarm cases over HTTP and UDP, IPv4 and IPv6", async (t) => {
+Deno.test("swarm cases over HTTP and portable UDP (auto without FFI), IPv4 and IPv6", async (t) => {
   await withTracker(
     ["-i", "127.0.0.1", "-p", "0", "-P", "0", "-i", "::1", "-p", "0", "-P", "0"],
     4,
     async (tr) => {
+      // listen.udp.batch auto falls back to the portable path and says so.
+      match(tr.output(), /UDP on the portable path.*FFI to the C library is not granted/);
       await runCases(t, [
         [httpClient("127.0.0.1", tr.tcp[0]), "127.0.0.1"],
         [udpClient("127.0.0.1", tr.udp[0]), "127.0.0.1"],
@@ -129,28 +131,33 @@ Deno.test("swarm cases over HTTP and UDP, IPv4 and IPv6", async (t) => {
         [udpClient("::1", tr.udp[1]), "::1"],
       ]);
     },
+    ["--deny-ffi"],
   );
 });
 
-Deno.test("swarm cases over batched UDP (listen.udp.batch, FFI), IPv4 and IPv6", async (t) => {
+Deno.test("swarm cases over batched UDP (the default with FFI to the C library), IPv4 and IPv6", async (t) => {
+  await withTracker(
+    ["-i", "127.0.0.1", "-P", "0", "-i", "::1", "-P", "0"],
+    2,
+    (tr) => {
+      ok(!/portable path/.test(tr.output()), tr.output());
+      return runCases(t, [
+        [udpClient("127.0.0.1", tr.udp[0]), "127.0.0.1"],
+        [udpClient("::1", tr.udp[1]), "::1"],
+      ]);
+    },
+  );
+});
+
+Deno.test("listen.udp.batch on without FFI to the C library names the grant and does not start", async () => {
   const dir = await Deno.makeTempDir();
   const conf = `${dir}/opentracker.conf`;
   await Deno.writeTextFile(conf, "listen.udp.batch on\n");
   try {
-    await withTracker(
-      ["-f", conf, "-i", "127.0.0.1", "-P", "0", "-i", "::1", "-P", "0"],
-      2,
-      (tr) =>
-        runCases(t, [
-          [udpClient("127.0.0.1", tr.udp[0]), "127.0.0.1"],
-          [udpClient("::1", tr.udp[1]), "::1"],
-        ]),
-      ["--allow-ffi", `--allow-read=${dir}`],
-    );
-    // Without the FFI grant the tracker names it and does not start.
     const denied = await new Deno.Command(Deno.execPath(), {
       args: [
-        ...startFlags(),
+        "run",
+        ...startFlags().filter((f) => !f.startsWith("--allow-ffi")),
         `--allow-read=${dir}`,
         new URL("../main.ts", import.meta.url).pathname,
         "-f",
@@ -160,7 +167,10 @@ Deno.test("swarm cases over batched UDP (listen.udp.batch, FFI), IPv4 and IPv6",
       stderr: "piped",
     }).output();
     strictEqual(denied.code, 1);
-    match(new TextDecoder().decode(denied.stderr), /ffi, needed by listen\.udp\.batch on/);
+    match(
+      new TextDecoder().decode(denied.stderr),
+      /ffi, needed by listen\.udp\.batch on; start with --allow-ffi=\/lib\/x86_64-linux-gnu\/libc\.so\.6,/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -87,8 +87,11 @@ export interface Config {
   readonly tcpWriteTimeoutSeconds: number;
   /** `listen.udp.workers`: accepted for compatibility; Deno serves UDP on the event loop. */
   readonly udpWorkers: number;
-  /** `listen.udp.batch`: UDP through recvmmsg/sendmmsg over FFI (needs --allow-ffi). */
-  readonly udpBatch: boolean;
+  /**
+   * `listen.udp.batch`: UDP through recvmmsg/sendmmsg over FFI to the C library; `auto` takes
+   * it when FFI is granted on Linux.
+   */
+  readonly udpBatch: "auto" | "on" | "off";
   readonly announceIntervalSeconds: number;
   readonly announceVariationSeconds: number;
   /** The fork's longer interval for popular torrents; 0 = off (upstream). */
@@ -153,7 +156,7 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     tcpIdleTimeoutSeconds: DEFAULTS.tcpIdleTimeoutSeconds,
     tcpWriteTimeoutSeconds: DEFAULTS.tcpWriteTimeoutSeconds,
     udpWorkers: 0,
-    udpBatch: false,
+    udpBatch: "auto",
     announceIntervalSeconds: DEFAULTS.announceIntervalSeconds,
     announceVariationSeconds: DEFAULTS.announceVariationSeconds,
     popularIntervalSeconds: DEFAULTS.popularIntervalSeconds,

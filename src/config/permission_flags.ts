@@ -6,17 +6,20 @@
  * - net: unscoped, because every UDP `send()` is checked per destination (platform notes).
  * - read: the configuration and the files it names (lists, FIFOs, state files).
  * - write: the state directory (and FIFOs, which are opened read-write).
- * - ffi only when asked for (`listen.udp.batch on`): it lets native code do anything.
+ * - ffi scoped to the C library's file ({@link LIBC_PATHS}), for the batched UDP path and the
+ *   descriptor limit; `ffi: false` leaves it out (then UDP takes the portable path).
  * - no env, run or sys.
  *
  * Pure: builds argument lists only.
  */
 
+import { LIBC_PATHS } from "../types.ts";
+
 /** Directories the sandbox opens. */
 export interface PermissionDirs {
   readonly read: readonly string[];
   readonly write: readonly string[];
-  /** Adds --allow-ffi (for the batched UDP path). */
+  /** Grants FFI to the C library (the batched UDP path). Default true. */
   readonly ffi?: boolean;
 }
 
@@ -34,6 +37,6 @@ export function permissionFlags(dirs: PermissionDirs): string[] {
   const flags = ["--allow-net"];
   if (dirs.read.length > 0) flags.push(`--allow-read=${dirs.read.join(",")}`);
   if (dirs.write.length > 0) flags.push(`--allow-write=${dirs.write.join(",")}`);
-  if (dirs.ffi) flags.push("--allow-ffi");
+  if (dirs.ffi !== false) flags.push(`--allow-ffi=${LIBC_PATHS.join(",")}`);
   return flags;
 }

@@ -5,6 +5,7 @@
  */
 
 import { Config } from "./config.ts";
+import { LIBC_PATHS } from "../types.ts";
 
 interface Need {
   readonly path: string;
@@ -40,10 +41,14 @@ function needs(config: Config): Need[] {
 /** Messages for every file the configuration needs but the sandbox does not grant. */
 export function checkPermissions(config: Config): string[] {
   const missing: string[] = [];
-  if (config.udpBatch && Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+  const libcGranted = LIBC_PATHS.some((path) =>
+    Deno.permissions.querySync({ name: "ffi", path }).state === "granted"
+  );
+  if (config.udpBatch === "on" && !libcGranted) {
     missing.push(
-      "Missing permission: ffi, needed by listen.udp.batch on; start with --allow-ffi " +
-        "(deno task compile -- --ffi) or switch it off",
+      "Missing permission: ffi, needed by listen.udp.batch on; start with " +
+        `--allow-ffi=${LIBC_PATHS.join(",")} (deno task start and compile grant it) ` +
+        "or set it to auto or off",
     );
   }
   for (const n of needs(config)) {

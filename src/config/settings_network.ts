@@ -92,13 +92,15 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
   },
   {
     key: "listen.udp.batch",
-    syntax: "on|off",
-    doc: "Serve UDP with batched recvmmsg/sendmmsg through FFI (Linux): about twice the " +
-      "datagrams per second. Needs --allow-ffi, which widens the sandbox. Default off.",
+    syntax: "auto|on|off",
+    doc: "(ours) Serve UDP with batched recvmmsg/sendmmsg through FFI to the C library (Linux): " +
+      "about twice the datagrams per second of the portable path. auto: batched when FFI to " +
+      "the C library is granted on Linux (deno task start and compile grant it), else " +
+      "portable, saying so in the log. on: refuse to start without it. Default auto.",
     apply: (d, v) => {
-      d.udpBatch = bool(v);
+      d.udpBatch = v.toLowerCase() === "auto" ? "auto" : bool(v) ? "on" : "off";
     },
-    show: (d) => [d.udpBatch ? "on" : "off"],
+    show: (d) => [d.udpBatch],
   },
   {
     key: "access.whitelist",

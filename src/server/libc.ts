@@ -1,8 +1,10 @@
 /**
- * The C library through Deno FFI, opened once and only when `--allow-ffi` is granted: the
- * batched UDP path (recvmmsg/sendmmsg) and the descriptor limit (getrlimit) use it. Linux
- * LP64 (x86_64, aarch64) layouts.
+ * The C library through Deno FFI, opened once and only when FFI is granted for one of
+ * {@link LIBC_PATHS} (or unscoped): the batched UDP path (recvmmsg/sendmmsg) and the descriptor
+ * limit (getrlimit) use it. Linux LP64 (x86_64, aarch64) layouts.
  */
+
+import { LIBC_PATHS } from "../types.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -16,35 +18,87 @@ const SYMBOLS = {
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
+  strnlen: { parameters: ["pointer", "usize"], result: "usize" },
+  // Deno's pointer API (UnsafePointer, UnsafePointerView) needs an unscoped --allow-ffi, which
+  // would let the process load any library. Two C functions stand in for it under the grant
+  // scoped to this file: memmove(b, b, 0) returns the address of `b`, and memcpy copies from a
+  // pointer the C library returned (errno, an error text) into a buffer.
+  addressOf: { name: "memmove", parameters: ["buffer", "buffer", "usize"], result: "u64" },
+  copyFrom: { name: "memcpy", parameters: ["buffer", "pointer", "usize"], result: "pointer" },
 } as const;
 
 /** The libc functions the tracker calls. */
 export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 let libc: Libc | null = null;
+/** Why the C library could not be opened, once tried. */
+let unavailable: string | null = null;
 
-/** Opens libc (once). Throws when FFI is not granted. */
+/**
+ * Opens the C library (once), by the first path of {@link LIBC_PATHS} that FFI is granted for
+ * and that exists. Throws, saying why, when there is none.
+ */
 export function openLibc(): Libc {
-  libc ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-  return libc;
+  if (libc !== null) return libc;
+  if (unavailable !== null) throw new Error(unavailable);
+  const tried: string[] = [];
+  for (const path of LIBC_PATHS) {
+    if (Deno.permissions.querySync({ name: "ffi", path }).state !== "granted") continue;
+    try {
+      libc = Deno.dlopen(path, SYMBOLS).symbols;
+      return libc;
+    } catch (error) {
+      tried.push(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  unavailable = tried.length === 0
+    ? `FFI to the C library is not granted (start with --allow-ffi=${LIBC_PATHS.join(",")})`
+    : `no C library could be opened (${tried.join("; ")})`;
+  throw new Error(unavailable);
 }
 
-/** True when FFI is granted, so that {@link openLibc} can succeed. */
-export function ffiGranted(): boolean {
-  return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+/** True when {@link openLibc} succeeds: on Linux, with FFI granted for the C library. */
+export function libcAvailable(): boolean {
+  if (Deno.build.os !== "linux") return false;
+  try {
+    openLibc();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why {@link libcAvailable} is false, or null when it is true. */
+export function libcUnavailableReason(): string | null {
+  if (Deno.build.os !== "linux") return `the batched path needs Linux (this is ${Deno.build.os})`;
+  return libcAvailable() ? null : unavailable;
 }
 
 /** The calling thread's errno. */
 export function errno(c: Libc): number {
   const p = c.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+  if (p === null) return 0;
+  c.copyFrom(errnoBytes, p, 4n);
+  return new DataView(errnoBytes.buffer).getInt32(0, true);
+}
+
+const errnoBytes = new Uint8Array(4);
+
+/** The address of `buf`'s bytes, for the structures the kernel reads (iovecs, headers). */
+export function addressOf(c: Libc, buf: Uint8Array): bigint {
+  return c.addressOf(buf, buf, 0n);
 }
 
 /** An Error naming `what` and the text of the current errno. */
 export function failure(c: Libc, what: string): Error {
   const e = errno(c);
   const s = c.strerror(e);
-  const text = s === null ? `errno ${e}` : new Deno.UnsafePointerView(s).getCString();
+  let text = `errno ${e}`;
+  if (s !== null) {
+    const bytes = new Uint8Array(Number(c.strnlen(s, 255n)));
+    c.copyFrom(bytes, s, BigInt(bytes.length));
+    text = new TextDecoder().decode(bytes);
+  }
   return new Error(`${what}: ${text}`);
 }
 
@@ -55,7 +109,7 @@ const RLIMIT_NOFILE = 7;
  * at start), or null when FFI is not granted or the call fails.
  */
 export function descriptorLimit(): number | null {
-  if (!ffiGranted()) return null;
+  if (!libcAvailable()) return null;
   const c = openLibc();
   const rlimit = new BigUint64Array(2);
   if (c.getrlimit(RLIMIT_NOFILE, new Uint8Array(rlimit.buffer)) !== 0) return null;

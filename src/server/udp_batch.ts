@@ -17,7 +17,7 @@
 
 import { LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
-import { errno, failure, openLibc } from "./libc.ts";
+import { addressOf, errno, failure, openLibc } from "./libc.ts";
 import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
 import { UdpListener } from "./udp_server.ts";
 
@@ -47,10 +47,6 @@ const MMSGHDR_BYTES = 64; // struct msghdr (56) + msg_len (4) + padding
 const IOVEC_BYTES = 16;
 const NAME_BYTES = 28; // sockaddr_in6; sockaddr_in (16) fits
 const RECV_SLOT_BYTES = LIMITS.udpDatagramBytesMax;
-
-function ptr(buf: Uint8Array): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
-}
 
 /** Options for {@link serveUdpBatched}. */
 export interface BatchedUdpOptions {
@@ -123,11 +119,11 @@ export function serveUdpBatched(o: BatchedUdpOptions): UdpListener {
   const sendView = new DataView(mem.sendHdr.buffer);
   const recvIovView = new DataView(mem.recvIov.buffer);
   const sendIovView = new DataView(mem.sendIov.buffer);
-  const dataPtr = ptr(mem.data);
-  const replyPtr = ptr(mem.replies);
-  const namePtr = ptr(mem.names);
-  const recvIovPtr = ptr(mem.recvIov);
-  const sendIovPtr = ptr(mem.sendIov);
+  const dataPtr = addressOf(c, mem.data);
+  const replyPtr = addressOf(c, mem.replies);
+  const namePtr = addressOf(c, mem.names);
+  const recvIovPtr = addressOf(c, mem.recvIov);
+  const sendIovPtr = addressOf(c, mem.sendIov);
   for (let i = 0; i < n; i++) {
     recvIovView.setBigUint64(i * IOVEC_BYTES, dataPtr + BigInt(i * RECV_SLOT_BYTES), true);
     recvIovView.setBigUint64(i * IOVEC_BYTES + 8, BigInt(RECV_SLOT_BYTES), true);

@@ -41,6 +41,8 @@ export interface TrackerProcess {
  * Starts `main.ts` with `args` and waits until it printed `listeners` "listening on" lines.
  * Throws (after killing the process) when it exits first. `wrapper` is a command that execs
  * the tracker (e.g. `prlimit --nofile=128:128`), so the process is still the tracker's.
+ * `--deny-ffi` among `extraFlags` drops the start task's FFI grant (the tracker then runs without
+ * the C library: portable UDP, descriptor limit unknown).
  */
 export async function startTrackerProcess(
   args: string[],
@@ -51,7 +53,9 @@ export async function startTrackerProcess(
   const command = [
     ...wrapper,
     Deno.execPath(),
-    ...startFlags(),
+    ...startFlags().filter((f) =>
+      !(extraFlags.includes("--deny-ffi") && f.startsWith("--allow-ffi"))
+    ),
     ...extraFlags,
     new URL("main.ts", ROOT).pathname,
     ...args,
