@@ -1,12 +1,18 @@
 /**
- * Side-by-side benchmark: this tracker and Debian's opentracker (when installed, in its fastest
- * setup `listen.udp.workers 1`, whitelisting the load's hashes), each pinned to CPU 1 with
- * taskset, loaded from CPU 0 by the C generator of ../shared/bench/ (built here with gcc; a
- * TypeScript generator cannot saturate a tracker). Every workload runs `--runs` times (default
- * 3) and the table shows medians and ratios, in markdown for docs/benchmarks.md. Needs root for
- * running opentracker as nobody. Not part of the test suite: a full run takes several minutes.
+ * Side-by-side benchmark: this tracker against the reference opentrackers, each pinned to CPU 1
+ * with taskset, loaded from CPU 0 by the C generator of ../shared/bench/ (built here with gcc; a
+ * TypeScript generator cannot saturate a tracker). The references, when present:
  *
- *   deno run -A scripts/bench.ts [--seconds 20] [--runs 3]
+ * - upstream opentracker 716dcfb built with -O3 (../shared/bench/opentracker-716dcfb, open mode,
+ *   dual stack): the fastest opentracker and the anchor every ratio is quoted against;
+ * - Debian's opentracker (/usr/bin/opentracker, 2021) in its fastest setup
+ *   `listen.udp.workers 1`, whitelisting the load's hashes: a second column.
+ *
+ * Every workload runs `--runs` times (default 3), alternating the trackers, and the table shows
+ * medians and ratios, in markdown for docs/benchmarks.md. Needs root for running opentracker as
+ * nobody. Not part of the test suite: a full run takes several minutes.
+ *
+ *   deno run -A scripts/bench.ts [--seconds 20] [--runs 3] [--only TEXT] [--reference upstream|debian|all]
  */
 
 import { parseArgs } from "node:util";
@@ -20,6 +26,8 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     /** Only the workloads whose name contains this text (e.g. "RSS"). */
     only: { type: "string", default: "" },
+    /** Which reference opentrackers run beside ours. */
+    reference: { type: "string", default: "all" },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -42,7 +50,25 @@ if (!sh(["gcc", "-O2", "-pthread", "-o", gen, SOURCE, "-lm"]).ok) {
   console.error(`Cannot build ${SOURCE}: the side-by-side run needs gcc and the shared bench tool`);
   Deno.exit(1);
 }
-const haveOpentracker = sh(["/usr/bin/opentracker", "-v"], { quiet: true }).ok;
+
+/** A reference opentracker the bench runs beside ours. */
+interface Reference {
+  readonly name: string;
+  readonly binary: string;
+  /** Debian's build is closed (whitelist); upstream's reference build is open. */
+  readonly whitelist: boolean;
+}
+
+const UPSTREAM = `${ROOT}../shared/bench/opentracker-716dcfb`;
+const references: Reference[] = [];
+const wanted = (name: string) => values.reference === "all" || values.reference === name;
+if (wanted("upstream") && sh([UPSTREAM, "-v"], { quiet: true }).ok) {
+  references.push({ name: "opentracker 716dcfb", binary: UPSTREAM, whitelist: false });
+}
+if (wanted("debian") && sh(["/usr/bin/opentracker", "-v"], { quiet: true }).ok) {
+  references.push({ name: "Debian opentracker", binary: "/usr/bin/opentracker", whitelist: true });
+}
+if (references.length === 0) console.error("No reference opentracker found: ours alone.");
 
 interface Running {
   pid: number;
@@ -95,16 +121,16 @@ async function startOurs(batch = false): Promise<Running> {
   return running(child, port);
 }
 
-async function startOpentracker(): Promise<Running> {
+async function startOpentracker(ref: Reference): Promise<Running> {
   const port = freePort();
-  // The whole fill pool (100,000 torrents), which contains the 10,000 of the load runs.
-  const list = sh([gen, "--hashes", "100000"]).out;
-  Deno.writeTextFileSync(`${work}/whitelist`, list);
-  Deno.writeTextFileSync(
-    `${work}/ot.conf`,
-    `listen.udp.workers 1\nlisten.udp 127.0.0.1:${port}\nlisten.tcp 127.0.0.1:${port}\naccess.whitelist ${work}/whitelist\n`,
-  );
-  Deno.chmodSync(`${work}/whitelist`, 0o644);
+  let conf = `listen.udp.workers 1\nlisten.udp 127.0.0.1:${port}\nlisten.tcp 127.0.0.1:${port}\n`;
+  if (ref.whitelist) {
+    // The whole fill pool (100,000 torrents), which contains the 10,000 of the load runs.
+    Deno.writeTextFileSync(`${work}/whitelist`, sh([gen, "--hashes", "100000"]).out);
+    Deno.chmodSync(`${work}/whitelist`, 0o644);
+    conf += `access.whitelist ${work}/whitelist\n`;
+  }
+  Deno.writeTextFileSync(`${work}/ot.conf`, conf);
   Deno.chmodSync(`${work}/ot.conf`, 0o644);
   const child = new Deno.Command("taskset", {
     args: [
@@ -114,7 +140,7 @@ async function startOpentracker(): Promise<Running> {
       "--reuid=nobody",
       "--regid=nogroup",
       "--clear-groups",
-      "/usr/bin/opentracker",
+      ref.binary,
       "-f",
       `${work}/ot.conf`,
       "-d",
@@ -170,7 +196,8 @@ function median(xs: number[]): number {
 type Row = {
   name: string;
   ours: number;
-  theirs: number | null;
+  /** Median of each reference that ran (by reference name). */
+  theirs: Map<string, number>;
   unit: string;
   lowerIsBetter?: boolean;
 };
@@ -186,7 +213,7 @@ async function measure(
 ): Promise<void> {
   if (!name.includes(values.only!)) return;
   const ours: number[] = [];
-  const theirs: number[] = [];
+  const theirs = new Map<string, number[]>();
   for (let run = 0; run < RUNS; run++) {
     const a = await startOurs(batch);
     try {
@@ -194,25 +221,24 @@ async function measure(
     } finally {
       await a.stop();
     }
-    if (withTheirs && haveOpentracker) {
-      const b = await startOpentracker();
+    let line = `${name}: run ${run + 1}: ours ${ours.at(-1)!.toFixed(1)}`;
+    for (const ref of withTheirs ? references : []) {
+      const b = await startOpentracker(ref);
       try {
-        theirs.push(f(b));
+        const v = f(b);
+        theirs.set(ref.name, [...(theirs.get(ref.name) ?? []), v]);
+        line += `, ${ref.name} ${v.toFixed(1)}`;
       } finally {
         await b.stop();
       }
     }
-    console.error(
-      `${name}: run ${run + 1}: ours ${ours.at(-1)?.toFixed(1)}${
-        theirs.length ? `, opentracker ${theirs.at(-1)?.toFixed(1)}` : ""
-      }`,
-    );
+    console.error(line);
   }
   rows.push({
     name,
     unit,
     ours: median(ours),
-    theirs: theirs.length ? median(theirs) : null,
+    theirs: new Map([...theirs].map(([k, v]) => [k, median(v)])),
     lowerIsBetter,
   });
 }
@@ -316,16 +342,20 @@ console.log(
     new Date().toISOString().slice(0, 10)
   }, commit ${commit}, Deno ${deno}, ${cpu}, ${navigator.hardwareConcurrency} CPUs; medians of ${RUNS} runs of ${SECONDS} s\n`,
 );
-console.log("| workload | ours | opentracker | ratio |");
-console.log("| --- | --- | --- | --- |");
+const columns = references.map((r) => r.name);
+console.log(`| workload | ours |${columns.map((c) => ` ${c} | ratio |`).join("")}`);
+console.log(`| --- | --- |${columns.map(() => " --- | --- |").join("")}`);
 for (const r of rows) {
-  const ratio = r.theirs === null
-    ? "—"
-    : (r.lowerIsBetter ? r.theirs / r.ours : r.ours / r.theirs).toFixed(2) + "×";
   const fmt = (v: number) =>
     v >= 1000 ? `${(v / 1000).toFixed(1)} k${r.unit}` : `${v.toFixed(1)} ${r.unit}`;
-  console.log(
-    `| ${r.name} | ${fmt(r.ours)} | ${r.theirs === null ? "—" : fmt(r.theirs)} | ${ratio} |`,
-  );
+  let line = `| ${r.name} | ${fmt(r.ours)} |`;
+  for (const c of columns) {
+    const v = r.theirs.get(c);
+    const ratio = v === undefined
+      ? "—"
+      : (r.lowerIsBetter ? v / r.ours : r.ours / v).toFixed(2) + "×";
+    line += ` ${v === undefined ? "—" : fmt(v)} | ${ratio} |`;
+  }
+  console.log(line);
 }
 Deno.removeSync(work, { recursive: true });
