@@ -8,7 +8,20 @@ import { loadConfig } from "./src/config/flags.ts";
 import { checkPermissions } from "./src/config/permissions.ts";
 import { ensureFifo } from "./src/server/access_feeds.ts";
 import { handleSignals } from "./src/server/signals.ts";
-import { formatHostPort, StartError, startTracker } from "./src/tracker.ts";
+import { formatHostPort, RunningTracker, StartError, startTracker } from "./src/tracker.ts";
+import { notAcrossWorkers, startCluster, workerCount } from "./src/cluster.ts";
+
+/**
+ * `OPENTRACKER_FAULT_WORKER=k` (read only when the environment variable is granted) makes
+ * worker k fail at the first /stats or /metrics request: how an operator or a test checks that
+ * the process ends, and is restarted, when a worker dies.
+ */
+function faultWorker(): number | null {
+  const name = "OPENTRACKER_FAULT_WORKER";
+  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return null;
+  const v = Deno.env.get(name);
+  return v === undefined || !/^\d+$/.test(v) ? null : Number(v);
+}
 
 async function main(): Promise<void> {
   // From the first moment: an unhandled SIGHUP or SIGUSR2 would end the process.
@@ -33,9 +46,27 @@ async function main(): Promise<void> {
       Deno.exit(1);
     }
   }
-  let tracker;
+  const workers = workerCount(config);
+  if (workers.why !== null) {
+    console.error(`tracker.workers: one worker serves (${workers.why})`);
+  }
+  const unsupported = workers.count > 1 ? notAcrossWorkers(config) : null;
+  if (unsupported !== null) {
+    console.error(
+      `tracker.workers ${workers.count}: ${unsupported} is not served across workers yet; ` +
+        "set tracker.workers 1",
+    );
+    Deno.exit(1);
+  }
+  let tracker: RunningTracker;
   try {
-    tracker = startTracker(config);
+    tracker = workers.count === 1
+      ? startTracker(config)
+      : await startCluster(config, workers.count, {
+        log: (line) => console.error(line),
+        exit: (code) => Deno.exit(code),
+        faultWorker: faultWorker(),
+      });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof StartError) {

@@ -21,8 +21,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   logic: ["types", "util", "protocol", "swarm", "stats"],
   // The frontends: parse (protocol) → logic → write (protocol). Never the swarm itself.
   server: ["types", "util", "protocol", "logic", "stats", "config/config"],
-  // The composition root and the entry point wire everything.
+  // The composition root, the workers' entry and their coordinator, and the entry point wire
+  // everything.
   tracker: ["*"],
+  worker: ["*"],
+  cluster: ["*"],
   main: ["*"],
 };
 
@@ -30,6 +33,8 @@ const ALLOWED: Record<string, readonly string[]> = {
 function layerOf(path: string): string {
   if (path === "main.ts") return "main";
   if (path === "src/tracker.ts") return "tracker";
+  if (path === "src/worker.ts") return "worker";
+  if (path === "src/cluster.ts") return "cluster";
   if (path === "src/types.ts") return "types";
   const m = path.match(/^src\/([a-z_]+)\//);
   if (m === null) throw new Error(`${path} belongs to no layer`);

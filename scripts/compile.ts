@@ -33,6 +33,9 @@ const args = [
   "compile",
   ...permissionFlags(dirs),
   "--unstable-net",
+  // Workers' code is not found by the module graph of main.ts (tracker.workers above 1).
+  "--include",
+  new URL("../src/worker.ts", import.meta.url).pathname,
   "--output",
   values.output!,
   new URL("../main.ts", import.meta.url).pathname,

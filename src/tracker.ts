@@ -32,7 +32,10 @@ import { descriptorLimit, libcUnavailableReason } from "./server/libc.ts";
 import { LivesyncReceiver } from "./server/livesync_handler.ts";
 import { LivesyncNode, startLivesync } from "./server/livesync_socket.ts";
 import { setAside, StateSaver } from "./server/state_saver.ts";
-import { serveUdpBatched } from "./server/udp_batch.ts";
+import { BatchedUdpListener, serveUdpBatched } from "./server/udp_batch.ts";
+import { serveShardLink, ShardLink, ShardWiring } from "./server/shard_link.ts";
+import { sumFigures } from "./stats/cluster_figures.ts";
+import { MetricsSource } from "./stats/metrics.ts";
 import { UdpHandler } from "./server/udp_handler.ts";
 import { serveUdp, UdpListener } from "./server/udp_server.ts";
 import { DEFAULTS, LIMITS } from "./types.ts";
@@ -60,12 +63,31 @@ export interface RunningTracker {
   stop(): Promise<void>;
 }
 
+/** A tracker of one process or one worker. */
+export interface RunningShard extends RunningTracker {
+  /** Its own figures, for /metrics and for gathering across workers. */
+  figures(): MetricsSource;
+}
+
+/** A worker's place among several (`tracker.workers`), given by the main isolate. */
+export interface ShardPlace {
+  readonly wiring: ShardWiring;
+  /** The same in every worker: a connection id issued by one verifies in all. */
+  readonly connectionKey: Uint8Array;
+  readonly trackerId: number;
+  readonly startedAt: number;
+  /** Every worker's figures (this one's included), asked through the main isolate. */
+  readonly gather: () => Promise<MetricsSource[]>;
+}
+
 /** Options for {@link startTracker}. */
 export interface StartOptions {
   /** Where diagnostics go. Default: stderr. */
   log?: (line: string) => void;
   /** Seconds since the epoch. Default: the system clock. */
   clock?: () => number;
+  /** Set in a worker when the tracker runs several (src/worker.ts). */
+  shard?: ShardPlace;
 }
 
 /** The start cannot go on; `exitCode` is what opentracker would exit with. */
@@ -158,24 +180,32 @@ function restore(
  * Builds the tracker of `config`, restores its state and binds every listener. Throws a
  * {@link StartError} (access list), `Deno.errors.AddrInUse` or another bind error.
  */
-export function startTracker(config: Config, options: StartOptions = {}): RunningTracker {
+export function startTracker(config: Config, options: StartOptions = {}): RunningShard {
   const log = options.log ?? ((line: string) => console.error(line));
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  const place = options.shard ?? null;
+  const link = place === null ? null : new ShardLink(place.wiring);
+  // Budgets are split evenly (the keyed shard map spreads the torrents evenly over the workers),
+  // the remainder to the first workers, so that the shares add up to the configured figure.
+  const share = (total: number) =>
+    link === null
+      ? total
+      : Math.floor(total / link.count) + (link.index < total % link.count ? 1 : 0);
   const hashSeed = crypto.getRandomValues(new Uint32Array(4));
   const access = accessControl(config, { seed: hashSeed, log });
   const counters = new Counters();
-  const startedAt = clock();
-  const trackerId = crypto.getRandomValues(new Uint32Array(1))[0];
+  const startedAt = place?.startedAt ?? clock();
+  const trackerId = place?.trackerId ?? crypto.getRandomValues(new Uint32Array(1))[0];
   const woodpeckers = new Woodpeckers();
   const swarm = new Swarm({
     prng: randomPrng(),
     hashSeed,
     peerTimeoutMinutes: config.peerTimeoutMinutes,
     torrentTimeoutMinutes: config.torrentTimeoutMinutes,
-    peerBudget: config.peerBudget,
+    peerBudget: share(config.peerBudget),
     torrentPeersMax: config.torrentPeersMax,
     budgetWatermark: config.peerBudgetWatermarkPercent / 100,
-    torrentBudget: torrentBudget(config),
+    torrentBudget: share(torrentBudget(config)),
     probationMinutes: config.peerProbationMinutes,
   });
   restore(config, { swarm, access, now: clock(), log });
@@ -207,7 +237,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       counters.fullScrapeBytes += bytes;
     },
   });
-  const statsSource = () => ({
+  const ownStats = () => ({
     trackerId,
     counters,
     torrents: swarm.torrentCount,
@@ -247,15 +277,43 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   }
 
   const fdLimit = descriptorLimit();
+  // The descriptor limit is the process's: the workers share the capped figure.
   const cap = connectionCap(config.tcpConnectionsMax, fdLimit);
-  if (cap.lowered) {
+  if (cap.lowered && (link === null || link.index === 0)) {
     log(
       `listen.tcp.connections_max ${config.tcpConnectionsMax} lowered to ${cap.connectionsMax}: ` +
         `the process may open ${fdLimit} descriptors`,
     );
   }
+  const ownFigures = (): MetricsSource => {
+    const mem = Deno.memoryUsage();
+    return {
+      ...ownStats(),
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      peerStoreBytes: swarm.peerStoreBytes,
+      eventLoopLagSeconds: lag.lagSeconds,
+      statsScans: scanner.scans,
+      connections: connections.figures(),
+      fullScrapesActive: fullScrapes.active,
+      fullScrapeIndexBytes: fullScrapes.indexBytes,
+      torrentBudget: swarm.torrentBudget,
+      refusedTorrents: swarm.refusedTorrents,
+      evictedTorrents: swarm.evictedTorrents,
+      emptyTorrents: swarm.emptyTorrents,
+      probationPeers: swarm.probationPeers,
+    };
+  };
+  // With several workers, /stats and /metrics show the sums of the last gathering, which every
+  // request for them refreshes first.
+  let gathered: MetricsSource | null = null;
+  const metricsSource = () => gathered ?? ownFigures();
+  const statsSource = () => gathered ?? ownStats();
+  const refresh = place === null ? null : async () => {
+    gathered = sumFigures(await place.gather());
+  };
   const connections = new ConnectionTable({
-    connectionsMax: cap.connectionsMax,
+    connectionsMax: share(cap.connectionsMax),
     perAddressMax: config.tcpAddressConnectionsMax,
     requestTimeoutMs: config.tcpRequestTimeoutSeconds * 1000,
     idleTimeoutMs: config.tcpIdleTimeoutSeconds * 1000,
@@ -276,25 +334,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     admin: {
       statsAllowed: config.restrictStats ? (ip) => isBlessed(config, ip, MAY.stat) : () => true,
       statsSource,
-      metricsSource: () => {
-        const mem = Deno.memoryUsage();
-        return {
-          ...statsSource(),
-          rssBytes: mem.rss,
-          heapUsedBytes: mem.heapUsed,
-          peerStoreBytes: swarm.peerStoreBytes,
-          eventLoopLagSeconds: lag.lagSeconds,
-          statsScans: scanner.scans,
-          connections: connections.figures(),
-          fullScrapesActive: fullScrapes.active,
-          fullScrapeIndexBytes: fullScrapes.indexBytes,
-          torrentBudget: swarm.torrentBudget,
-          refusedTorrents: swarm.refusedTorrents,
-          evictedTorrents: swarm.evictedTorrents,
-          emptyTorrents: swarm.emptyTorrents,
-          probationPeers: swarm.probationPeers,
-        };
-      },
+      metricsSource,
       scanner,
       woodpeckers,
       fullScrape: config.fullScrape
@@ -305,18 +345,24 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         }
         : null,
       log,
+      refresh,
     },
+    shards: link,
   });
   const http = new HttpServer({ routes, counters, connections, clock, log });
   const udpHandler = new UdpHandler({
     logic,
     counters,
-    connectionIds: new ConnectionIds(crypto.getRandomValues(new Uint8Array(16)), {
-      lifetimeSeconds: config.connectionIdLifetimeSeconds,
-      toleranceSeconds: config.connectionIdToleranceSeconds,
-    }),
+    connectionIds: new ConnectionIds(
+      place?.connectionKey ?? crypto.getRandomValues(new Uint8Array(16)),
+      {
+        lifetimeSeconds: config.connectionIdLifetimeSeconds,
+        toleranceSeconds: config.connectionIdToleranceSeconds,
+      },
+    ),
     peersV4Max: config.udpPeersV4Max,
     peersV6Max: config.udpPeersV6Max,
+    shards: link,
   });
 
   // The batched UDP path needs FFI to the C library; auto falls back and says what it costs.
@@ -328,23 +374,41 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         `(listen.udp.batch auto: ${portableWhy})`,
     );
   }
+  if (link !== null && !batched) {
+    throw new StartError(`tracker.workers needs the batched UDP path: ${portableWhy}`, 1);
+  }
+  let shardLoop: ReturnType<typeof serveShardLink> | null = null;
   const udpListeners: UdpListener[] = [];
+  const batchedListeners: BatchedUdpListener[] = [];
   const addresses: BoundAddress[] = [];
   const closeSockets = async () => {
     for (const l of udpListeners) l.close();
-    await Promise.all([http.close(), ...udpListeners.map((l) => l.done), livesync?.close()]);
+    shardLoop?.close();
+    await Promise.all([
+      http.close(),
+      ...udpListeners.map((l) => l.done),
+      livesync?.close(),
+      shardLoop?.done,
+    ]);
   };
   try {
     for (const l of config.listeners) {
       if (l.protocol === "tcp") {
-        const { addr } = http.listen(l.host, l.port);
+        const { addr } = http.listen(l.host, l.port, link !== null);
         addresses.push({ protocol: "tcp", host: addr.hostname, port: addr.port });
         continue;
       }
       const o = { ...l, handler: udpHandler, clock, log };
-      const u = batched
-        ? serveUdpBatched({ ...o, onDroppedReplies: (n) => counters.udpReplyDrops += n })
-        : serveUdp(o);
+      let u: UdpListener;
+      if (batched) {
+        const b = serveUdpBatched({
+          ...o,
+          onDroppedReplies: (n) => counters.udpReplyDrops += n,
+          shards: link === null ? null : { link, listener: batchedListeners.length },
+        });
+        batchedListeners.push(b);
+        u = b;
+      } else u = serveUdp(o);
       udpListeners.push(u);
       addresses.push({ protocol: "udp", host: u.addr.hostname, port: u.addr.port });
     }
@@ -352,6 +416,20 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     lag.close();
     void closeSockets();
     throw error;
+  }
+
+  if (link !== null) {
+    link.attach({
+      forwardedUdp: (data, at, len) =>
+        batchedListeners[data[at + 1]]?.answerForwarded(data, at, len),
+      scrapeQuery: (data, at) =>
+        link.answerScrape(data, at, (h, o, counts) => logic.scrape(h, o, clock(), counts)),
+      httpAnnounce: (data, at) => routes.answerForwarded(data, at, clock()),
+      drained: () => {
+        for (const b of batchedListeners) b.flushQueued();
+      },
+    });
+    shardLoop = serveShardLink(link);
   }
 
   const cleaner = new Cleaner(swarm, woodpeckers, {
@@ -427,6 +505,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       return Promise.resolve();
     },
     reload,
+    figures: ownFigures,
     stop(): Promise<void> {
       if (stopped === null) {
         clearInterval(cleaning);

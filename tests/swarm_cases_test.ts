@@ -5,7 +5,7 @@
 
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { httpClient, randomHash, TrackerClient, udpClient } from "./support/clients.ts";
-import { startFlags, withTracker } from "./support/process.ts";
+import { startFlags, withConfiguredTracker, withTracker } from "./support/process.ts";
 
 interface SwarmCase {
   name: string;
@@ -195,3 +195,20 @@ Deno.test("HTTP returns peers of both families, UDP only the requester's", async
     }
   });
 });
+
+for (const workers of [2, 4]) {
+  Deno.test(`swarm cases with tracker.workers ${workers}: HTTP and UDP, IPv4 and IPv6`, async (t) => {
+    await withConfiguredTracker(
+      `tracker.workers ${workers}\nlisten.tcp_udp [::1]:0\n`,
+      async (tr) => {
+        await runCases(t, [
+          [httpClient("127.0.0.1", tr.tcp[1]), "127.0.0.1"],
+          [udpClient("127.0.0.1", tr.udp[1]), "127.0.0.1"],
+          [httpClient("::1", tr.tcp[0]), "::1"],
+          [udpClient("::1", tr.udp[0]), "::1"],
+        ]);
+      },
+      { listeners: 4 },
+    );
+  });
+}

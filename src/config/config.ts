@@ -17,6 +17,9 @@ export interface Listener {
 }
 
 /** Permission bits of a blessed net: what its addresses may do (read stats, sync, proxy). */
+/** Most workers `tracker.workers` accepts (shard numbers travel in 16 bits; this is plenty). */
+export const WORKERS_MAX = 256;
+
 export const MAY = { stat: 0x2, livesync: 0x4, proxy: 0x8, all: 0xffff } as const;
 
 /** A blessed net with its permission bits. */
@@ -92,6 +95,8 @@ export interface Config {
    * it when FFI is granted on Linux.
    */
   readonly udpBatch: "auto" | "on" | "off";
+  /** `tracker.workers`: shards of the swarm, each in its own worker; 0 = one per core. */
+  readonly workers: number;
   readonly announceIntervalSeconds: number;
   readonly announceVariationSeconds: number;
   /** The fork's longer interval for popular torrents; 0 = off (upstream). */
@@ -157,6 +162,7 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     tcpWriteTimeoutSeconds: DEFAULTS.tcpWriteTimeoutSeconds,
     udpWorkers: 0,
     udpBatch: "auto",
+    workers: 1,
     announceIntervalSeconds: DEFAULTS.announceIntervalSeconds,
     announceVariationSeconds: DEFAULTS.announceVariationSeconds,
     popularIntervalSeconds: DEFAULTS.popularIntervalSeconds,

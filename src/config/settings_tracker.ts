@@ -8,7 +8,7 @@
 import { DEFAULTS, LIMITS } from "../types.ts";
 import { fromHex, toHex } from "../util/hex.ts";
 import { formatIp, ipFromString, isV4Mapped } from "../util/ip.ts";
-import { MAY } from "./config.ts";
+import { MAY, WORKERS_MAX } from "./config.ts";
 import { parseHostPort } from "./address.ts";
 import {
   bless,
@@ -111,6 +111,18 @@ export const TRACKER_SETTINGS: readonly Setting[] = [
       d.user = v;
     },
     show: (d) => d.user ? [d.user] : [],
+  },
+  {
+    key: "tracker.workers",
+    syntax: "count|auto",
+    doc: "(ours) Workers (threads), each owning a share of the torrents and its own sockets on " +
+      "the same ports (SO_REUSEPORT); a request reaching the wrong worker is handed to the " +
+      "owner through shared memory. auto: one per core the process may use. Needs the " +
+      "batched UDP path (FFI to the C library); without it one worker serves. Default 1.",
+    apply: (d, v) => {
+      d.workers = v.toLowerCase() === "auto" ? 0 : uint(v, 1, WORKERS_MAX);
+    },
+    show: (d) => [d.workers === 0 ? "auto" : String(d.workers)],
   },
   {
     key: "tracker.statefile",

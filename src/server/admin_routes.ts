@@ -8,7 +8,7 @@ import { acceptsGzip } from "../protocol/accept_encoding.ts";
 import { FullScrapeFormat, TPBS_FORMATS } from "../protocol/full_scrape.ts";
 import { RequestHead } from "../protocol/http1.ts";
 import { HttpRequestParser, PARSE } from "../protocol/http_request.ts";
-import { Counters } from "../stats/counters.ts";
+import { Counters, HTTP_ERROR } from "../stats/counters.ts";
 import { MetricsSource, renderMetrics } from "../stats/metrics.ts";
 import { renderScanned, renderStats, SCANNED_MODES, StatsSource } from "../stats/render.ts";
 import { Woodpeckers } from "../stats/woodpeckers.ts";
@@ -46,6 +46,13 @@ export interface AdminRoutesOptions {
   fullScrape: FullScrapeOptions | null;
   /** Logs one line per full scrape, as opentracker does. */
   log: (line: string) => void;
+  /**
+   * With several workers: brings every worker's figures in before `statsSource` and
+   * `metricsSource` are read (they then describe the whole tracker). The modes that scan the
+   * swarm, woodpeckers and full scrapes are not yet gathered across workers: 500, as for the
+   * modes opentracker does not produce.
+   */
+  refresh?: (() => Promise<void>) | null;
 }
 
 /** Clients remembered for the per-client full-scrape interval; the oldest are forgotten first. */
@@ -63,8 +70,14 @@ export class AdminRoutes {
   }
 
   /** `/metrics`. */
-  metrics(ip: Uint8Array): HttpReply {
+  metrics(ip: Uint8Array): HttpReply | Promise<HttpReply> {
     if (!this.#o.statsAllowed(ip)) return this.#w.error(ERROR_PAGE.accessDenied);
+    const refresh = this.#o.refresh;
+    if (refresh) {
+      return refresh().then(() =>
+        separateReply(new TextEncoder().encode(renderMetrics(this.#o.metricsSource())))
+      );
+    }
     return this.#w.text(renderMetrics(this.#o.metricsSource()));
   }
 
@@ -80,6 +93,13 @@ export class AdminRoutes {
     if (!o.statsAllowed(ip)) return w.error(ERROR_PAGE.accessDenied);
     if (parser.parseStats() !== PARSE.ok) return w.error(ERROR_PAGE.badRequest);
     const mode = parser.statsMode;
+    const refresh = o.refresh;
+    if (refresh) {
+      if (SCANNED_MODES.has(mode) || mode === "woodpeckers" || mode === "tpbs") {
+        return w.error(ERROR_PAGE.serverError);
+      }
+      if (mode !== "statedump") return refresh().then(() => this.#counted(mode));
+    }
     if (mode === "tpbs" || mode === "statedump") {
       if (o.fullScrape === null) return w.error(ERROR_PAGE.serverError);
       if (mode === "statedump") return this.fullScrape("statedump", ip, head, nowSeconds);
@@ -95,6 +115,18 @@ export class AdminRoutes {
       return w.error(r.status === 400 ? ERROR_PAGE.badRequest : ERROR_PAGE.serverError);
     }
     return w.text(r.body);
+  }
+
+  /** A mode rendered from the counters, after an await: in its own reply. */
+  #counted(mode: string): HttpReply {
+    const r = renderStats(mode, this.#o.statsSource());
+    if (!("status" in r)) return separateReply(new TextEncoder().encode(r.body));
+    const page = r.status === 400 ? ERROR_PAGE.badRequest : ERROR_PAGE.serverError;
+    this.#o.counters.httpErrors[r.status === 400 ? HTTP_ERROR.param400 : HTTP_ERROR.server500]++;
+    const reply = separateReply(new TextEncoder().encode(page.body), "text/html");
+    reply.status = page.status;
+    reply.reason = page.reason;
+    return reply;
   }
 
   /** A scanned mode: answered when the (cached or fresh) snapshot is ready, in its own reply. */
@@ -114,7 +146,7 @@ export class AdminRoutes {
   ): HttpReply {
     const o = this.#o;
     const fs = o.fullScrape;
-    if (fs === null) return this.#w.error(ERROR_PAGE.serverError);
+    if (fs === null || o.refresh) return this.#w.error(ERROR_PAGE.serverError);
     const modest = fs.intervalSeconds > 0 && format !== "statedump";
     const key = formatIp(ip);
     if (modest) {

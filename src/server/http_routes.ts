@@ -13,6 +13,7 @@ import { isV4Mapped } from "../util/ip.ts";
 import { AdminRoutes, AdminRoutesOptions } from "./admin_routes.ts";
 import { ClientAddress } from "./client_address.ts";
 import { ERROR_PAGE, HttpReply, ReplyWriter } from "./http_reply.ts";
+import { ShardLink } from "./shard_link.ts";
 import { TrackerRoutes } from "./tracker_routes.ts";
 
 /** Options for {@link HttpRoutes}. */
@@ -25,6 +26,8 @@ export interface HttpRoutesOptions {
   /** Resolves the client address behind trusted proxies. */
   clientAddress: ClientAddress;
   admin: Omit<AdminRoutesOptions, "counters">;
+  /** With several workers: this worker's links (announces and scrapes of others' torrents). */
+  shards?: ShardLink | null;
 }
 
 /** Routes the HTTP requests of one tracker. */
@@ -38,13 +41,18 @@ export class HttpRoutes {
   constructor(options: HttpRoutesOptions) {
     this.#o = options;
     this.#w = new ReplyWriter(options.counters);
-    this.#tracker = new TrackerRoutes(options.logic, this.#w);
+    this.#tracker = new TrackerRoutes(options.logic, this.#w, options.shards ?? null);
     this.#admin = new AdminRoutes({ ...options.admin, counters: options.counters }, this.#w);
   }
 
   /** The shared reply most requests are answered in. */
   get reply(): HttpReply {
     return this.#w.reply;
+  }
+
+  /** Answers an HTTP announce another worker received (`tracker.workers`). */
+  answerForwarded(data: Uint8Array, at: number, nowSeconds: number): void {
+    this.#tracker.answerForwarded(data, at, nowSeconds);
   }
 
   /**

@@ -132,9 +132,13 @@ export class HttpServer {
     }, SWEEP_INTERVAL_MS);
   }
 
-  /** Binds `host:port` and starts accepting. Throws when the address cannot be bound. */
-  listen(host: string, port: number): HttpListener {
-    const listener = Deno.listen({ hostname: host, port, transport: "tcp" });
+  /**
+   * Binds `host:port` and starts accepting. Throws when the address cannot be bound. With
+   * `reusePort` (several workers) every worker binds the same address and the kernel spreads
+   * the connections.
+   */
+  listen(host: string, port: number, reusePort = false): HttpListener {
+    const listener = Deno.listen({ hostname: host, port, transport: "tcp", reusePort });
     this.#listeners.push(listener);
     return { addr: listener.addr as Deno.NetAddr, done: this.#acceptLoop(listener) };
   }

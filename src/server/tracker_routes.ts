@@ -13,12 +13,21 @@ import {
   writeScrapeTail,
   writeStopBody,
 } from "../protocol/http_response.ts";
+import { putAscii } from "../protocol/http_response.ts";
 import { HttpRequestParser, PARSE } from "../protocol/http_request.ts";
 import { HTTP_ERROR, PROTOCOL } from "../stats/counters.ts";
 import { AnnounceOutcome, TrackerLogic } from "../logic/tracker_logic.ts";
 import { AnnounceRequest, LIMITS } from "../types.ts";
 import { isV4Mapped } from "../util/ip.ts";
-import { ERROR_PAGE, HttpReply, ReplyWriter } from "./http_reply.ts";
+import {
+  fromOf,
+  HTTP_ANNOUNCE_BYTES,
+  readHttpAnnounce,
+  requestIdOf,
+  writeHttpAnnounce,
+} from "../protocol/shard_message.ts";
+import { ERROR_PAGE, HttpReply, ReplyWriter, separateReply } from "./http_reply.ts";
+import { ScrapeGather, ShardLink } from "./shard_link.ts";
 
 /** Announce and scrape over HTTP. */
 export class TrackerRoutes {
@@ -28,15 +37,23 @@ export class TrackerRoutes {
   readonly #outcome: AnnounceOutcome;
   readonly #counts = { seeders: 0, leechers: 0, downloaded: 0 };
   readonly #order = new Int32Array(LIMITS.httpScrapeHashesMax);
+  readonly #shards: ShardLink | null;
+  readonly #forwarded = new AnnounceRequest();
 
-  constructor(logic: TrackerLogic, writer: ReplyWriter) {
+  /** `shards`: with several workers, this worker's links; other workers' torrents go there. */
+  constructor(logic: TrackerLogic, writer: ReplyWriter, shards: ShardLink | null = null) {
     this.#logic = logic;
     this.#w = writer;
     this.#outcome = logic.newOutcome();
+    this.#shards = shards;
   }
 
   /** An announce whose target `parser` routed; `ip` is the client (16 bytes). */
-  announce(parser: HttpRequestParser, ip: Uint8Array, nowSeconds: number): HttpReply {
+  announce(
+    parser: HttpRequestParser,
+    ip: Uint8Array,
+    nowSeconds: number,
+  ): HttpReply | Promise<HttpReply> {
     const w = this.#w;
     const req = this.#req;
     req.ip.set(ip);
@@ -44,20 +61,116 @@ export class TrackerRoutes {
     if (parsed === PARSE.badParameter) return w.error(ERROR_PAGE.badRequest);
     if (parsed === PARSE.badCompact) return w.error(ERROR_PAGE.badRequest, HTTP_ERROR.compact400);
     if (parsed === PARSE.noInfoHash) return w.text(FAILURE_NO_INFO_HASH);
+    const link = this.#shards;
+    if (link !== null) {
+      const owner = link.map.of(req.infoHash, 0);
+      if (owner !== link.index) return this.#forward(link, owner, req);
+    }
+    return w.ok(this.#answer(req, nowSeconds, w.out));
+  }
+
+  /** Writes the body of the announce `req` into `out`; returns its length. */
+  #answer(req: AnnounceRequest, nowSeconds: number, out: Uint8Array): number {
     const outcome = this.#outcome;
     this.#logic.announce(req, PROTOCOL.http, nowSeconds, outcome);
-    if (outcome.refused) return w.text(FAILURE_NOT_AUTHORIZED);
+    if (outcome.refused) return putAscii(out, 0, FAILURE_NOT_AUTHORIZED);
     if (outcome.stopped) {
-      return w.ok(writeStopBody(w.out, 0, outcome, outcome.interval, !isV4Mapped(req.ip, 0)));
+      return writeStopBody(out, 0, outcome, outcome.interval, !isV4Mapped(req.ip, 0));
     }
-    return w.ok(writeAnnounceBody(w.out, 0, outcome));
+    return writeAnnounceBody(out, 0, outcome);
+  }
+
+  /** Hands the announce to the worker that owns its torrent and waits for the body. */
+  #forward(link: ShardLink, owner: number, req: AnnounceRequest): HttpReply | Promise<HttpReply> {
+    let resolve!: (r: HttpReply) => void;
+    const reply = new Promise<HttpReply>((r) => resolve = r);
+    const id = link.expectHttp((body) => {
+      // No answer in time (a full ring dropped it): the client may retry.
+      resolve(body === null ? this.#unavailable() : separateReply(body));
+    });
+    if (id < 0) return this.#w.error(ERROR_PAGE.unavailable);
+    const at = link.reserve(owner, HTTP_ANNOUNCE_BYTES);
+    if (at < 0) {
+      link.forgetHttp(id);
+      return this.#w.error(ERROR_PAGE.unavailable);
+    }
+    writeHttpAnnounce(link.buffer(owner), at, link.index, id, req);
+    link.flush();
+    return reply;
+  }
+
+  /** A scrape of torrents that several workers own: asks them, then writes the body. */
+  #gatherScrape(
+    link: ShardLink,
+    hashes: Uint8Array,
+    n: number,
+    nowSeconds: number,
+  ): HttpReply | Promise<HttpReply> {
+    // The distinct hashes in ascending order, copied: the parser's buffer is reused.
+    const order = this.#order;
+    const sorted = new Uint8Array(20 * n);
+    let m = 0;
+    for (let k = 0; k < n; k++) {
+      const at = order[k] * 20;
+      if (k > 0 && compareHash(hashes, order[k - 1] * 20, at) === 0) continue;
+      sorted.set(hashes.subarray(at, at + 20), 20 * m++);
+    }
+    let resolve!: (r: HttpReply) => void;
+    const reply = new Promise<HttpReply>((r) => resolve = r);
+    const g = link.gatherScrape(m, sorted, (k) => 20 * k, (done: ScrapeGather | null) => {
+      if (done === null) return resolve(this.#unavailable());
+      const out = new Uint8Array(64 + 128 * m);
+      const counts = { seeders: 0, leechers: 0, downloaded: 0 };
+      let off = writeScrapeHead(out, 0);
+      for (let k = 0; k < m; k++) {
+        if (done.known[k] !== 1) continue;
+        counts.seeders = done.counts[3 * k];
+        counts.leechers = done.counts[3 * k + 1];
+        counts.downloaded = done.counts[3 * k + 2];
+        off = writeScrapeEntry(out, off, sorted, 20 * k, counts);
+      }
+      resolve(separateReply(out.subarray(0, writeScrapeTail(out, off))));
+    });
+    if (g === null) return this.#w.error(ERROR_PAGE.unavailable);
+    link.flush();
+    const counts = this.#counts;
+    for (let k = 0; k < m; k++) {
+      if (link.map.of(sorted, 20 * k) !== link.index) continue;
+      if (!this.#logic.scrape(sorted, 20 * k, nowSeconds, counts)) continue;
+      g.known[k] = 1;
+      g.counts[3 * k] = counts.seeders;
+      g.counts[3 * k + 1] = counts.leechers;
+      g.counts[3 * k + 2] = counts.downloaded;
+    }
+    return reply;
+  }
+
+  #unavailable(): HttpReply {
+    const page = ERROR_PAGE.unavailable;
+    const r = separateReply(new TextEncoder().encode(page.body), "text/html");
+    r.status = page.status;
+    r.reason = page.reason;
+    return r;
+  }
+
+  /** Answers an HTTP announce another worker received (the record at `data[at]`). */
+  answerForwarded(data: Uint8Array, at: number, nowSeconds: number): void {
+    const req = this.#forwarded;
+    readHttpAnnounce(data, at, req);
+    const out = this.#w.out;
+    const length = this.#answer(req, nowSeconds, out);
+    this.#shards!.replyHttp(fromOf(data, at), requestIdOf(data, at), out, length);
   }
 
   /**
    * A scrape. Unlike opentracker, entries are sorted by hash and duplicates dropped, so that the
    * `files` dictionary is valid bencode; unknown torrents are omitted, as upstream.
    */
-  scrape(parser: HttpRequestParser, ip: Uint8Array, nowSeconds: number): HttpReply {
+  scrape(
+    parser: HttpRequestParser,
+    ip: Uint8Array,
+    nowSeconds: number,
+  ): HttpReply | Promise<HttpReply> {
     const w = this.#w;
     if (parser.parseScrape() !== PARSE.ok) return w.error(ERROR_PAGE.badRequest);
     this.#logic.countScrape(PROTOCOL.http, ip);
@@ -71,6 +184,14 @@ export class TrackerRoutes {
         j--;
       }
       order[j] = i;
+    }
+    const link = this.#shards;
+    if (link !== null) {
+      for (let k = 0; k < n; k++) {
+        if (link.map.of(hashes, order[k] * 20) !== link.index) {
+          return this.#gatherScrape(link, hashes, n, nowSeconds);
+        }
+      }
     }
     const out = w.out;
     const counts = this.#counts;

@@ -17,8 +17,10 @@
 
 import { LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
+import { FORWARD_UDP_HEAD_BYTES, writeForwardUdpHead } from "../protocol/shard_message.ts";
 import { addressOf, errno, failure, openLibc } from "./libc.ts";
-import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
+import { ShardLink } from "./shard_link.ts";
+import { UDP_FORWARD, UDP_GATHER, UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
 import { UdpListener } from "./udp_server.ts";
 
 /** Datagrams per recvmmsg/sendmmsg call (Linux's UIO_MAXIOV is 1024; 64 amortise the op). */
@@ -34,6 +36,7 @@ const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
+const SO_REUSEPORT = 15;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 const MSG_DONTWAIT = 0x40;
@@ -57,6 +60,19 @@ export interface BatchedUdpOptions {
   log: (line: string) => void;
   /** Counts datagrams whose reply the kernel did not take (send buffer full). */
   onDroppedReplies?: (n: number) => void;
+  /**
+   * With several workers: the links to the others, and this socket's index among the worker's
+   * UDP listeners (every worker binds the same listeners in the same order, with SO_REUSEPORT).
+   */
+  shards?: { link: ShardLink; listener: number } | null;
+}
+
+/** A batched listener also answers datagrams that other workers received (`tracker.workers`). */
+export interface BatchedUdpListener extends UdpListener {
+  /** Answers the forwarded datagram of the record at `data[at, at + len)`; sent by {@link flushQueued}. */
+  answerForwarded(data: Uint8Array, at: number, len: number): void;
+  /** Sends the queued replies (forwarded datagrams, gathered scrapes). */
+  flushQueued(): void;
 }
 
 /** Writes `host:port` as a sockaddr into `name`; returns its length. */
@@ -77,7 +93,7 @@ function writeSockaddr(host: string, port: number, name: Uint8Array): number {
 }
 
 /** Binds `host:port` and starts the batched loop. Throws when the socket cannot be bound. */
-export function serveUdpBatched(o: BatchedUdpOptions): UdpListener {
+export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
   const c = openLibc();
   const v6 = o.host.includes(":");
   const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -90,6 +106,13 @@ export function serveUdpBatched(o: BatchedUdpOptions): UdpListener {
   // "::" is dual-stack, as Deno.listenDatagram binds it; a large receive buffer absorbs bursts.
   if (v6) setInt(IPPROTO_IPV6, IPV6_V6ONLY, 0);
   setInt(SOL_SOCKET, SO_RCVBUF, 4 << 20);
+  // Every worker binds the same address; the kernel spreads the datagrams by source hash. The
+  // tracker checks beforehand, without the option, that no other process holds the port.
+  if (o.shards && setInt(SOL_SOCKET, SO_REUSEPORT, 1) !== 0) {
+    const error = failure(c, "setsockopt SO_REUSEPORT");
+    c.close(fd);
+    throw error;
+  }
   const bindName = new Uint8Array(NAME_BYTES);
   const bindLen = writeSockaddr(o.host, o.port, bindName);
   if (c.bind(fd, bindName, bindLen) !== 0) {
@@ -114,6 +137,11 @@ export function serveUdpBatched(o: BatchedUdpOptions): UdpListener {
     recvHdr: new Uint8Array(n * MMSGHDR_BYTES),
     sendHdr: new Uint8Array(n * MMSGHDR_BYTES),
     pollFd: new Uint8Array(8),
+    // Replies to datagrams that other workers received, and to gathered scrapes.
+    qReplies: new Uint8Array(n * UDP_REPLY_BYTES_MAX),
+    qNames: new Uint8Array(n * NAME_BYTES),
+    qIov: new Uint8Array(n * IOVEC_BYTES),
+    qHdr: new Uint8Array(n * MMSGHDR_BYTES),
   };
   const hdrView = new DataView(mem.recvHdr.buffer);
   const sendView = new DataView(mem.sendHdr.buffer);
@@ -139,12 +167,37 @@ export function serveUdpBatched(o: BatchedUdpOptions): UdpListener {
   );
   const nameSlotPtr = Array.from({ length: n }, (_, i) => namePtr + BigInt(i * NAME_BYTES));
   const sendIovSlotPtr = Array.from({ length: n }, (_, i) => sendIovPtr + BigInt(i * IOVEC_BYTES));
+  const qView = new DataView(mem.qHdr.buffer);
+  const qIovView = new DataView(mem.qIov.buffer);
+  const qReplyPtr = addressOf(c, mem.qReplies);
+  const qNamePtr = addressOf(c, mem.qNames);
+  const qIovPtr = addressOf(c, mem.qIov);
+  for (let i = 0; i < n; i++) {
+    qIovView.setBigUint64(i * IOVEC_BYTES, qReplyPtr + BigInt(i * UDP_REPLY_BYTES_MAX), true);
+    const h = i * MMSGHDR_BYTES;
+    qView.setBigUint64(h, qNamePtr + BigInt(i * NAME_BYTES), true);
+    qView.setBigUint64(h + 16, qIovPtr + BigInt(i * IOVEC_BYTES), true);
+    qView.setBigUint64(h + 24, 1n, true);
+  }
+  let queued = 0;
+  const fwdIp = new Uint8Array(16);
   const pollView = new DataView(mem.pollFd.buffer);
   pollView.setInt32(0, fd, true);
   pollView.setInt16(4, POLLIN, true);
 
   const ip = new Uint8Array(16);
   let closed = false;
+  const link = o.shards?.link ?? null;
+  const listenerIndex = o.shards?.listener ?? 0;
+
+  /** Hands datagram `d[0, size)` from the address at `mem.names[nameOff]` to worker `to`. */
+  const forward = (to: number, d: Uint8Array, size: number, nameOff: number, nameLen: number) => {
+    const at = link!.reserve(to, FORWARD_UDP_HEAD_BYTES + size);
+    if (at < 0) return; // the owner's ring is full: dropped and counted; the client retries
+    const b = link!.buffer(to);
+    writeForwardUdpHead(b, at, listenerIndex, mem.names, nameOff, nameLen);
+    b.set(d.subarray(0, size), at + FORWARD_UDP_HEAD_BYTES);
+  };
 
   /** Receives and answers one batch; returns the datagrams received (0 when drained). */
   const batch = (): number => {
@@ -161,23 +214,34 @@ export function serveUdpBatched(o: BatchedUdpOptions): UdpListener {
       const h = i * MMSGHDR_BYTES;
       const len = hdrView.getUint32(h + 56, true);
       const nameOff = i * NAME_BYTES;
-      const family = mem.names[nameOff] | (mem.names[nameOff + 1] << 8);
-      if (family === AF_INET) {
-        ip.fill(0, 0, 10);
-        ip[10] = ip[11] = 0xff;
-        ip.set(mem.names.subarray(nameOff + 4, nameOff + 8), 12);
-      } else if (family === AF_INET6) {
-        ip.set(mem.names.subarray(nameOff + 8, nameOff + 24));
-      } else continue;
+      if (!ipOf(mem.names, nameOff, ip)) continue;
       const dataOff = i * RECV_SLOT_BYTES;
       const outOff = i * UDP_REPLY_BYTES_MAX;
+      const size = Math.min(len, RECV_SLOT_BYTES);
+      const datagram = mem.data.subarray(dataOff, dataOff + size);
       const m = o.handler.handle(
-        mem.data.subarray(dataOff, dataOff + Math.min(len, RECV_SLOT_BYTES)),
-        Math.min(len, RECV_SLOT_BYTES),
+        datagram,
+        size,
         ip,
         now,
         mem.replies.subarray(outOff, outOff + UDP_REPLY_BYTES_MAX),
       );
+      if (m === UDP_FORWARD) {
+        forward(o.handler.owner, datagram, size, nameOff, hdrView.getUint32(h + 8, true));
+        continue;
+      }
+      if (m === UDP_GATHER) {
+        const nameLen = hdrView.getUint32(h + 8, true);
+        const name = mem.names.slice(nameOff, nameOff + nameLen);
+        o.handler.gatherScrape(datagram, size, ip, now, (reply) => {
+          if (closed) return;
+          const j = queued;
+          mem.qReplies.set(reply, j * UDP_REPLY_BYTES_MAX);
+          queueReply(j, reply.length, name, 0, nameLen);
+          flushQueued();
+        });
+        continue;
+      }
       if (m <= 0) continue;
       const j = replies++;
       sendIovView.setBigUint64(j * IOVEC_BYTES, replySlotPtr[i], true);
@@ -188,23 +252,59 @@ export function serveUdpBatched(o: BatchedUdpOptions): UdpListener {
       sendView.setBigUint64(s + 16, sendIovSlotPtr[j], true);
       sendView.setBigUint64(s + 24, 1n, true);
     }
+    send(mem.sendHdr, replies);
+    if (link !== null) {
+      // Publish the datagrams handed to other workers, then answer theirs.
+      link.flush();
+      link.drain();
+    }
+    return got;
+  };
+
+  /** Sends `count` prepared headers of `hdr`. */
+  const send = (hdr: Uint8Array, count: number) => {
     let sent = 0;
-    while (sent < replies) {
-      const r = c.sendmmsg(
-        fd,
-        mem.sendHdr.subarray(sent * MMSGHDR_BYTES),
-        replies - sent,
-        MSG_DONTWAIT,
-      );
+    while (sent < count) {
+      const r = c.sendmmsg(fd, hdr.subarray(sent * MMSGHDR_BYTES), count - sent, MSG_DONTWAIT);
       if (r <= 0) {
-        // Send buffer full or an ICMP error pending: drop the rest of this batch's replies
-        // (UDP clients retransmit), as a blocking send would stall every other client.
-        o.onDroppedReplies?.(replies - sent);
+        // Send buffer full or an ICMP error pending: drop the rest of these replies (UDP
+        // clients retransmit), as a blocking send would stall every other client.
+        o.onDroppedReplies?.(count - sent);
         break;
       }
       sent += r;
     }
-    return got;
+  };
+
+  /** Queues the reply `out[0, m)` of slot `j` to the address `name[nameOff, +nameLen)`. */
+  const queueReply = (j: number, m: number, name: Uint8Array, nameOff: number, nameLen: number) => {
+    mem.qNames.set(name.subarray(nameOff, nameOff + nameLen), j * NAME_BYTES);
+    qIovView.setBigUint64(j * IOVEC_BYTES + 8, BigInt(m), true);
+    qView.setUint32(j * MMSGHDR_BYTES + 8, nameLen, true);
+    queued++;
+    if (queued === n) flushQueued();
+  };
+
+  const flushQueued = () => {
+    if (queued === 0) return;
+    send(mem.qHdr, queued);
+    queued = 0;
+  };
+
+  /** Reads the 16-byte address of a sockaddr into `into`; false for another family. */
+  const ipOf = (name: Uint8Array, off: number, into: Uint8Array): boolean => {
+    const family = name[off] | (name[off + 1] << 8);
+    if (family === AF_INET) {
+      into.fill(0, 0, 10);
+      into[10] = into[11] = 0xff;
+      into.set(name.subarray(off + 4, off + 8), 12);
+      return true;
+    }
+    if (family === AF_INET6) {
+      into.set(name.subarray(off + 8, off + 24));
+      return true;
+    }
+    return false;
   };
 
   const done = (async () => {
@@ -232,6 +332,24 @@ export function serveUdpBatched(o: BatchedUdpOptions): UdpListener {
   return {
     addr: { transport: "udp", hostname: o.host, port },
     done,
+    answerForwarded(data, at, len) {
+      if (closed) return;
+      const nameLen = data[at + 2];
+      if (!ipOf(data, at + 4, fwdIp)) return;
+      const j = queued;
+      const size = len - FORWARD_UDP_HEAD_BYTES;
+      const start = at + FORWARD_UDP_HEAD_BYTES;
+      const m = o.handler.handle(
+        data.subarray(start, start + size),
+        size,
+        fwdIp,
+        o.clock(),
+        mem.qReplies.subarray(j * UDP_REPLY_BYTES_MAX, (j + 1) * UDP_REPLY_BYTES_MAX),
+        true,
+      );
+      if (m > 0) queueReply(j, m, data, at + 4, nameLen);
+    },
+    flushQueued,
     close() {
       closed = true;
     },

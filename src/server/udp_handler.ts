@@ -28,6 +28,8 @@ import { ACTION_KIND, Counters, PROTOCOL, requestIndex } from "../stats/counters
 import { AnnounceOutcome, TrackerLogic } from "../logic/tracker_logic.ts";
 import { AnnounceRequest, DEFAULTS, LIMITS } from "../types.ts";
 import { isV4Mapped } from "../util/ip.ts";
+import { ShardMap } from "../logic/shards.ts";
+import { ScrapeGather, ShardLink } from "./shard_link.ts";
 
 /** Options for {@link UdpHandler}. */
 export interface UdpHandlerOptions {
@@ -38,7 +40,14 @@ export interface UdpHandlerOptions {
   peersV4Max?: number;
   /** Reply cap for IPv6 requesters. Default {@link DEFAULTS.udpPeersV6Max}. */
   peersV6Max?: number;
+  /** With several workers: this worker's links; a torrent it does not own is handed over. */
+  shards?: ShardLink | null;
 }
+
+/** {@link UdpHandler.handle}'s result: hand the datagram to worker {@link UdpHandler.owner}. */
+export const UDP_FORWARD = -1;
+/** {@link UdpHandler.handle}'s result: a scrape over several workers; call `gatherScrape`. */
+export const UDP_GATHER = -2;
 
 /** The refusal text, as in the HTTP failure reason. */
 export const NOT_AUTHORIZED_TEXT =
@@ -58,6 +67,10 @@ export class UdpHandler {
   readonly #counts = { seeders: 0, leechers: 0, downloaded: 0 };
   readonly #v4Max: number;
   readonly #v6Max: number;
+  readonly #shards: ShardLink | null;
+  readonly #map: ShardMap | null;
+  /** The worker to hand the datagram to, after {@link UDP_FORWARD}. */
+  owner = 0;
 
   constructor(options: UdpHandlerOptions) {
     this.#o = options;
@@ -66,11 +79,15 @@ export class UdpHandler {
     const v6 = options.peersV6Max ?? DEFAULTS.udpPeersV6Max;
     this.#v4Max = Math.min(v4, LIMITS.numwantCeiling);
     this.#v6Max = Math.min(v6, LIMITS.numwantCeiling);
+    this.#shards = options.shards ?? null;
+    this.#map = this.#shards?.map ?? null;
   }
 
   /**
    * Handles the datagram `buf[0, len)` from the 16-byte address `ip`; writes the reply into
-   * `out` (at least {@link UDP_REPLY_BYTES_MAX} bytes) and returns its length, 0 for no reply.
+   * `out` (at least {@link UDP_REPLY_BYTES_MAX} bytes) and returns its length, 0 for no reply,
+   * {@link UDP_FORWARD} or {@link UDP_GATHER} when other workers own its torrents. A datagram
+   * another worker `forwarded` was counted and its connection id checked there.
    */
   handle(
     buf: Uint8Array,
@@ -78,9 +95,10 @@ export class UdpHandler {
     ip: Uint8Array,
     nowSeconds: number,
     out: Uint8Array,
+    forwarded = false,
   ): number {
     const c = this.#o.counters;
-    c.udpPackets++;
+    if (!forwarded) c.udpPackets++;
     const kind = parseUdpRequest(buf, len, this.#req);
     if (kind === UDP_REQUEST.drop) return this.#drop();
     if (kind === UDP_REQUEST.connect) {
@@ -90,14 +108,77 @@ export class UdpHandler {
       c.requests[requestIndex(PROTOCOL.udp, !isV4Mapped(ip, 0), ACTION_KIND.connect)]++;
       return CONNECT_BYTES;
     }
-    if (!this.#o.connectionIds.verify(buf, 0, ip, 0, nowSeconds)) {
+    if (!forwarded && !this.#o.connectionIds.verify(buf, 0, ip, 0, nowSeconds)) {
       c.udpConnectionIdMismatches++;
       if (!mayAnswerMismatch(len)) return this.#drop();
       return writeMismatchReply(buf, out);
     }
     if (kind === UDP_REQUEST.shortAnnounce) return this.#drop();
-    if (kind === UDP_REQUEST.announce) return this.#announce(buf, ip, nowSeconds, out);
+    const map = this.#map;
+    if (kind === UDP_REQUEST.announce) {
+      if (map !== null && !forwarded) {
+        const owner = map.of(buf, 16);
+        if (owner !== this.#shards!.index) return this.#forward(owner);
+      }
+      return this.#announce(buf, ip, nowSeconds, out);
+    }
+    if (map !== null && !forwarded) {
+      const n = scrapeHashCount(len);
+      const first = map.of(buf, 16);
+      let k = 1;
+      while (k < n && map.of(buf, 16 + 20 * k) === first) k++;
+      if (k < n) return UDP_GATHER;
+      if (first !== this.#shards!.index) return this.#forward(first);
+    }
     return this.#scrape(buf, len, ip, nowSeconds, out);
+  }
+
+  #forward(owner: number): number {
+    this.owner = owner;
+    return UDP_FORWARD;
+  }
+
+  /**
+   * Answers a scrape whose torrents several workers own (after {@link UDP_GATHER}): the local
+   * counts now, the others' when they answer; `send` gets the reply then. `buf` is copied.
+   */
+  gatherScrape(
+    buf: Uint8Array,
+    len: number,
+    ip: Uint8Array,
+    nowSeconds: number,
+    send: (reply: Uint8Array) => void,
+  ): void {
+    const link = this.#shards!;
+    const logic = this.#o.logic;
+    logic.countScrape(PROTOCOL.udp, ip);
+    const n = scrapeHashCount(len);
+    const req = buf.slice(0, 16 + 20 * n);
+    const hashAt = (k: number) => 16 + 20 * k;
+    const write = (g: ScrapeGather | null) => {
+      if (g === null) return; // an owner's answer was lost: no reply, the client retries
+      const out = new Uint8Array(8 + 12 * n);
+      writeReplyHead(out, ACTION.scrape, req);
+      const counts = this.#counts;
+      for (let k = 0; k < n; k++) {
+        counts.seeders = g.counts[3 * k];
+        counts.leechers = g.counts[3 * k + 1];
+        counts.downloaded = g.counts[3 * k + 2];
+        writeScrapeEntry(out, k, g.known[k] === 1 ? counts : null);
+      }
+      send(out);
+    };
+    const g = link.gatherScrape(n, req, hashAt, write);
+    if (g === null) return; // too many scrapes wait: dropped (and counted), the client retries
+    const counts = this.#counts;
+    for (let k = 0; k < n; k++) {
+      if (link.map.of(req, hashAt(k)) !== link.index) continue;
+      if (!logic.scrape(req, hashAt(k), nowSeconds, counts)) continue;
+      g.known[k] = 1;
+      g.counts[3 * k] = counts.seeders;
+      g.counts[3 * k + 1] = counts.leechers;
+      g.counts[3 * k + 2] = counts.downloaded;
+    }
   }
 
   #drop(): number {

@@ -5,7 +5,13 @@
 
 import { SpscRing } from "./spsc_ring.ts";
 
-self.onmessage = (e: MessageEvent<{ buffer: SharedArrayBuffer; count: number }>) => {
+/** The worker's global scope (the main program's types do not describe it). */
+const scope = globalThis as unknown as {
+  onmessage: (e: MessageEvent<{ buffer: SharedArrayBuffer; count: number }>) => void;
+  postMessage(message: unknown): void;
+};
+
+scope.onmessage = (e) => {
   const ring = new SpscRing(e.data.buffer);
   const view = new DataView(ring.data.buffer, ring.data.byteOffset, ring.data.byteLength);
   for (let i = 0; i < e.data.count; i++) {
@@ -20,5 +26,5 @@ self.onmessage = (e: MessageEvent<{ buffer: SharedArrayBuffer; count: number }>)
     if (i % 16 === 15) ring.commit();
   }
   ring.commit();
-  postMessage({ full: ring.full });
+  scope.postMessage({ full: ring.full });
 };

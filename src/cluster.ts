@@ -1,0 +1,215 @@
+/**
+ * Several workers as one tracker (`tracker.workers` above 1): the main isolate checks that no
+ * other process holds the ports, wires the rings and wake-ups the workers hand requests over
+ * with (server/shard_link.ts), starts one Deno Worker per shard (src/worker.ts) and then only
+ * relays control: signals, gathering the figures for /stats and /metrics, and the stop. A
+ * worker that fails ends the process with a message and a non-zero status: a tracker silently
+ * missing a share of its torrents would be worse than a restart (systemd, the watchdog).
+ */
+
+import { Config } from "./config/config.ts";
+import { libcUnavailableReason } from "./server/libc.ts";
+import { ShardWiring, wireShards } from "./server/shard_link.ts";
+import { MetricsSource } from "./stats/metrics.ts";
+import { BoundAddress, RunningTracker, StartError } from "./tracker.ts";
+import { FromWorker, ToWorker } from "./worker.ts";
+
+/** Options for {@link startCluster}. */
+export interface ClusterOptions {
+  log: (line: string) => void;
+  /** Ends the process (a worker failed after the start). */
+  exit: (code: number) => void;
+  /** Fault injection: this worker fails at the first /stats or /metrics (the restart path). */
+  faultWorker?: number | null;
+}
+
+/** Bytes of the ring from one worker to another: 1 MiB, less with many workers. */
+export function ringDataBytes(count: number): number {
+  const TOTAL_BYTES_MAX = 64 << 20;
+  let bytes = 1 << 20;
+  while (bytes > 64 << 10 && bytes * count * (count - 1) > TOTAL_BYTES_MAX) bytes >>= 1;
+  return bytes;
+}
+
+/**
+ * The workers to run for `config`: its `tracker.workers` (auto: the cores this process may
+ * use), or 1 with the reason when the hand-over between workers cannot work here.
+ */
+export function workerCount(config: Config): { count: number; why: string | null } {
+  const wanted = config.workers === 0 ? navigator.hardwareConcurrency : config.workers;
+  if (wanted <= 1) return { count: 1, why: null };
+  if (config.udpBatch === "off") {
+    return { count: 1, why: "listen.udp.batch off (the workers share the ports through it)" };
+  }
+  const why = libcUnavailableReason();
+  return why === null ? { count: wanted, why: null } : { count: 1, why };
+}
+
+/**
+ * What `config` asks for that several workers do not serve yet, or null. Refused at start
+ * rather than served per worker, which would split or repeat it.
+ */
+export function notAcrossWorkers(config: Config): string | null {
+  if (config.stateFile !== null) return "tracker.statefile";
+  if (config.stateLoadFile !== null) return "-l (a statedump to load)";
+  if (config.livesyncListen !== null) return "live sync";
+  if (config.fifoAdd !== null || config.fifoDelete !== null) return "access list FIFOs";
+  return null;
+}
+
+/**
+ * Binds every listener once without SO_REUSEPORT, then lets them go: fails (AddrInUse) when
+ * another process holds a port, which the workers' SO_REUSEPORT would otherwise share with it
+ * (opentracker sets the option too). Port 0 becomes the port the kernel picked.
+ */
+function probeListeners(config: Config): Config["listeners"] {
+  const held: { close(): void }[] = [];
+  try {
+    return config.listeners.map((l) => {
+      const socket = l.protocol === "tcp"
+        ? Deno.listen({ hostname: l.host, port: l.port, transport: "tcp" })
+        : Deno.listenDatagram({ hostname: l.host, port: l.port, transport: "udp" });
+      held.push(socket);
+      return { ...l, port: (socket.addr as Deno.NetAddr).port };
+    });
+  } finally {
+    for (const s of held) s.close();
+  }
+}
+
+/** Starts `count` workers over `config`; resolves when all serve, rejects as startTracker throws. */
+export async function startCluster(
+  config: Config,
+  count: number,
+  o: ClusterOptions,
+): Promise<RunningTracker> {
+  const listeners = probeListeners(config);
+  const shared = { ...config, listeners };
+  const wiring = wireShards(count, ringDataBytes(count));
+  const connectionKey = crypto.getRandomValues(new Uint8Array(16));
+  const trackerId = crypto.getRandomValues(new Uint32Array(1))[0];
+  const startedAt = Math.floor(Date.now() / 1000);
+
+  let stopping = false;
+  const workers: Worker[] = [];
+  const waiting = new Map<string, { left: number; resolve: () => void }>();
+  /** Resolves when every worker has sent `kind` once more. */
+  const all = (kind: "saved" | "stopped") =>
+    new Promise<void>((resolve) => waiting.set(kind, { left: workers.length, resolve }));
+  const arrived = (kind: string) => {
+    const w = waiting.get(kind);
+    if (w !== undefined && --w.left === 0) {
+      waiting.delete(kind);
+      w.resolve();
+    }
+  };
+
+  // Gathering figures: a worker asks, every worker answers, the asker gets them all.
+  let nextGather = 1;
+  const gathers = new Map<
+    number,
+    { from: number; id: number; figures: MetricsSource[]; left: number }
+  >();
+
+  const started: Promise<BoundAddress[]>[] = [];
+  for (let index = 0; index < count; index++) {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
+    workers.push(worker);
+    const send = (m: ToWorker) => worker.postMessage(m);
+    let startDone: ((a: BoundAddress[]) => void) | null = null;
+    let startFail: ((e: Error) => void) | null = null;
+    started.push(
+      new Promise((resolve, reject) => {
+        startDone = resolve;
+        startFail = reject;
+      }),
+    );
+    worker.onerror = (e) => {
+      e.preventDefault();
+      const where = e.filename ? ` (${e.filename}:${e.lineno})` : "";
+      const why = `worker ${index} of ${count} failed: ${e.message}${where}`;
+      if (startFail !== null) return startFail(new Error(why));
+      if (stopping) return;
+      o.log(`${why}; stopping the tracker so that it is restarted with every shard`);
+      o.exit(70);
+    };
+    worker.onmessage = (e: MessageEvent<FromWorker>) => {
+      const m = e.data;
+      switch (m.kind) {
+        case "started":
+          startFail = null;
+          return startDone!(m.addresses as BoundAddress[]);
+        case "failed": {
+          const error = m.name === "AddrInUse"
+            ? new Deno.errors.AddrInUse(m.message)
+            : m.exitCode !== null
+            ? new StartError(m.message, m.exitCode)
+            : new Error(m.message);
+          return startFail?.(error);
+        }
+        case "gather": {
+          const id = nextGather++;
+          gathers.set(id, { from: index, id: m.id, figures: new Array(count), left: count });
+          for (const w of workers) w.postMessage({ kind: "figures", id } satisfies ToWorker);
+          return;
+        }
+        case "figures": {
+          const g = gathers.get(m.id);
+          if (g === undefined) return;
+          g.figures[workers.indexOf(e.target as Worker)] = m.figures;
+          if (--g.left > 0) return;
+          gathers.delete(m.id);
+          workers[g.from].postMessage(
+            { kind: "gathered", id: g.id, figures: g.figures } satisfies ToWorker,
+          );
+          return;
+        }
+        case "saved":
+        case "stopped":
+          return arrived(m.kind);
+      }
+    };
+    const place: Omit<ShardWiring, "index"> = wiring;
+    send({
+      kind: "start",
+      config: shared,
+      wiring: { ...place, index },
+      connectionKey,
+      trackerId,
+      startedAt,
+      fault: o.faultWorker === index,
+    });
+  }
+
+  const broadcast = (m: ToWorker) => {
+    for (const w of workers) w.postMessage(m);
+  };
+  let addresses: BoundAddress[];
+  try {
+    addresses = (await Promise.all(started))[0];
+  } catch (error) {
+    stopping = true;
+    for (const w of workers) w.terminate();
+    throw error;
+  }
+  let stopped: Promise<void> | null = null;
+  return {
+    addresses,
+    ready: Promise.resolve(),
+    saveState: () => {
+      const done = all("saved");
+      broadcast({ kind: "save" });
+      return done;
+    },
+    reload: () => broadcast({ kind: "reload" }),
+    stop: () => {
+      if (stopped === null) {
+        stopping = true;
+        const done = all("stopped");
+        broadcast({ kind: "stop" });
+        stopped = done;
+      }
+      return stopped;
+    },
+  };
+}

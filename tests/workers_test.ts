@@ -1,0 +1,229 @@
+/**
+ * Several workers (`tracker.workers`) behave as one tracker: a torrent's peers meet whichever
+ * worker their requests reach, scrapes gather from every worker, /stats and /metrics add up to
+ * what one worker shows for the same traffic, closed mode and SIGHUP reach every worker, and a
+ * worker that dies ends the process. Each client socket below has its own source port, so the
+ * kernel spreads them over the workers' SO_REUSEPORT sockets.
+ */
+
+import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
+import { toHex } from "../src/util/hex.ts";
+import { httpClient, randomHash, TrackerClient, udpClient } from "./support/clients.ts";
+import { httpGet, latin1 } from "./support/http.ts";
+import { startTrackerProcess, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
+
+/** Announces `hash` once from each of `n` fresh clients (ports base..base+n-1), then closes them. */
+async function spreadAnnounces(
+  make: () => TrackerClient,
+  hash: Uint8Array,
+  n: number,
+  base: number,
+): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const c = make();
+    try {
+      await c.announce({ hash, port: base + i, left: i % 3 === 0 ? 0 : 1 });
+    } finally {
+      c.close();
+    }
+  }
+}
+
+/** The ports in `peers` (`ip:port` texts), sorted. */
+const portsOf = (peers: string[]) => peers.map((p) => Number(p.split(":").at(-1))).sort();
+const range = (base: number, n: number) => Array.from({ length: n }, (_, i) => base + i);
+
+Deno.test("4 workers: a torrent's peers meet whichever worker their requests reach", async () => {
+  await withConfiguredTracker("tracker.workers 4\nlisten.tcp_udp [::1]:0\n", async (tr) => {
+    for (
+      const [name, make] of [
+        ["udp v4", () => udpClient("127.0.0.1", tr.udp[1])],
+        ["http v4", () => httpClient("127.0.0.1", tr.tcp[1])],
+        ["udp v6", () => udpClient("::1", tr.udp[0])],
+        ["http v6", () => httpClient("::1", tr.tcp[0])],
+      ] as const
+    ) {
+      const h = randomHash();
+      await spreadAnnounces(make, h, 24, 7000);
+      const c = make();
+      const r = await c.announce({ hash: h, port: 7000, left: 0, numwant: 50 });
+      const [s] = await c.scrape([h]);
+      c.close();
+      deepStrictEqual(portsOf(r.peers), range(7000, 24), name);
+      deepStrictEqual([r.complete, r.incomplete], [8, 16], name);
+      deepStrictEqual(s, { complete: 8, incomplete: 16, downloaded: 0 }, name);
+    }
+  }, { listeners: 4 });
+});
+
+Deno.test("4 workers: one scrape of torrents that every worker owns", async () => {
+  await withConfiguredTracker("tracker.workers 4\n", async (tr) => {
+    const hashes = Array.from({ length: 40 }, () => randomHash());
+    for (const [i, h] of hashes.entries()) {
+      await spreadAnnounces(() => udpClient("127.0.0.1", tr.udp[0]), h, 1 + (i % 3), 9000);
+    }
+    const unknown = [randomHash(), randomHash()];
+    const want = hashes.map((_, i) => {
+      const n = 1 + (i % 3);
+      const seeds = Math.ceil(n / 3);
+      return { complete: seeds, incomplete: n - seeds, downloaded: 0 };
+    });
+    // UDP answers every hash in order (zeros for unknown ones); HTTP omits unknown torrents.
+    const udp = udpClient("127.0.0.1", tr.udp[0]);
+    const http = httpClient("127.0.0.1", tr.tcp[0]);
+    try {
+      const all = [unknown[0], ...hashes, unknown[1]];
+      deepStrictEqual(await udp.scrape(all), [
+        { complete: 0, incomplete: 0, downloaded: 0 },
+        ...want,
+        { complete: 0, incomplete: 0, downloaded: 0 },
+      ]);
+      // HTTP takes at most 64 hashes per scrape; 40 + 2 fit.
+      deepStrictEqual(await http.scrape(all), [null, ...want, null]);
+    } finally {
+      udp.close();
+      http.close();
+    }
+  });
+});
+
+/** The same traffic for every run: announces, a completion, a stop, scrapes, errors. */
+async function traffic(tr: TrackerProcess, hashes: Uint8Array[]): Promise<void> {
+  for (const [i, h] of hashes.entries()) {
+    await spreadAnnounces(() => udpClient("127.0.0.1", tr.udp[0]), h, 3, 100 * i + 1000);
+    await spreadAnnounces(() => httpClient("127.0.0.1", tr.tcp[0]), h, 2, 100 * i + 1050);
+  }
+  const udp = udpClient("127.0.0.1", tr.udp[0]);
+  const http = httpClient("127.0.0.1", tr.tcp[0]);
+  try {
+    await udp.announce({ hash: hashes[0], port: 1001, left: 0, event: "completed" });
+    await http.announce({ hash: hashes[1], port: 1151, event: "stopped" });
+    await udp.scrape(hashes);
+    await http.scrape(hashes.slice(0, 5));
+  } finally {
+    udp.close();
+    http.close();
+  }
+  await httpGet("127.0.0.1", tr.tcp[0], "/announce?info_hash=short");
+  await httpGet("127.0.0.1", tr.tcp[0], "/nothing-here");
+}
+
+/** /metrics without the series that describe memory, time or the process rather than traffic. */
+function trafficMetrics(text: string): string[] {
+  return text.split("\n").filter((l) =>
+    l !== "" && !l.startsWith("#") &&
+    !/memory|heap|rss|lag|uptime|peer_store|tracker_id|connections_(open|peak)|http_connections\{|tcp_accepts|connections_closed|accepted|scans/
+      .test(l)
+  );
+}
+
+Deno.test("/stats and /metrics of 4 workers equal one worker's for the same traffic", async () => {
+  const hashes = Array.from({ length: 12 }, () => randomHash());
+  const MODES = ["peer", "torr", "udp4", "tcp4", "scrp", "completed", "herr", "renew", "numwants"];
+  const seen: Record<string, string>[] = [];
+  for (const workers of [1, 4]) {
+    await withConfiguredTracker(`tracker.workers ${workers}\n`, async (tr) => {
+      await traffic(tr, hashes);
+      const bodies: Record<string, string> = {};
+      for (const mode of MODES) {
+        const r = await httpGet("127.0.0.1", tr.tcp[0], `/stats?mode=${mode}`);
+        strictEqual(r.status, 200, mode);
+        // Uptime and the rates derived from it differ between two runs.
+        bodies[mode] = latin1(r.body).replace(/\d+ seconds \(\d+ hours\)/, "T")
+          .replace(/[\d.]+ (conns|success|scrapes|requests|announces)\/s/g, "R");
+      }
+      const m = await httpGet("127.0.0.1", tr.tcp[0], "/metrics");
+      bodies.metrics = trafficMetrics(latin1(m.body)).join("\n");
+      seen.push(bodies);
+    });
+  }
+  for (const key of Object.keys(seen[0])) deepStrictEqual(seen[1][key], seen[0][key], key);
+  match(seen[1].torr, /^12\n/);
+});
+
+Deno.test("2 workers, closed mode: the list and its SIGHUP reload reach every worker", async () => {
+  const listed = randomHash();
+  const later = randomHash();
+  await withConfiguredTracker((dir) => {
+    Deno.writeTextFileSync(`${dir}/white`, toHex(listed, 0, 20, false) + "\n");
+    return `tracker.workers 2\naccess.whitelist ${dir}/white\n`;
+  }, async (tr, dir) => {
+    const outcome = async (h: Uint8Array) => {
+      const results = new Set<string>();
+      for (let i = 0; i < 12; i++) {
+        const c = udpClient("127.0.0.1", tr.udp[0]);
+        try {
+          await c.announce({ hash: h, port: 6000 + i });
+          results.add("ok");
+        } catch (error) {
+          // A refusal is a BEP 15 error reply (action 3) with the HTTP failure text.
+          results.add(/action 3|not authorized/.test(String(error)) ? "refused" : String(error));
+        } finally {
+          c.close();
+        }
+      }
+      return [...results];
+    };
+    deepStrictEqual(await outcome(listed), ["ok"]);
+    deepStrictEqual(await outcome(later), ["refused"]);
+    Deno.writeTextFileSync(`${dir}/white`, toHex(later, 0, 20, false) + "\n");
+    const reloaded = tr.waitFor(/worker 1: SIGHUP: Loaded 1 info_hashes/);
+    const reloaded0 = tr.waitFor(/^SIGHUP: Loaded 1 info_hashes/m);
+    Deno.kill(tr.pid, "SIGHUP");
+    await Promise.all([reloaded, reloaded0]);
+    deepStrictEqual(await outcome(later), ["ok"]);
+    deepStrictEqual(await outcome(randomHash()), ["refused"]);
+  });
+});
+
+Deno.test("a worker that dies ends the process with a message and status 70", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/opentracker.conf`,
+      "tracker.workers 2\nlisten.tcp_udp 127.0.0.1:0\n",
+    );
+    const tr = await startTrackerProcess(
+      ["-f", `${dir}/opentracker.conf`],
+      2,
+      [`--allow-read=${dir}`, "--allow-env=OPENTRACKER_FAULT_WORKER"],
+      ["env", "OPENTRACKER_FAULT_WORKER=1"],
+    );
+    // The fault fires when the workers' figures are gathered; the request gets no answer.
+    await httpGet("127.0.0.1", tr.tcp[0], "/stats?mode=peer").catch(() => null);
+    const { code } = await tr.child.status;
+    strictEqual(code, 70);
+    match(tr.output(), /worker 1 of 2 failed: .*fault injected by OPENTRACKER_FAULT_WORKER/);
+    match(tr.output(), /stopping the tracker so that it is restarted with every shard/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tracker.workers refuses what is not served across workers yet, saying so", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/opentracker.conf`,
+      `tracker.workers 2\ntracker.statefile ${dir}/state\nlisten.tcp_udp 127.0.0.1:0\n`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../main.ts", import.meta.url).pathname,
+        "-f",
+        `${dir}/opentracker.conf`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    strictEqual(out.code, 1);
+    match(
+      new TextDecoder().decode(out.stderr),
+      /tracker\.workers 2: tracker\.statefile is not served across workers yet; set tracker\.workers 1/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
