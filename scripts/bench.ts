@@ -12,7 +12,13 @@
  * medians and ratios, in markdown for docs/benchmarks.md. Needs root for running opentracker as
  * nobody. Not part of the test suite: a full run takes several minutes.
  *
- *   deno run -A scripts/bench.ts [--seconds 20] [--runs 3] [--only TEXT] [--reference upstream|debian|all]
+ * The multi-core rows run `--cores N` workers (default: every CPU) against opentracker with N UDP
+ * workers on the same N CPUs; the generator gets the other CPUs when there are any, else it runs
+ * unpinned beside the trackers (as on a 2-CPU machine), with 16 sockets per thread so that the
+ * kernel's SO_REUSEPORT hash spreads the load over our workers.
+ *
+ *   deno run -A scripts/bench.ts [--seconds 20] [--runs 3] [--only TEXT] [--cores N]
+ *     [--reference upstream|debian|all]
  */
 
 import { parseArgs } from "node:util";
@@ -28,8 +34,12 @@ const { values } = parseArgs({
     only: { type: "string", default: "" },
     /** Which reference opentrackers run beside ours. */
     reference: { type: "string", default: "all" },
+    /** CPUs (and workers) of the multi-core rows. */
+    cores: { type: "string", default: String(navigator.hardwareConcurrency) },
   },
 });
+const CPUS = navigator.hardwareConcurrency;
+const CORES = Math.min(Number(values.cores), CPUS);
 const SECONDS = Number(values.seconds);
 const RUNS = Number(values.runs);
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -88,21 +98,62 @@ function running(child: Deno.ChildProcess, port: number): Running {
   };
 }
 
-/** Starts this tracker; `batch` turns on the FFI recvmmsg/sendmmsg path (`listen.udp.batch`). */
-async function startOurs(batch = false): Promise<Running> {
+/** How a workload runs: our UDP path and workers, the trackers' CPUs and the generator's. */
+interface Setup {
+  /** The batched FFI recvmmsg/sendmmsg path (`listen.udp.batch`). */
+  batch: boolean;
+  /** Our `tracker.workers`, and opentracker's `listen.udp.workers`. */
+  workers: number;
+  trackerCpus: string;
+  /** Generator CPUs, or null for unpinned. */
+  genCpus: string | null;
+  /** Generator threads and sockets per thread. */
+  threads: number;
+  sockets: number;
+}
+
+/** One tracker core, the generator on CPU 0: the classic side-by-side. */
+const PINNED: Setup = {
+  batch: false,
+  workers: 1,
+  trackerCpus: "1",
+  genCpus: "0",
+  threads: 1,
+  sockets: 4,
+};
+
+/** `n` workers on CPUs 0..n-1; the generator on the others, or unpinned when there are none. */
+function multiCore(n: number, batch = true): Setup {
+  const spare = CPUS - n;
+  return {
+    batch,
+    workers: n,
+    trackerCpus: `0-${n - 1}`,
+    genCpus: spare > 0 ? `${n}-${CPUS - 1}` : null,
+    threads: Math.max(1, Math.min(spare > 0 ? spare : n, 8)),
+    sockets: 16,
+  };
+}
+
+/** Starts this tracker in `setup`. */
+async function startOurs(setup: Setup): Promise<Running> {
   const port = freePort();
   const conf = `${work}/ours.conf`;
-  Deno.writeTextFileSync(conf, `listen.udp.batch ${batch ? "on" : "off"}\n`);
+  Deno.writeTextFileSync(
+    conf,
+    `listen.udp.batch ${setup.batch ? "on" : "off"}\ntracker.workers ${setup.workers}\n`,
+  );
   const child = new Deno.Command("taskset", {
     args: [
       "-c",
-      "1",
+      setup.trackerCpus,
       Deno.execPath(),
       "run",
       ...permissionFlags({
         read: [...INSTALL_DIRS.read, work],
         write: INSTALL_DIRS.write,
-        ffi: batch,
+        ffi: setup.batch,
+        source: `${ROOT}src`,
       }),
       `${ROOT}main.ts`,
       "-f",
@@ -121,9 +172,10 @@ async function startOurs(batch = false): Promise<Running> {
   return running(child, port);
 }
 
-async function startOpentracker(ref: Reference): Promise<Running> {
+async function startOpentracker(ref: Reference, setup: Setup): Promise<Running> {
   const port = freePort();
-  let conf = `listen.udp.workers 1\nlisten.udp 127.0.0.1:${port}\nlisten.tcp 127.0.0.1:${port}\n`;
+  let conf =
+    `listen.udp.workers ${setup.workers}\nlisten.udp 127.0.0.1:${port}\nlisten.tcp 127.0.0.1:${port}\n`;
   if (ref.whitelist) {
     // The whole fill pool (100,000 torrents), which contains the 10,000 of the load runs.
     Deno.writeTextFileSync(`${work}/whitelist`, sh([gen, "--hashes", "100000"]).out);
@@ -135,7 +187,7 @@ async function startOpentracker(ref: Reference): Promise<Running> {
   const child = new Deno.Command("taskset", {
     args: [
       "-c",
-      "1",
+      setup.trackerCpus,
       "setpriv",
       "--reuid=nobody",
       "--regid=nogroup",
@@ -159,12 +211,19 @@ async function startOpentracker(ref: Reference): Promise<Running> {
   return running(child, port);
 }
 
-function load(port: number, pid: number, extra: string[]): Record<string, number> {
+function load(
+  port: number,
+  pid: number,
+  extra: string[],
+  setup: Setup = PINNED,
+): Record<string, number> {
   const r = sh([
-    "taskset",
-    "-c",
-    "0",
+    ...(setup.genCpus === null ? [] : ["taskset", "-c", setup.genCpus]),
     gen,
+    "-t",
+    String(setup.threads),
+    "-s",
+    String(setup.sockets),
     "-a",
     "127.0.0.1",
     "-p",
@@ -209,13 +268,13 @@ async function measure(
   f: (t: Running) => number,
   withTheirs: boolean,
   lowerIsBetter = false,
-  batch = false,
+  setup: Setup = PINNED,
 ): Promise<void> {
   if (!name.includes(values.only!)) return;
   const ours: number[] = [];
   const theirs = new Map<string, number[]>();
   for (let run = 0; run < RUNS; run++) {
-    const a = await startOurs(batch);
+    const a = await startOurs(setup);
     try {
       ours.push(f(a));
     } finally {
@@ -223,7 +282,7 @@ async function measure(
     }
     let line = `${name}: run ${run + 1}: ours ${ours.at(-1)!.toFixed(1)}`;
     for (const ref of withTheirs ? references : []) {
-      const b = await startOpentracker(ref);
+      const b = await startOpentracker(ref, setup);
       try {
         const v = f(b);
         theirs.set(ref.name, [...(theirs.get(ref.name) ?? []), v]);
@@ -244,19 +303,55 @@ async function measure(
 }
 
 await measure(
-  "UDP announce responses/s (100:1, numwant 30)",
+  "UDP announce responses/s (100:1, numwant 30), portable path (listen.udp.batch off)",
   "/s",
   (t) => load(t.port, t.pid, [])["responses_per_s"],
   true,
 );
 await measure(
-  "UDP announce responses/s, listen.udp.batch on (FFI recvmmsg/sendmmsg)",
+  "UDP announce responses/s, 1 worker pinned to one core, batched path (the default)",
   "/s",
   (t) => load(t.port, t.pid, [])["responses_per_s"],
   true,
   false,
-  true,
+  { ...PINNED, batch: true },
 );
+if (CORES > 1) {
+  const setup = multiCore(CORES);
+  const where = setup.genCpus === null
+    ? "generator unpinned"
+    : `generator on CPUs ${setup.genCpus}`;
+  await measure(
+    `UDP announce responses/s, ${CORES} workers on ${CORES} cores (${where})`,
+    "/s",
+    (t) => load(t.port, t.pid, [], setup)["responses_per_s"],
+    true,
+    false,
+    setup,
+  );
+  // The hand-off's cost: tracker CPU per response with 4 workers against 1, same CPUs and load.
+  for (const workers of [1, 2, 4]) {
+    await measure(
+      `UDP tracker CPU-seconds per million responses, ${workers} worker${
+        workers > 1 ? "s" : ""
+      } on ${CORES} cores`,
+      "CPU-s",
+      (t) => 1e6 / load(t.port, t.pid, [], setup)["resp_per_tracker_cpu_s"],
+      false,
+      true,
+      { ...setup, workers },
+    );
+  }
+  await measure(
+    `HTTP keep-alive responses/s, ${CORES} workers on ${CORES} cores`,
+    "/s",
+    (t) =>
+      load(t.port, t.pid, ["--http", "-s", "64"], { ...setup, sockets: 64 })["responses_per_s"],
+    false,
+    false,
+    setup,
+  );
+}
 await measure(
   "HTTP, connection per request: responses per tracker CPU-second",
   "/CPU-s",
@@ -330,7 +425,7 @@ for (const batch of [false, true]) {
     },
     true,
     true,
-    batch,
+    { ...PINNED, batch },
   );
 }
 
@@ -340,7 +435,7 @@ const cpu = (Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)
 console.log(
   `\n${
     new Date().toISOString().slice(0, 10)
-  }, commit ${commit}, Deno ${deno}, ${cpu}, ${navigator.hardwareConcurrency} CPUs; medians of ${RUNS} runs of ${SECONDS} s\n`,
+  }, commit ${commit}, Deno ${deno}, ${cpu}, ${CPUS} CPUs; medians of ${RUNS} runs of ${SECONDS} s\n`,
 );
 const columns = references.map((r) => r.name);
 console.log(`| workload | ours |${columns.map((c) => ` ${c} | ratio |`).join("")}`);

@@ -75,7 +75,7 @@ else
   [ -f "$repo/deno.lock" ] && cp "$repo/deno.lock" "$lib/"
   # The one definition of the permission set (src/config/permission_flags.ts).
   flags=$("$deno" eval --quiet \
-    "import { INSTALL_DIRS, permissionFlags } from '$repo/src/config/permission_flags.ts'; console.log(permissionFlags({ ...INSTALL_DIRS, ffi: $ffi }).join(' '))")
+    "import { INSTALL_DIRS, permissionFlags } from '$repo/src/config/permission_flags.ts'; console.log(permissionFlags({ ...INSTALL_DIRS, ffi: $ffi, source: '$PREFIX/lib/opentracker-deno/src' }).join(' '))")
   tmp=$(mktemp)
   cat > "$tmp" <<EOF
 #!/bin/sh

@@ -112,6 +112,7 @@ export async function startCluster(
   >();
 
   const started: Promise<BoundAddress[]>[] = [];
+  const starts: (() => void)[] = [];
   for (let index = 0; index < count; index++) {
     const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
     workers.push(worker);
@@ -128,7 +129,13 @@ export async function startCluster(
       e.preventDefault();
       const where = e.filename ? ` (${e.filename}:${e.lineno})` : "";
       const why = `worker ${index} of ${count} failed: ${e.message}${where}`;
-      if (startFail !== null) return startFail(new Error(why));
+      if (startFail !== null) {
+        // Running from source, Deno reads the worker's module through the read permission.
+        const hint = /Requires read access/.test(e.message)
+          ? ` (tracker.workers needs --allow-read for ${new URL(".", import.meta.url).pathname})`
+          : "";
+        return startFail(new StartError(why + hint, 1));
+      }
       if (stopping) return;
       o.log(`${why}; stopping the tracker so that it is restarted with every shard`);
       o.exit(70);
@@ -169,24 +176,34 @@ export async function startCluster(
           return arrived(m.kind);
       }
     };
+    // Rejections are read in order below; until then they must not count as unhandled.
+    started[index].catch(() => {});
     const place: Omit<ShardWiring, "index"> = wiring;
-    send({
-      kind: "start",
-      config: shared,
-      wiring: { ...place, index },
-      connectionKey,
-      trackerId,
-      startedAt,
-      fault: o.faultWorker === index,
-    });
+    starts.push(() =>
+      send({
+        kind: "start",
+        config: shared,
+        wiring: { ...place, index },
+        connectionKey,
+        trackerId,
+        startedAt,
+        fault: o.faultWorker === index,
+      })
+    );
   }
 
   const broadcast = (m: ToWorker) => {
     for (const w of workers) w.postMessage(m);
   };
-  let addresses: BoundAddress[];
+  // One after another: each worker's sockets join their SO_REUSEPORT groups in worker order,
+  // which the kernel's socket-choosing program relies on (socket k is worker k's).
+  let addresses: BoundAddress[] = [];
   try {
-    addresses = (await Promise.all(started))[0];
+    for (let index = 0; index < count; index++) {
+      starts[index]();
+      const bound = await started[index];
+      if (index === 0) addresses = bound;
+    }
   } catch (error) {
     stopping = true;
     for (const w of workers) w.terminate();

@@ -302,6 +302,12 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       evictedTorrents: swarm.evictedTorrents,
       emptyTorrents: swarm.emptyTorrents,
       probationPeers: swarm.probationPeers,
+      workers: 1,
+      handoffSent: link?.sent ?? 0,
+      handoffReceived: link?.received ?? 0,
+      handoffDropped: link?.dropped ?? 0,
+      handoffExpired: link?.expired ?? 0,
+      handoffWakeups: link?.wakeups ?? 0,
     };
   };
   // With several workers, /stats and /metrics show the sums of the last gathering, which every

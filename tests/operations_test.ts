@@ -111,7 +111,7 @@ Deno.test("install.sh installs into a staging root, idempotently, and uninstalls
   }
 });
 
-Deno.test("install.sh without a binary writes a deno wrapper with the embedded permission set", async () => {
+Deno.test("install.sh without a binary writes a deno wrapper with the embedded permission set (and read access to the source, for the workers)", async () => {
   const root = await Deno.makeTempDir();
   try {
     const r = await run("bash", [`${ROOT}scripts/install.sh`], {
@@ -124,7 +124,8 @@ Deno.test("install.sh without a binary writes a deno wrapper with the embedded p
     ok(
       wrapper.includes(
         `run ${
-          permissionFlags(INSTALL_DIRS).join(" ")
+          permissionFlags({ ...INSTALL_DIRS, source: "/usr/local/lib/opentracker-deno/src" })
+            .join(" ")
         } --unstable-net "/usr/local/lib/opentracker-deno/main.ts"`,
       ),
       wrapper,

@@ -7,6 +7,7 @@
  */
 
 import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
+import { permissionFlags } from "../src/config/permission_flags.ts";
 import { toHex } from "../src/util/hex.ts";
 import { httpClient, randomHash, TrackerClient, udpClient } from "./support/clients.ts";
 import { httpGet, latin1 } from "./support/http.ts";
@@ -112,7 +113,7 @@ async function traffic(tr: TrackerProcess, hashes: Uint8Array[]): Promise<void> 
 function trafficMetrics(text: string): string[] {
   return text.split("\n").filter((l) =>
     l !== "" && !l.startsWith("#") &&
-    !/memory|heap|rss|lag|uptime|peer_store|tracker_id|connections_(open|peak)|http_connections\{|tcp_accepts|connections_closed|accepted|scans/
+    !/memory|heap|rss|lag|uptime|workers|handoff|peer_store|tracker_id|connections_(open|peak)|http_connections\{|tcp_accepts|connections_closed|accepted|scans/
       .test(l)
   );
 }
@@ -222,6 +223,36 @@ Deno.test("tracker.workers refuses what is not served across workers yet, saying
     match(
       new TextDecoder().decode(out.stderr),
       /tracker\.workers 2: tracker\.statefile is not served across workers yet; set tracker\.workers 1/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run from source without read access to it, tracker.workers names the grant", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/opentracker.conf`,
+      "tracker.workers 2\nlisten.tcp_udp 127.0.0.1:0\n",
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...permissionFlags({ read: [dir], write: [dir] }),
+        new URL("../main.ts", import.meta.url).pathname,
+        "-f",
+        `${dir}/opentracker.conf`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stderr);
+    strictEqual(out.code, 1, text);
+    const src = new URL("../src/", import.meta.url).pathname;
+    match(
+      text,
+      new RegExp(`worker 0 of 2 failed: .*tracker\\.workers needs --allow-read for ${src}`),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -4,7 +4,8 @@
  * (scripts/compile.ts embeds it). This sandbox replaces opentracker's chroot and setuid.
  *
  * - net: unscoped, because every UDP `send()` is checked per destination (platform notes).
- * - read: the configuration and the files it names (lists, FIFOs, state files).
+ * - read: the configuration and the files it names (lists, FIFOs, state files), and from source
+ *   the tracker's `src/` (workers' modules).
  * - write: the state directory (and FIFOs, which are opened read-write).
  * - ffi scoped to the C library's file ({@link LIBC_PATHS}), for the batched UDP path and the
  *   descriptor limit; `ffi: false` leaves it out (then UDP takes the portable path).
@@ -21,6 +22,12 @@ export interface PermissionDirs {
   readonly write: readonly string[];
   /** Grants FFI to the C library (the batched UDP path). Default true. */
   readonly ffi?: boolean;
+  /**
+   * The tracker's `src/` directory when it runs from source (`deno run`): Deno reads a worker's
+   * module through the read permission (`tracker.workers` above 1). A compiled executable
+   * embeds it and needs none.
+   */
+  readonly source?: string;
 }
 
 /** For `deno task start` from a checkout: the working directory. */
@@ -35,7 +42,8 @@ export const INSTALL_DIRS: PermissionDirs = {
 /** `deno run`/`deno compile` flags for `dirs`. */
 export function permissionFlags(dirs: PermissionDirs): string[] {
   const flags = ["--allow-net"];
-  if (dirs.read.length > 0) flags.push(`--allow-read=${dirs.read.join(",")}`);
+  const read = dirs.source === undefined ? dirs.read : [...dirs.read, dirs.source];
+  if (read.length > 0) flags.push(`--allow-read=${read.join(",")}`);
   if (dirs.write.length > 0) flags.push(`--allow-write=${dirs.write.join(",")}`);
   if (dirs.ffi !== false) flags.push(`--allow-ffi=${LIBC_PATHS.join(",")}`);
   return flags;

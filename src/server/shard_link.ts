@@ -109,9 +109,10 @@ export class ShardLink {
   expired = 0;
   /** Records dropped because a ring was full or too many requests were pending. */
   dropped = 0;
-  /** Records sent and received (for /metrics). */
+  /** Records sent and received, and eventfd wake-ups written (for /metrics). */
   sent = 0;
   received = 0;
+  wakeups = 0;
   #inbox: ShardInbox | null = null;
 
   constructor(w: ShardWiring) {
@@ -175,6 +176,7 @@ export class ShardLink {
   }
 
   #wake(to: number): void {
+    this.wakeups++;
     const one = this.#eight;
     one.fill(0);
     one[0] = 1;
@@ -323,7 +325,11 @@ export class ShardLink {
 
   // ---------------------------------------------------------------- receiving
 
-  /** True when this worker should not sleep: a record waits, or the flag could not be set. */
+  /**
+   * Before a loop of this worker waits in poll: marks the worker asleep, so that producers wake
+   * it, unless a record already waits. True when it may sleep; false (and marked busy) when the
+   * caller should drain first.
+   */
   prepareSleep(): boolean {
     Atomics.store(this.#sleeping, this.index, 1);
     for (const ring of this.#in) {
@@ -333,6 +339,11 @@ export class ShardLink {
       }
     }
     return true;
+  }
+
+  /** A loop of this worker runs (and drains the rings when done): no wake-up needed. */
+  markBusy(): void {
+    Atomics.store(this.#sleeping, this.index, 0);
   }
 
   /** After poll returned: clears the flag and the eventfd. */

@@ -18,6 +18,7 @@
 import { LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
 import { FORWARD_UDP_HEAD_BYTES, writeForwardUdpHead } from "../protocol/shard_message.ts";
+import { reuseportProgram } from "../logic/shards.ts";
 import { addressOf, errno, failure, openLibc } from "./libc.ts";
 import { ShardLink } from "./shard_link.ts";
 import { UDP_FORWARD, UDP_GATHER, UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
@@ -37,6 +38,7 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_REUSEPORT = 15;
+const SO_ATTACH_REUSEPORT_CBPF = 51;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 const MSG_DONTWAIT = 0x40;
@@ -92,6 +94,29 @@ function writeSockaddr(host: string, port: number, name: Uint8Array): number {
   return 28;
 }
 
+/**
+ * Gives the socket's SO_REUSEPORT group the program that delivers each announce to the socket of
+ * the worker owning its torrent (logic/shards.ts): the workers bind in worker order, so socket k
+ * of the group is worker k's. Every worker attaches the same program (the last one stays). When
+ * the kernel refuses it, datagrams still reach a worker by the kernel's own hash and are handed
+ * over: correct, only slower.
+ */
+function attachProgram(link: ShardLink, fd: number, log: (line: string) => void): void {
+  const c = openLibc();
+  const program = reuseportProgram(link.map);
+  const fprog = new Uint8Array(16); // struct sock_fprog: u16 length, padding, pointer
+  const v = new DataView(fprog.buffer);
+  v.setUint16(0, program.length / 8, true);
+  v.setBigUint64(8, addressOf(c, program), true);
+  // The kernel copies the program during the call; `program` is alive until it returns.
+  if (c.setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog, 16) !== 0) {
+    log(
+      `${failure(c, "SO_ATTACH_REUSEPORT_CBPF").message}: UDP requests are handed between ` +
+        "workers instead of reaching their owner directly",
+    );
+  }
+}
+
 /** Binds `host:port` and starts the batched loop. Throws when the socket cannot be bound. */
 export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
   const c = openLibc();
@@ -121,6 +146,7 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
     c.close(fd);
     throw inUse ? new Deno.errors.AddrInUse(error.message) : error;
   }
+  if (o.shards) attachProgram(o.shards.link, fd, o.log);
   const lenBuf = new Uint8Array(4);
   new DataView(lenBuf.buffer).setUint32(0, NAME_BYTES, true);
   c.getsockname(fd, bindName, lenBuf);
@@ -310,7 +336,17 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
   const done = (async () => {
     try {
       while (!closed) {
-        const ready = await c.poll(mem.pollFd, 1n, POLL_TIMEOUT_MS);
+        // With several workers: the worker counts as asleep (other workers then wake it through
+        // its eventfd) only while every loop of it waits in poll; records that arrived before
+        // are handled first, and the poll then only checks the socket.
+        let timeout = POLL_TIMEOUT_MS;
+        if (link !== null && !link.prepareSleep()) {
+          link.drain();
+          timeout = 0;
+        }
+        const ready = await c.poll(mem.pollFd, 1n, timeout);
+        // Busy: the batches below drain the rings, no wake-up is needed meanwhile.
+        link?.markBusy();
         if (closed) break;
         if (ready <= 0) continue;
         for (let k = 0; k < BATCHES_PER_TURN; k++) {

@@ -41,6 +41,12 @@ function figures(k: number): MetricsSource {
     probationPeers: 0,
     fullScrapesActive: 0,
     fullScrapeIndexBytes: 0,
+    workers: 1,
+    handoffSent: 5 * k,
+    handoffReceived: 5 * k,
+    handoffDropped: 0,
+    handoffExpired: 0,
+    handoffWakeups: k,
   };
 }
 
@@ -58,6 +64,7 @@ Deno.test("workers' figures add up; process-wide ones are taken once; lag is the
     45,
   ]);
   strictEqual(s.eventLoopLagSeconds, 0.02);
+  deepStrictEqual([s.workers, s.handoffSent, s.handoffWakeups], [2, 15, 3]);
   strictEqual(s.counters.udpAnnounces, 30);
   strictEqual(s.counters.requests[3], 3);
   strictEqual(s.counters.httpErrors[6], 6);

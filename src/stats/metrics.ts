@@ -45,6 +45,16 @@ export interface MetricsSource extends StatsSource {
   /** Full scrapes streaming now, and the bytes of their sort indexes. */
   readonly fullScrapesActive: number;
   readonly fullScrapeIndexBytes: number;
+  /** Workers serving (`tracker.workers`; 1 per worker, so the sum counts them). */
+  readonly workers: number;
+  /** Records handed between workers, sent and received; dropped at a full ring or queue. */
+  readonly handoffSent: number;
+  readonly handoffReceived: number;
+  readonly handoffDropped: number;
+  /** Requests given up because another worker's answer did not come. */
+  readonly handoffExpired: number;
+  /** Eventfd writes that woke a sleeping worker. */
+  readonly handoffWakeups: number;
 }
 
 const HTTP_CODES: [number, string][] = [
@@ -272,6 +282,29 @@ export function renderMetrics(m: MetricsSource): string {
     "New peers admitted above a budget's watermark with a short first lifetime.",
   );
   out.push(`opentracker_peers_probation_total ${m.probationPeers}`);
+  family("opentracker_workers", "gauge", "Workers serving (tracker.workers).");
+  out.push(`opentracker_workers ${m.workers}`);
+  family(
+    "opentracker_handoff_records_total",
+    "counter",
+    "Requests and answers handed between workers through their rings.",
+  );
+  out.push(`opentracker_handoff_records_total{direction="sent"} ${m.handoffSent}`);
+  out.push(`opentracker_handoff_records_total{direction="received"} ${m.handoffReceived}`);
+  family(
+    "opentracker_handoff_dropped_total",
+    "counter",
+    "Records not handed over: the ring to the owner was full or too many requests waited.",
+  );
+  out.push(`opentracker_handoff_dropped_total ${m.handoffDropped}`);
+  family(
+    "opentracker_handoff_expired_total",
+    "counter",
+    "Requests given up after 5 s without another worker's answer.",
+  );
+  out.push(`opentracker_handoff_expired_total ${m.handoffExpired}`);
+  family("opentracker_handoff_wakeups_total", "counter", "Wake-ups of a sleeping worker.");
+  out.push(`opentracker_handoff_wakeups_total ${m.handoffWakeups}`);
   family("opentracker_seeders", "gauge", "Seeders held.");
   out.push(`opentracker_seeders ${m.seeds}`);
   family("opentracker_peer_store_bytes", "gauge", "Bytes reserved by the peer store.");

@@ -31,6 +31,12 @@ function metricsSource(): MetricsSource {
     probationPeers: 0,
     fullScrapesActive: 0,
     fullScrapeIndexBytes: 0,
+    workers: 1,
+    handoffSent: 0,
+    handoffReceived: 0,
+    handoffDropped: 0,
+    handoffExpired: 0,
+    handoffWakeups: 0,
   };
 }
 
