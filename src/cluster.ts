@@ -10,6 +10,9 @@
 import { Config } from "./config/config.ts";
 import { libcUnavailableReason } from "./server/libc.ts";
 import { ShardWiring, wireShards } from "./server/shard_link.ts";
+import { finalBlock } from "./logic/state_export.ts";
+import { writeStateHeader } from "./protocol/state_file.ts";
+import { StateSaver } from "./server/state_saver.ts";
 import { MetricsSource } from "./stats/metrics.ts";
 import { BoundAddress, RunningTracker, StartError } from "./tracker.ts";
 import { FromWorker, ToWorker } from "./worker.ts";
@@ -50,8 +53,6 @@ export function workerCount(config: Config): { count: number; why: string | null
  * rather than served per worker, which would split or repeat it.
  */
 export function notAcrossWorkers(config: Config): string | null {
-  if (config.stateFile !== null) return "tracker.statefile";
-  if (config.stateLoadFile !== null) return "-l (a statedump to load)";
   if (config.livesyncListen !== null) return "live sync";
   if (config.fifoAdd !== null || config.fifoDelete !== null) return "access list FIFOs";
   return null;
@@ -94,7 +95,7 @@ export async function startCluster(
   const workers: Worker[] = [];
   const waiting = new Map<string, { left: number; resolve: () => void }>();
   /** Resolves when every worker has sent `kind` once more. */
-  const all = (kind: "saved" | "stopped") =>
+  const all = (kind: "stopped") =>
     new Promise<void>((resolve) => waiting.set(kind, { left: workers.length, resolve }));
   const arrived = (kind: string) => {
     const w = waiting.get(kind);
@@ -103,6 +104,48 @@ export async function startCluster(
       w.resolve();
     }
   };
+
+  // The state file: the main isolate writes the header, each worker's blocks in turn (asked for
+  // chunk by chunk, so that a worker's memory holds one chunk at a time), and the final block.
+  let nextExport = 1;
+  let waitingChunk:
+    | { id: number; resolve: (m: Extract<FromWorker, { kind: "stateChunk" }>) => void }
+    | null = null;
+  const stateChunk = (m: Extract<FromWorker, { kind: "stateChunk" }>) => {
+    if (waitingChunk?.id !== m.id) return;
+    const w = waitingChunk;
+    waitingChunk = null;
+    w.resolve(m);
+  };
+  const totals = { torrents: 0, peers: 0, records: 0 };
+  async function* stateChunks(): AsyncGenerator<Uint8Array> {
+    totals.torrents = totals.peers = totals.records = 0;
+    yield writeStateHeader(config.peerTimeoutMinutes, Math.floor(Date.now() / 1000));
+    for (const worker of workers) {
+      const id = nextExport++;
+      while (true) {
+        const m = await new Promise<Extract<FromWorker, { kind: "stateChunk" }>>((resolve) => {
+          waitingChunk = { id, resolve };
+          worker.postMessage({ kind: "stateNext", id } satisfies ToWorker);
+        });
+        if (m.bytes === null) {
+          totals.torrents += m.totals.torrents;
+          totals.peers += m.totals.peers;
+          totals.records += m.totals.records;
+          break;
+        }
+        yield m.bytes;
+      }
+    }
+    yield finalBlock(totals.records);
+  }
+  const saver = config.stateFile === null ? null : new StateSaver({
+    path: config.stateFile,
+    chunks: stateChunks,
+    describe: () => `${totals.torrents} torrents and ${totals.peers} peers from ${count} workers`,
+    intervalMinutes: config.stateFileIntervalMinutes,
+    log: o.log,
+  });
 
   // Gathering figures: a worker asks, every worker answers, the asker gets them all.
   let nextGather = 1;
@@ -171,7 +214,8 @@ export async function startCluster(
           );
           return;
         }
-        case "saved":
+        case "stateChunk":
+          return stateChunk(m);
         case "stopped":
           return arrived(m.kind);
       }
@@ -206,6 +250,7 @@ export async function startCluster(
     }
   } catch (error) {
     stopping = true;
+    saver?.cancel();
     for (const w of workers) w.terminate();
     throw error;
   }
@@ -214,9 +259,9 @@ export async function startCluster(
     addresses,
     ready: Promise.resolve(),
     saveState: () => {
-      const done = all("saved");
-      broadcast({ kind: "save" });
-      return done;
+      if (saver !== null) return saver.save();
+      o.log("No state file to write: tracker.statefile is not set");
+      return Promise.resolve();
     },
     reload: () => broadcast({ kind: "reload" }),
     stop: () => {
@@ -224,7 +269,10 @@ export async function startCluster(
         stopping = true;
         const done = all("stopped");
         broadcast({ kind: "stop" });
-        stopped = done;
+        // Every socket closed first, so that the state written last is final.
+        stopped = done.then(() => saver?.close()).finally(() => {
+          for (const w of workers) w.terminate();
+        });
       }
       return stopped;
     },

@@ -15,7 +15,7 @@ import { AccessControl, hashSetOf } from "./logic/access.ts";
 import { Cleaner } from "./logic/cleaner.ts";
 import { FullScrapes } from "./logic/full_scrape.ts";
 import { describeImport, describeRestore, importState, restoreStatedump } from "./logic/restore.ts";
-import { stateFileChunks } from "./logic/state_export.ts";
+import { stateBlockChunks, StateExportTotals, stateFileChunks } from "./logic/state_export.ts";
 import { StatsScanner } from "./logic/stats_scan.ts";
 import { TrackerLogic } from "./logic/tracker_logic.ts";
 import { Counters } from "./stats/counters.ts";
@@ -67,6 +67,8 @@ export interface RunningTracker {
 export interface RunningShard extends RunningTracker {
   /** Its own figures, for /metrics and for gathering across workers. */
   figures(): MetricsSource;
+  /** Its torrents as state file blocks (logic/state_export.ts), for the one file of all workers. */
+  stateBlocks(totals: StateExportTotals): AsyncGenerator<Uint8Array>;
 }
 
 /** A worker's place among several (`tracker.workers`), given by the main isolate. */
@@ -143,11 +145,15 @@ function accessControl(
 /** Restores the state file and the `-l` statedump into `swarm`, logging what happened. */
 function restore(
   config: Config,
-  { swarm, access, now, log }: {
+  { swarm, access, now, log, owned, setAsideDamage }: {
     swarm: Swarm;
     access: AccessControl;
     now: number;
     log: (l: string) => void;
+    /** With several workers: this worker's torrents (the others are left to their owners). */
+    owned: ((h: Uint8Array, o: number) => boolean) | null;
+    /** Whether a damaged file is moved aside here (by the last worker to read it). */
+    setAsideDamage: boolean;
   },
 ): void {
   const path = config.stateFile;
@@ -157,9 +163,9 @@ function restore(
     else if (file.kind === "error") {
       log(`Cannot read the state file ${path}: ${file.message}; starting empty`);
     } else {
-      const r = importState(file.data, swarm, (h, o) => access.allowed(h, o));
+      const r = importState(file.data, swarm, (h, o) => access.allowed(h, o), owned);
       log(describeImport(path, file.data.length, r, now));
-      if (r.report.damage !== null) log(setAside(path, r.report.damage, now));
+      if (r.report.damage !== null && setAsideDamage) log(setAside(path, r.report.damage, now));
     }
   }
   const dump = config.stateLoadFile;
@@ -171,7 +177,10 @@ function restore(
       log(`Warning: Can't open state file: ${dump}: ${why}`);
     } else {
       const parsed = parseStatedump(text.data);
-      log(describeRestore(dump, restoreStatedump(parsed, swarm, (h, o) => access.allowed(h, o))));
+      log(describeRestore(
+        dump,
+        restoreStatedump(parsed, swarm, (h, o) => access.allowed(h, o), owned),
+      ));
     }
   }
 }
@@ -208,7 +217,14 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     torrentBudget: share(torrentBudget(config)),
     probationMinutes: config.peerProbationMinutes,
   });
-  restore(config, { swarm, access, now: clock(), log });
+  restore(config, {
+    swarm,
+    access,
+    now: clock(),
+    log,
+    owned: link === null ? null : (h, o) => link.map.of(h, o) === link.index,
+    setAsideDamage: link === null || link.index === link.count - 1,
+  });
 
   // Live sync's outbox exists once its sockets are bound; the logic's sink forwards to it.
   let livesync: LivesyncNode | null = null;
@@ -489,11 +505,12 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     log(`SIGHUP: ${describeLoad(listFile, parsed, set.size)}`);
   };
 
-  const totals = { torrents: 0, peers: 0 };
-  const saver = config.stateFile === null ? null : new StateSaver({
+  const totals = { torrents: 0, peers: 0, records: 0 };
+  // With several workers the main isolate writes the one file from every worker's blocks.
+  const saver = config.stateFile === null || place !== null ? null : new StateSaver({
     path: config.stateFile,
     chunks: () => {
-      totals.torrents = totals.peers = 0;
+      totals.torrents = totals.peers = totals.records = 0;
       return stateFileChunks(swarm, config.peerTimeoutMinutes, clock(), totals);
     },
     describe: () => `${totals.torrents} torrents and ${totals.peers} peers`,
@@ -512,6 +529,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     },
     reload,
     figures: ownFigures,
+    stateBlocks: (t) => stateBlockChunks(swarm, t),
     stop(): Promise<void> {
       if (stopped === null) {
         clearInterval(cleaning);

@@ -8,6 +8,7 @@
 import { Config } from "./config/config.ts";
 import { MetricsSource } from "./stats/metrics.ts";
 import { ShardWiring } from "./server/shard_link.ts";
+import { StateExportTotals } from "./logic/state_export.ts";
 import { RunningShard, RunningTracker, startTracker } from "./tracker.ts";
 
 /** What the main isolate sends a worker. */
@@ -25,7 +26,8 @@ export type ToWorker =
   | { kind: "figures"; id: number }
   | { kind: "gathered"; id: number; figures: MetricsSource[] }
   | { kind: "reload" }
-  | { kind: "save" }
+  /** The next chunk of this worker's state file blocks (a new export when `id` is new). */
+  | { kind: "stateNext"; id: number }
   | { kind: "stop" };
 
 /** What a worker sends the main isolate. */
@@ -34,13 +36,19 @@ export type FromWorker =
   | { kind: "failed"; name: string; message: string; exitCode: number | null }
   | { kind: "figures"; id: number; figures: MetricsSource }
   | { kind: "gather"; id: number }
-  | { kind: "saved" }
+  /** A chunk of state blocks, or null at the end with the export's totals. */
+  | {
+    kind: "stateChunk";
+    id: number;
+    bytes: Uint8Array | null;
+    totals: StateExportTotals;
+  }
   | { kind: "stopped" };
 
 /** The worker's global scope (the main program's types do not describe it). */
 const scope = globalThis as unknown as {
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
-  postMessage(message: FromWorker): void;
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
   close(): void;
 };
 
@@ -82,6 +90,32 @@ function start(m: Extract<ToWorker, { kind: "start" }>): void {
 /** Set by OPENTRACKER_FAULT_WORKER: fail at the first gathering of figures (/stats, /metrics). */
 let fault = false;
 
+/** The export in progress (one at a time: the main isolate writes one file at a time). */
+let exporting: {
+  id: number;
+  chunks: AsyncGenerator<Uint8Array>;
+  totals: StateExportTotals;
+} | null = null;
+
+async function nextStateChunk(id: number): Promise<void> {
+  if (tracker === null) return;
+  if (exporting === null || exporting.id !== id) {
+    await exporting?.chunks.return(undefined);
+    const totals = { torrents: 0, peers: 0, records: 0 };
+    exporting = { id, chunks: tracker.stateBlocks(totals), totals };
+  }
+  const { chunks, totals } = exporting;
+  const next = await chunks.next();
+  if (next.done) {
+    exporting = null;
+    scope.postMessage({ kind: "stateChunk", id, bytes: null, totals });
+    return;
+  }
+  // A copy: the export reuses its buffer for the next chunk.
+  const bytes = next.value.slice();
+  scope.postMessage({ kind: "stateChunk", id, bytes, totals }, [bytes.buffer]);
+}
+
 scope.onmessage = (e) => {
   const m = e.data;
   switch (m.kind) {
@@ -99,13 +133,13 @@ scope.onmessage = (e) => {
       return;
     case "reload":
       return tracker?.reload();
-    case "save":
-      void tracker?.saveState().then(() => scope.postMessage({ kind: "saved" }));
-      return;
+    case "stateNext":
+      return void nextStateChunk(m.id);
     case "stop":
+      // The swarm stays: the main isolate writes the state file after every worker stopped,
+      // then ends the workers.
       void (tracker?.stop() ?? Promise.resolve()).then(() => {
         scope.postMessage({ kind: "stopped" });
-        scope.close();
       });
       return;
   }

@@ -206,7 +206,7 @@ Deno.test("tracker.workers refuses what is not served across workers yet, saying
   try {
     Deno.writeTextFileSync(
       `${dir}/opentracker.conf`,
-      `tracker.workers 2\ntracker.statefile ${dir}/state\nlisten.tcp_udp 127.0.0.1:0\n`,
+      "tracker.workers 2\nlivesync.cluster.listen 127.0.0.1:0\nlisten.tcp_udp 127.0.0.1:0\n",
     );
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -222,7 +222,7 @@ Deno.test("tracker.workers refuses what is not served across workers yet, saying
     strictEqual(out.code, 1);
     match(
       new TextDecoder().decode(out.stderr),
-      /tracker\.workers 2: tracker\.statefile is not served across workers yet; set tracker\.workers 1/,
+      /tracker\.workers 2: live sync is not served across workers yet; set tracker\.workers 1/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -257,4 +257,89 @@ Deno.test("run from source without read access to it, tracker.workers names the 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Announces `n` torrents with 1–3 peers each through fresh UDP sockets; returns the hashes. */
+async function fillSwarm(tr: TrackerProcess, n: number): Promise<Uint8Array[]> {
+  const hashes = Array.from({ length: n }, () => randomHash());
+  for (const [i, h] of hashes.entries()) {
+    await spreadAnnounces(() => udpClient("127.0.0.1", tr.udp[0]), h, 1 + (i % 3), 3000);
+  }
+  return hashes;
+}
+
+/** Scrape counts of `hashes` over UDP (zeros for unknown torrents). */
+async function counts(tr: TrackerProcess, hashes: Uint8Array[]) {
+  const c = udpClient("127.0.0.1", tr.udp[0]);
+  try {
+    return await c.scrape(hashes);
+  } finally {
+    c.close();
+  }
+}
+
+Deno.test("the state file written by 4 workers is restored by 1, and 1's by 4", async () => {
+  const dir = await Deno.makeTempDir();
+  const conf = (workers: number) =>
+    `tracker.workers ${workers}\ntracker.statefile ${dir}/state\nlisten.tcp_udp 127.0.0.1:0\n`;
+  const start = async (workers: number) => {
+    Deno.writeTextFileSync(`${dir}/opentracker.conf`, conf(workers));
+    return await startTrackerProcess(["-f", `${dir}/opentracker.conf`], 2, [
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+    ]);
+  };
+  try {
+    let tr = await start(4);
+    let hashes: Uint8Array[];
+    let before;
+    try {
+      hashes = await fillSwarm(tr, 30);
+      before = await counts(tr, hashes);
+      deepStrictEqual(before[2], { complete: 1, incomplete: 2, downloaded: 0 });
+    } finally {
+      strictEqual(await tr.stop(), 0);
+    }
+    match(tr.output(), /Saved 30 torrents and 60 peers from 4 workers to .*state/);
+    for (const workers of [1, 4]) {
+      tr = await start(workers);
+      try {
+        deepStrictEqual(await counts(tr, hashes), before, `restored by ${workers}`);
+      } finally {
+        strictEqual(await tr.stop(), 0);
+      }
+    }
+    // Each of the 4 workers loaded its share, and the shares add up.
+    const loaded = [...tr.output().matchAll(/Loaded (\d+) torrents and (\d+) peers/g)];
+    strictEqual(loaded.length, 4);
+    deepStrictEqual(
+      loaded.reduce((a, m) => [a[0] + Number(m[1]), a[1] + Number(m[2])], [0, 0]),
+      [30, 60],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("-l with 2 workers: each restores its share of the statedump", async () => {
+  const hashes = Array.from({ length: 20 }, () => randomHash());
+  await withConfiguredTracker(
+    (dir) => {
+      const minutes = Math.floor(Date.now() / 60_000);
+      const lines = hashes.map((h, i) => `${toHex(h, 0, 20, false)}:${minutes}:${i + 1}`);
+      Deno.writeTextFileSync(`${dir}/dump`, lines.join("\n") + "\n");
+      return "tracker.workers 2\n";
+    },
+    async (tr) => {
+      const restored = [...tr.output().matchAll(/Restored (\d+) torrents from/g)];
+      strictEqual(restored.length, 2);
+      strictEqual(restored.reduce((a, m) => a + Number(m[1]), 0), 20);
+      const http = httpClient("127.0.0.1", tr.tcp[0]);
+      deepStrictEqual(
+        (await http.scrape(hashes)).map((s) => s?.downloaded),
+        hashes.map((_, i) => i + 1),
+      );
+    },
+    { args: (dir) => ["-l", `${dir}/dump`] },
+  );
 });

@@ -21,12 +21,14 @@ export interface StateImport {
 
 /**
  * Restores the state file `data` into `swarm` (records of torrents `allowed` refuses are
- * skipped). Damage is reported, never thrown: what could be read is kept.
+ * skipped; with several workers, so are those of torrents another worker `owns`, silently).
+ * Damage is reported, never thrown: what could be read is kept.
  */
 export function importState(
   data: Uint8Array,
   swarm: Swarm,
   allowed: (hash: Uint8Array, off: number) => boolean,
+  owned: ((hash: Uint8Array, off: number) => boolean) | null = null,
 ): StateImport {
   const started = performance.now();
   const torrentsBefore = swarm.torrentCount;
@@ -38,9 +40,10 @@ export function importState(
     let off = start;
     while (off < end) {
       if (off + STATE_RECORD_HEAD_BYTES > end) return -1;
-      if (!allowed(bytes, off)) {
+      const mine = owned === null || owned(bytes, off);
+      if (!mine || !allowed(bytes, off)) {
         off += stateRecordBytes(view.getUint32(off + 32), view.getUint32(off + 36));
-        refusedRecords++;
+        if (mine) refusedRecords++;
         taken++;
         continue;
       }
@@ -93,12 +96,14 @@ export interface RestoreReport {
  * refuses it or it exists already. Unlike opentracker, `downloaded` is restored once rather
  * than into both address families (which doubled it on every dump/restore cycle). At the
  * torrent budget the rest is left out: a restore never evicts torrents (every restored torrent
- * is empty, so evicting would only trade the dump's first torrents for its last).
+ * is empty, so evicting would only trade the dump's first torrents for its last). With several
+ * workers, torrents another worker `owns` are left to it.
  */
 export function restoreStatedump(
   dump: Statedump,
   swarm: Swarm,
   allowed: (hash: Uint8Array, off: number) => boolean,
+  owned: ((hash: Uint8Array, off: number) => boolean) | null = null,
 ): RestoreReport {
   let restored = 0;
   let refused = 0;
@@ -106,6 +111,7 @@ export function restoreStatedump(
   let overBudget = 0;
   for (let i = 0; i < dump.count; i++) {
     const at = 20 * i;
+    if (owned !== null && !owned(dump.hashes, at)) continue;
     if (!allowed(dump.hashes, at)) refused++;
     else if (swarm.find(dump.hashes, at) >= 0) existing++;
     else if (swarm.torrentCount >= swarm.torrentBudget) overBudget++;

@@ -25,6 +25,8 @@ const SLICE_TORRENTS = 4096;
 export interface StateExportTotals {
   torrents: number;
   peers: number;
+  /** State records written (a large torrent takes several); the final block counts them. */
+  records: number;
 }
 
 /**
@@ -83,11 +85,10 @@ class BlockWriter {
     this.#block = 0;
   }
 
-  /** Seals the open block and appends the final block; the rest of the file. */
+  /** Seals the open block; the blocks not yet handed out. */
   finish(): Uint8Array {
     this.nextBlock();
-    this.#ensure(this.#block + STATE_BLOCK_HEAD_BYTES);
-    return this.buf.subarray(0, writeFinalBlock(this.buf, this.#block, this.records));
+    return this.buf.subarray(0, this.#block);
   }
 
   #ensure(bytes: number): void {
@@ -124,7 +125,7 @@ function writeTorrent(swarm: Swarm, slot: number, w: BlockWriter): number {
 
 /**
  * The whole state file of `swarm`, chunk by chunk: the header, sealed blocks, and at the end the
- * final block. `totals` counts the torrents and peers written.
+ * final block. `totals` counts the torrents, peers and records written.
  */
 export async function* stateFileChunks(
   swarm: Swarm,
@@ -133,6 +134,26 @@ export async function* stateFileChunks(
   totals: StateExportTotals,
 ): AsyncGenerator<Uint8Array> {
   yield writeStateHeader(peerTimeoutMinutes, nowSeconds);
+  yield* stateBlockChunks(swarm, totals);
+  yield finalBlock(totals.records);
+}
+
+/** The final block of a state file of `records` records. */
+export function finalBlock(records: number): Uint8Array {
+  const out = new Uint8Array(STATE_BLOCK_HEAD_BYTES);
+  writeFinalBlock(out, 0, records);
+  return out;
+}
+
+/**
+ * The sealed blocks of `swarm`'s torrents, chunk by chunk (each chunk is reused once the next
+ * is asked for): the part of a state file between its header and its final block. With several
+ * workers, the file is the header, each worker's blocks in turn, and the final block.
+ */
+export async function* stateBlockChunks(
+  swarm: Swarm,
+  totals: StateExportTotals,
+): AsyncGenerator<Uint8Array> {
   const w = new BlockWriter();
   let next = 0;
   while (next >= 0) {
@@ -148,5 +169,7 @@ export async function* stateFileChunks(
       w.dropSealed();
     }
   }
-  yield w.finish();
+  const rest = w.finish();
+  totals.records += w.records;
+  if (rest.length > 0) yield rest;
 }

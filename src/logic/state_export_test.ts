@@ -63,7 +63,7 @@ function contents(s: Swarm): Map<string, string> {
 
 /** The whole state file of `s`, in memory. */
 async function exported(s: Swarm): Promise<{ bytes: Uint8Array; torrents: number; peers: number }> {
-  const totals = { torrents: 0, peers: 0 };
+  const totals = { torrents: 0, peers: 0, records: 0 };
   const parts: Uint8Array[] = [];
   for await (const chunk of stateFileChunks(s, 45, NOW_MINUTES * 60, totals)) {
     parts.push(chunk.slice());

@@ -82,6 +82,11 @@ export class StateSaver {
     return this.#saving;
   }
 
+  /** Stops the periodic saves without writing (a start that failed). */
+  cancel(): void {
+    clearInterval(this.#timer);
+  }
+
   /** Stops the periodic saves, waits for a write in progress, then writes the final state. */
   async close(): Promise<void> {
     clearInterval(this.#timer);
