@@ -13,6 +13,7 @@ import { ShardWiring, wireShards } from "./server/shard_link.ts";
 import { finalBlock } from "./logic/state_export.ts";
 import { writeStateHeader } from "./protocol/state_file.ts";
 import { StateSaver } from "./server/state_saver.ts";
+import { closeFifos, feedFifos } from "./server/access_feeds.ts";
 import { MetricsSource } from "./stats/metrics.ts";
 import { BoundAddress, RunningTracker, StartError } from "./tracker.ts";
 import { FromWorker, ToWorker } from "./worker.ts";
@@ -54,7 +55,6 @@ export function workerCount(config: Config): { count: number; why: string | null
  */
 export function notAcrossWorkers(config: Config): string | null {
   if (config.livesyncListen !== null) return "live sync";
-  if (config.fifoAdd !== null || config.fifoDelete !== null) return "access list FIFOs";
   return null;
 }
 
@@ -254,6 +254,11 @@ export async function startCluster(
     for (const w of workers) w.terminate();
     throw error;
   }
+  // The changeset FIFOs have one reader, here; every worker applies every change (each uses
+  // the ones of its own torrents).
+  const fifos = config.accessMode === "open" || config.accessListFile === null
+    ? []
+    : feedFifos(config, (change, hash) => broadcast({ kind: "access", change, hash }), o.log);
   let stopped: Promise<void> | null = null;
   return {
     addresses,
@@ -267,7 +272,7 @@ export async function startCluster(
     stop: () => {
       if (stopped === null) {
         stopping = true;
-        const done = all("stopped");
+        const done = Promise.all([all("stopped"), closeFifos(fifos)]);
         broadcast({ kind: "stop" });
         // Every socket closed first, so that the state written last is final.
         stopped = done.then(() => saver?.close()).finally(() => {

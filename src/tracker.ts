@@ -22,7 +22,7 @@ import { Counters } from "./stats/counters.ts";
 import { Woodpeckers } from "./stats/woodpeckers.ts";
 import { HashSet20 } from "./swarm/hash_set.ts";
 import { Swarm } from "./swarm/swarm.ts";
-import { FifoReader, readFifo } from "./server/access_feeds.ts";
+import { AccessChange, closeFifos, feedFifos } from "./server/access_feeds.ts";
 import { ClientAddress } from "./server/client_address.ts";
 import { connectionCap, ConnectionTable } from "./server/connections.ts";
 import { HttpRoutes } from "./server/http_routes.ts";
@@ -39,7 +39,6 @@ import { MetricsSource } from "./stats/metrics.ts";
 import { UdpHandler } from "./server/udp_handler.ts";
 import { serveUdp, UdpListener } from "./server/udp_server.ts";
 import { DEFAULTS, LIMITS } from "./types.ts";
-import { toHex } from "./util/hex.ts";
 import { ipFromString } from "./util/ip.ts";
 import { randomPrng } from "./util/random.ts";
 
@@ -69,6 +68,8 @@ export interface RunningShard extends RunningTracker {
   figures(): MetricsSource;
   /** Its torrents as state file blocks (logic/state_export.ts), for the one file of all workers. */
   stateBlocks(totals: StateExportTotals): AsyncGenerator<Uint8Array>;
+  /** Applies an access-list FIFO line (read by the main isolate when there are several workers). */
+  accessChange(change: AccessChange, hash: Uint8Array): void;
 }
 
 /** A worker's place among several (`tracker.workers`), given by the main isolate. */
@@ -470,21 +471,12 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   // be read or is garbage, and empties the FIFO changesets; the FIFOs feed changesets while the
   // tracker runs, one log line per changeset line, as opentracker prints them.
   const listFile = access.mode !== "open" ? config.accessListFile : null;
-  const fifoReaders: Promise<FifoReader | null>[] = [];
-  const feed = (path: string | null, apply: (h: Uint8Array) => void, key: string) => {
-    if (path === null || listFile === null) return;
-    fifoReaders.push(
-      readFifo(path, (h) => {
-        apply(h);
-        log(`${key}: ${toHex(h, 0, 20, true)}`);
-      }, log).catch((error) => {
-        log(`${key}: cannot read ${path}: ${error instanceof Error ? error.message : error}`);
-        return null;
-      }),
-    );
-  };
-  feed(config.fifoAdd, (h) => access.fifoAdd(h), "access.fifo_add");
-  feed(config.fifoDelete, (h) => access.fifoDelete(h), "access.fifo_delete");
+  // With several workers the main isolate reads the FIFOs and hands every change to every worker.
+  const applyChange = (change: AccessChange, h: Uint8Array) =>
+    change === "add" ? access.fifoAdd(h) : access.fifoDelete(h);
+  const fifoReaders = listFile === null || place !== null
+    ? []
+    : feedFifos(config, applyChange, log);
   const reload = () => {
     if (listFile === null) {
       log("SIGHUP: nothing to reload (no access list is configured)");
@@ -530,15 +522,12 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     reload,
     figures: ownFigures,
     stateBlocks: (t) => stateBlockChunks(swarm, t),
+    accessChange: applyChange,
     stop(): Promise<void> {
       if (stopped === null) {
         clearInterval(cleaning);
         lag.close();
-        const fifos = Promise.all(fifoReaders.map(async (r) => {
-          const reader = await r;
-          reader?.close();
-          await reader?.done;
-        }));
+        const fifos = closeFifos(fifoReaders);
         // Close the sockets first so the state written last is final.
         stopped = Promise.all([closeSockets(), fifos]).then(() => saver?.close());
       }

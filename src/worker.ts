@@ -9,6 +9,7 @@ import { Config } from "./config/config.ts";
 import { MetricsSource } from "./stats/metrics.ts";
 import { ShardWiring } from "./server/shard_link.ts";
 import { StateExportTotals } from "./logic/state_export.ts";
+import { AccessChange } from "./server/access_feeds.ts";
 import { RunningShard, RunningTracker, startTracker } from "./tracker.ts";
 
 /** What the main isolate sends a worker. */
@@ -26,6 +27,7 @@ export type ToWorker =
   | { kind: "figures"; id: number }
   | { kind: "gathered"; id: number; figures: MetricsSource[] }
   | { kind: "reload" }
+  | { kind: "access"; change: AccessChange; hash: Uint8Array }
   /** The next chunk of this worker's state file blocks (a new export when `id` is new). */
   | { kind: "stateNext"; id: number }
   | { kind: "stop" };
@@ -133,6 +135,8 @@ scope.onmessage = (e) => {
       return;
     case "reload":
       return tracker?.reload();
+    case "access":
+      return tracker?.accessChange(m.change, m.hash);
     case "stateNext":
       return void nextStateChunk(m.id);
     case "stop":

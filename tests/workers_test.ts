@@ -343,3 +343,40 @@ Deno.test("-l with 2 workers: each restores its share of the statedump", async (
     { args: (dir) => ["-l", `${dir}/dump`] },
   );
 });
+
+Deno.test("2 workers: a hash written to the add FIFO is admitted by every worker", async () => {
+  const added = randomHash();
+  await withConfiguredTracker((dir) => {
+    Deno.writeTextFileSync(`${dir}/white`, toHex(randomHash(), 0, 20, false) + "\n");
+    new Deno.Command("mkfifo", { args: [`${dir}/add.fifo`] }).outputSync();
+    return `tracker.workers 2\naccess.whitelist ${dir}/white\naccess.fifo_add ${dir}/add.fifo\n`;
+  }, async (tr, dir) => {
+    const seen = tr.waitFor(new RegExp(`access.fifo_add: ${toHex(added, 0, 20, true)}`));
+    const out = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `printf '%s\\n' "$1" > "$2"`,
+        "sh",
+        toHex(added, 0, 20, false),
+        `${dir}/add.fifo`,
+      ],
+    }).output();
+    strictEqual(out.success, true);
+    await seen;
+    // Logged once (by the main isolate), applied by both workers: announces from 12 sockets,
+    // spread over the workers, are all admitted.
+    strictEqual(tr.output().match(/access\.fifo_add:/g)?.length, 1);
+    for (let i = 0; i < 12; i++) {
+      const c = udpClient("127.0.0.1", tr.udp[0]);
+      try {
+        await c.announce({ hash: added, port: 6100 + i });
+      } finally {
+        c.close();
+      }
+    }
+    const c = udpClient("127.0.0.1", tr.udp[0]);
+    const [s] = await c.scrape([added]);
+    c.close();
+    strictEqual(s?.incomplete, 12);
+  });
+});

@@ -4,7 +4,7 @@
  * end-of-file when writers come and go; its lines are read as they arrive.
  */
 
-import { readHashLine } from "../util/hex.ts";
+import { readHashLine, toHex } from "../util/hex.ts";
 
 /** Longest FIFO line kept; longer lines cannot be a hash line and are skipped whole. */
 const FIFO_LINE_BYTES_MAX = 4096;
@@ -93,4 +93,45 @@ export async function readFifo(
     },
     done,
   };
+}
+
+/** A change a FIFO line asks for. */
+export type AccessChange = "add" | "delete";
+
+/**
+ * Reads the changeset FIFOs `fifoAdd` and `fifoDelete` (either may be null) while the tracker
+ * runs, calling `apply` for each hash and logging one line per changeset line as opentracker
+ * prints them. Returns the readers (null where a FIFO could not be opened, which is logged), to
+ * be closed at stop.
+ */
+export function feedFifos(
+  fifos: { fifoAdd: string | null; fifoDelete: string | null },
+  apply: (change: AccessChange, hash: Uint8Array) => void,
+  log: (line: string) => void,
+): Promise<FifoReader | null>[] {
+  const readers: Promise<FifoReader | null>[] = [];
+  const feed = (path: string | null, change: AccessChange, key: string) => {
+    if (path === null) return;
+    readers.push(
+      readFifo(path, (h) => {
+        apply(change, h);
+        log(`${key}: ${toHex(h, 0, 20, true)}`);
+      }, log).catch((error) => {
+        log(`${key}: cannot read ${path}: ${error instanceof Error ? error.message : error}`);
+        return null;
+      }),
+    );
+  };
+  feed(fifos.fifoAdd, "add", "access.fifo_add");
+  feed(fifos.fifoDelete, "delete", "access.fifo_delete");
+  return readers;
+}
+
+/** Closes the readers {@link feedFifos} returned and waits until their loops ended. */
+export async function closeFifos(readers: Promise<FifoReader | null>[]): Promise<void> {
+  await Promise.all(readers.map(async (r) => {
+    const reader = await r;
+    reader?.close();
+    await reader?.done;
+  }));
 }
