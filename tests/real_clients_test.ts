@@ -7,7 +7,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { fromHex } from "../src/util/hex.ts";
 import { httpClient } from "./support/clients.ts";
-import { withTracker } from "./support/process.ts";
+import { metric, withConfiguredTracker, withTracker } from "./support/process.ts";
 import { needs } from "./requirements.ts";
 
 const SCRIPT = new URL("./testdata/libtorrent_exchange.py", import.meta.url).pathname;
@@ -54,3 +54,26 @@ for (const [family, host] of [["IPv4", "127.0.0.1"], ["IPv6", "::1"]] as const) 
     },
   });
 }
+
+Deno.test({
+  name: "two libtorrent clients exchange a file with tracker.workers auto (one worker per core)",
+  ...needs("python3-libtorrent"),
+  async fn() {
+    await withConfiguredTracker("tracker.workers auto\n", async (t) => {
+      strictEqual(await metric(t.tcp[0], "opentracker_workers"), navigator.hardwareConcurrency);
+      for (
+        const url of [
+          `http://127.0.0.1:${t.tcp[0]}/announce`,
+          `udp://127.0.0.1:${t.udp[0]}/announce`,
+        ]
+      ) {
+        const result = await exchange(url, "127.0.0.1");
+        strictEqual(result.sha1_ok, true, `${url}: file differs`);
+        const [scraped] = await httpClient("127.0.0.1", t.tcp[0]).scrape([
+          fromHex(result.info_hash),
+        ]);
+        deepStrictEqual(scraped?.downloaded, 1, `${url}: completed download not counted`);
+      }
+    });
+  },
+});
