@@ -14,7 +14,6 @@ import { finalBlock } from "./logic/state_export.ts";
 import { writeStateHeader } from "./protocol/state_file.ts";
 import { StateSaver } from "./server/state_saver.ts";
 import { closeFifos, feedFifos } from "./server/access_feeds.ts";
-import { MetricsSource } from "./stats/metrics.ts";
 import { BoundAddress, RunningTracker, StartError } from "./tracker.ts";
 import { FromWorker, ToWorker } from "./worker.ts";
 
@@ -147,12 +146,10 @@ export async function startCluster(
     log: o.log,
   });
 
-  // Gathering figures: a worker asks, every worker answers, the asker gets them all.
+  // Gathering (figures, scans, woodpeckers): a worker asks, every worker answers, the asker gets
+  // them all in worker order.
   let nextGather = 1;
-  const gathers = new Map<
-    number,
-    { from: number; id: number; figures: MetricsSource[]; left: number }
-  >();
+  const gathers = new Map<number, { from: number; id: number; data: unknown[]; left: number }>();
 
   const started: Promise<BoundAddress[]>[] = [];
   const starts: (() => void)[] = [];
@@ -199,18 +196,20 @@ export async function startCluster(
         }
         case "gather": {
           const id = nextGather++;
-          gathers.set(id, { from: index, id: m.id, figures: new Array(count), left: count });
-          for (const w of workers) w.postMessage({ kind: "figures", id } satisfies ToWorker);
+          gathers.set(id, { from: index, id: m.id, data: new Array(count), left: count });
+          for (const w of workers) {
+            w.postMessage({ kind: "collect", id, what: m.what } satisfies ToWorker);
+          }
           return;
         }
-        case "figures": {
+        case "collected": {
           const g = gathers.get(m.id);
           if (g === undefined) return;
-          g.figures[workers.indexOf(e.target as Worker)] = m.figures;
+          g.data[index] = m.data;
           if (--g.left > 0) return;
           gathers.delete(m.id);
           workers[g.from].postMessage(
-            { kind: "gathered", id: g.id, figures: g.figures } satisfies ToWorker,
+            { kind: "gathered", id: g.id, data: g.data } satisfies ToWorker,
           );
           return;
         }

@@ -35,6 +35,8 @@ import { setAside, StateSaver } from "./server/state_saver.ts";
 import { BatchedUdpListener, serveUdpBatched } from "./server/udp_batch.ts";
 import { serveShardLink, ShardLink, ShardWiring } from "./server/shard_link.ts";
 import { sumFigures } from "./stats/cluster_figures.ts";
+import { mergeScanParts, ScanPart } from "./stats/snapshot.ts";
+import { renderWoodpeckers } from "./stats/woodpeckers.ts";
 import { MetricsSource } from "./stats/metrics.ts";
 import { UdpHandler } from "./server/udp_handler.ts";
 import { serveUdp, UdpListener } from "./server/udp_server.ts";
@@ -68,9 +70,21 @@ export interface RunningShard extends RunningTracker {
   figures(): MetricsSource;
   /** Its torrents as state file blocks (logic/state_export.ts), for the one file of all workers. */
   stateBlocks(totals: StateExportTotals): AsyncGenerator<Uint8Array>;
+  /** Its scan for the expensive stats modes, every network kept (merged across workers). */
+  scanPart(): Promise<ScanPart>;
+  /** Its woodpecker counts per network. */
+  woodpeckerEntries(): [number, number][];
   /** Applies an access-list FIFO line (read by the main isolate when there are several workers). */
   accessChange(change: AccessChange, hash: Uint8Array): void;
 }
+
+/** What workers gather from each other for /stats and /metrics. */
+export interface Gathered {
+  figures: MetricsSource;
+  scan: ScanPart;
+  woodpeckers: [number, number][];
+}
+export type GatherKind = keyof Gathered;
 
 /** A worker's place among several (`tracker.workers`), given by the main isolate. */
 export interface ShardPlace {
@@ -79,8 +93,8 @@ export interface ShardPlace {
   readonly connectionKey: Uint8Array;
   readonly trackerId: number;
   readonly startedAt: number;
-  /** Every worker's figures (this one's included), asked through the main isolate. */
-  readonly gather: () => Promise<MetricsSource[]>;
+  /** Every worker's share of `what` (this one's included), asked through the main isolate. */
+  readonly gather: <K extends GatherKind>(what: K) => Promise<Gathered[K][]>;
 }
 
 /** Options for {@link startTracker}. */
@@ -333,7 +347,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   const metricsSource = () => gathered ?? ownFigures();
   const statsSource = () => gathered ?? ownStats();
   const refresh = place === null ? null : async () => {
-    gathered = sumFigures(await place.gather());
+    gathered = sumFigures(await place.gather("figures"));
   };
   const connections = new ConnectionTable({
     connectionsMax: share(cap.connectionsMax),
@@ -369,6 +383,10 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         : null,
       log,
       refresh,
+      scanAll: place === null ? null : async () => mergeScanParts(await place.gather("scan")),
+      woodpeckersAll: place === null
+        ? null
+        : async () => renderWoodpeckers(await place.gather("woodpeckers")),
     },
     shards: link,
   });
@@ -523,6 +541,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     figures: ownFigures,
     stateBlocks: (t) => stateBlockChunks(swarm, t),
     accessChange: applyChange,
+    scanPart: () => scanner.part(),
+    woodpeckerEntries: () => woodpeckers.entries(),
     stop(): Promise<void> {
       if (stopped === null) {
         clearInterval(cleaning);

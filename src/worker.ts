@@ -6,11 +6,10 @@
  */
 
 import { Config } from "./config/config.ts";
-import { MetricsSource } from "./stats/metrics.ts";
 import { ShardWiring } from "./server/shard_link.ts";
 import { StateExportTotals } from "./logic/state_export.ts";
 import { AccessChange } from "./server/access_feeds.ts";
-import { RunningShard, RunningTracker, startTracker } from "./tracker.ts";
+import { Gathered, GatherKind, RunningShard, RunningTracker, startTracker } from "./tracker.ts";
 
 /** What the main isolate sends a worker. */
 export type ToWorker =
@@ -24,8 +23,10 @@ export type ToWorker =
     /** Fault injection (OPENTRACKER_FAULT_WORKER): fail at the first /stats or /metrics. */
     fault: boolean;
   }
-  | { kind: "figures"; id: number }
-  | { kind: "gathered"; id: number; figures: MetricsSource[] }
+  /** Send this worker's share of `what` (for the gathering `id`). */
+  | { kind: "collect"; id: number; what: GatherKind }
+  /** Every worker's share, in worker order, of what this worker asked for. */
+  | { kind: "gathered"; id: number; data: unknown[] }
   | { kind: "reload" }
   | { kind: "access"; change: AccessChange; hash: Uint8Array }
   /** The next chunk of this worker's state file blocks (a new export when `id` is new). */
@@ -36,8 +37,8 @@ export type ToWorker =
 export type FromWorker =
   | { kind: "started"; addresses: RunningTracker["addresses"] }
   | { kind: "failed"; name: string; message: string; exitCode: number | null }
-  | { kind: "figures"; id: number; figures: MetricsSource }
-  | { kind: "gather"; id: number }
+  | { kind: "collected"; id: number; data: unknown }
+  | { kind: "gather"; id: number; what: GatherKind }
   /** A chunk of state blocks, or null at the end with the export's totals. */
   | {
     kind: "stateChunk";
@@ -56,7 +57,7 @@ const scope = globalThis as unknown as {
 
 let tracker: RunningShard | null = null;
 let nextGather = 1;
-const gathers = new Map<number, (figures: MetricsSource[]) => void>();
+const gathers = new Map<number, (data: unknown[]) => void>();
 
 function start(m: Extract<ToWorker, { kind: "start" }>): void {
   const index = m.wiring.index;
@@ -71,11 +72,11 @@ function start(m: Extract<ToWorker, { kind: "start" }>): void {
         connectionKey: m.connectionKey,
         trackerId: m.trackerId,
         startedAt: m.startedAt,
-        gather: () =>
-          new Promise((resolve) => {
+        gather: <K extends GatherKind>(what: K) =>
+          new Promise<Gathered[K][]>((resolve) => {
             const id = nextGather++;
-            gathers.set(id, resolve);
-            scope.postMessage({ kind: "gather", id });
+            gathers.set(id, resolve as (data: unknown[]) => void);
+            scope.postMessage({ kind: "gather", id, what });
           }),
       },
     });
@@ -87,6 +88,16 @@ function start(m: Extract<ToWorker, { kind: "start" }>): void {
   }
   scope.postMessage({ kind: "started", addresses: tracker.addresses });
   fault = m.fault;
+}
+
+/** This worker's share of a gathering. */
+async function collect(t: RunningShard, id: number, what: GatherKind): Promise<void> {
+  const data: Gathered[GatherKind] = what === "figures"
+    ? t.figures()
+    : what === "scan"
+    ? await t.scanPart()
+    : t.woodpeckerEntries();
+  scope.postMessage({ kind: "collected", id, data });
 }
 
 /** Set by OPENTRACKER_FAULT_WORKER: fail at the first gathering of figures (/stats, /metrics). */
@@ -123,14 +134,12 @@ scope.onmessage = (e) => {
   switch (m.kind) {
     case "start":
       return start(m);
-    case "figures":
+    case "collect":
       if (fault) throw new Error("fault injected by OPENTRACKER_FAULT_WORKER");
-      if (tracker !== null) {
-        scope.postMessage({ kind: "figures", id: m.id, figures: tracker.figures() });
-      }
+      if (tracker !== null) void collect(tracker, m.id, m.what);
       return;
     case "gathered":
-      gathers.get(m.id)?.(m.figures);
+      gathers.get(m.id)?.(m.data);
       gathers.delete(m.id);
       return;
     case "reload":

@@ -120,7 +120,21 @@ function trafficMetrics(text: string): string[] {
 
 Deno.test("/stats and /metrics of 4 workers equal one worker's for the same traffic", async () => {
   const hashes = Array.from({ length: 12 }, () => randomHash());
-  const MODES = ["peer", "torr", "udp4", "tcp4", "scrp", "completed", "herr", "renew", "numwants"];
+  const MODES = [
+    "peer",
+    "torr",
+    "udp4",
+    "tcp4",
+    "scrp",
+    "completed",
+    "herr",
+    "renew",
+    "numwants",
+    // Scanned over every worker and merged; woodpeckers summed per network.
+    "top100",
+    "s24s",
+    "woodpeckers",
+  ];
   const seen: Record<string, string>[] = [];
   for (const workers of [1, 4]) {
     await withConfiguredTracker(`tracker.workers ${workers}\n`, async (tr) => {
@@ -140,6 +154,8 @@ Deno.test("/stats and /metrics of 4 workers equal one worker's for the same traf
   }
   for (const key of Object.keys(seen[0])) deepStrictEqual(seen[1][key], seen[0][key], key);
   match(seen[1].torr, /^12\n/);
+  match(seen[1].top100, /Top 100 torrents by peers:/);
+  match(seen[1].s24s, /127\.0\.0\.0/);
 });
 
 Deno.test("2 workers, closed mode: the list and its SIGHUP reload reach every worker", async () => {

@@ -6,7 +6,7 @@
  * `mode=everything` costs one scan per cache period, not one per request.
  */
 
-import { Snapshot } from "../stats/snapshot.ts";
+import { ScanPart, Snapshot, snapshotOf, TOP_ENTRIES } from "../stats/snapshot.ts";
 import { Swarm } from "../swarm/swarm.ts";
 import { toHex } from "../util/hex.ts";
 
@@ -20,8 +20,7 @@ export interface StatsScannerOptions {
   clock: () => number;
 }
 
-const TOP = 100;
-const NETS = 128;
+const TOP = TOP_ENTRIES;
 
 /** A top-N list kept sorted by count descending, ties by hash ascending (UP-2024 order). */
 class Top {
@@ -42,18 +41,14 @@ class Top {
   }
 }
 
-function topNets(m: Map<number, number>): [number, number][] {
-  return [...m].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, NETS);
-}
-
 /** Runs and caches scans of one swarm. */
 export class StatsScanner {
   readonly #swarm: Swarm;
   readonly #slice: number;
   readonly #maxAge: number;
   readonly #clock: () => number;
-  #cache: Snapshot | null = null;
-  #running: Promise<Snapshot> | null = null;
+  #cache: ScanPart | null = null;
+  #running: Promise<ScanPart> | null = null;
   /** Completed scans (for tests and metrics). */
   scans = 0;
 
@@ -65,7 +60,17 @@ export class StatsScanner {
   }
 
   /** A snapshot at most maxAgeSeconds old; starts (or joins) a scan when needed. */
-  snapshot(): Promise<Snapshot> {
+  async snapshot(): Promise<Snapshot> {
+    const part = await this.part();
+    // The same snapshot object for the same scan: the top-network cut is made once.
+    if (this.#cut?.part !== part) this.#cut = { part, snap: snapshotOf(part) };
+    return this.#cut.snap;
+  }
+
+  #cut: { part: ScanPart; snap: Snapshot } | null = null;
+
+  /** The scan behind {@link snapshot}, with every network (merged across workers). */
+  part(): Promise<ScanPart> {
     const c = this.#cache;
     if (c !== null && this.#clock() - c.at < this.#maxAge) return Promise.resolve(c);
     this.#running ??= this.#scan().finally(() => {
@@ -74,7 +79,7 @@ export class StatsScanner {
     return this.#running;
   }
 
-  async #scan(): Promise<Snapshot> {
+  async #scan(): Promise<ScanPart> {
     const swarm = this.#swarm;
     const peers = new Top();
     const seeds = new Top();
@@ -100,14 +105,14 @@ export class StatsScanner {
       next = swarm.table.visit(next, this.#slice, onTorrent);
       if (next >= 0) await new Promise((r) => setTimeout(r, 0));
     }
-    const snap: Snapshot = {
+    const snap: ScanPart = {
       at: this.#clock(),
       torrents,
       topPeers: peers.entries,
       topSeeds: seeds.entries,
       topLeechers: leechers.entries,
-      nets28: topNets(n28),
-      nets24: topNets(n24),
+      nets28: [...n28],
+      nets24: [...n24],
     };
     this.#cache = snap;
     this.scans++;

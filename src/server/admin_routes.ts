@@ -11,6 +11,7 @@ import { HttpRequestParser, PARSE } from "../protocol/http_request.ts";
 import { Counters, HTTP_ERROR } from "../stats/counters.ts";
 import { MetricsSource, renderMetrics } from "../stats/metrics.ts";
 import { renderScanned, renderStats, SCANNED_MODES, StatsSource } from "../stats/render.ts";
+import { Snapshot } from "../stats/snapshot.ts";
 import { Woodpeckers } from "../stats/woodpeckers.ts";
 import { StatsScanner } from "../logic/stats_scan.ts";
 import { formatIp } from "../util/ip.ts";
@@ -48,11 +49,14 @@ export interface AdminRoutesOptions {
   log: (line: string) => void;
   /**
    * With several workers: brings every worker's figures in before `statsSource` and
-   * `metricsSource` are read (they then describe the whole tracker). The modes that scan the
-   * swarm, woodpeckers and full scrapes are not yet gathered across workers: 500, as for the
-   * modes opentracker does not produce.
+   * `metricsSource` are read (they then describe the whole tracker). Full scrapes are not yet
+   * gathered across workers: 500, as for the modes opentracker does not produce.
    */
   refresh?: (() => Promise<void>) | null;
+  /** With several workers: the scan of every worker, merged (instead of `scanner`'s). */
+  scanAll?: (() => Promise<Snapshot>) | null;
+  /** With several workers: the `woodpeckers` text of every worker's counts. */
+  woodpeckersAll?: (() => Promise<string>) | null;
 }
 
 /** Clients remembered for the per-client full-scrape interval; the oldest are forgotten first. */
@@ -95,9 +99,11 @@ export class AdminRoutes {
     const mode = parser.statsMode;
     const refresh = o.refresh;
     if (refresh) {
-      if (SCANNED_MODES.has(mode) || mode === "woodpeckers" || mode === "tpbs") {
-        return w.error(ERROR_PAGE.serverError);
+      if (mode === "tpbs") return w.error(ERROR_PAGE.serverError);
+      if (mode === "woodpeckers" && o.woodpeckersAll) {
+        return o.woodpeckersAll().then((text) => separateReply(new TextEncoder().encode(text)));
       }
+      if (SCANNED_MODES.has(mode)) return refresh().then(() => this.#scanned(mode));
       if (mode !== "statedump") return refresh().then(() => this.#counted(mode));
     }
     if (mode === "tpbs" || mode === "statedump") {
@@ -131,7 +137,7 @@ export class AdminRoutes {
 
   /** A scanned mode: answered when the (cached or fresh) snapshot is ready, in its own reply. */
   async #scanned(mode: string): Promise<HttpReply> {
-    const snap = await this.#o.scanner.snapshot();
+    const snap = await (this.#o.scanAll ?? (() => this.#o.scanner.snapshot()))();
     return separateReply(
       new TextEncoder().encode(renderScanned(mode, this.#o.statsSource(), snap)),
     );

@@ -37,11 +37,23 @@ export class Woodpeckers {
 
   /** The `woodpeckers` text: `Networks, limit /28:` and the top 128 networks. */
   render(): string {
-    const top = [...this.#counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 128);
-    let out = "Networks, limit /28:\n";
-    for (const [key, count] of top) out += `${String(count).padStart(8, "0")}: ${netText(key)}\n`;
-    return out + "\n";
+    return renderWoodpeckers([this.entries()]);
   }
+
+  /** Every network's count: [key, count] (merged across workers). */
+  entries(): [number, number][] {
+    return [...this.#counts];
+  }
+}
+
+/** The `woodpeckers` text of the counts of one or more workers, summed per network. */
+export function renderWoodpeckers(parts: readonly (readonly [number, number])[][]): string {
+  const sums = new Map<number, number>();
+  for (const part of parts) for (const [k, c] of part) sums.set(k, (sums.get(k) ?? 0) + c);
+  const top = [...sums].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 128);
+  let out = "Networks, limit /28:\n";
+  for (const [key, count] of top) out += `${String(count).padStart(8, "0")}: ${netText(key)}\n`;
+  return out + "\n";
 }
 
 function netText(key: number): string {
