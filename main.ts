@@ -9,7 +9,7 @@ import { checkPermissions } from "./src/config/permissions.ts";
 import { ensureFifo } from "./src/server/access_feeds.ts";
 import { handleSignals } from "./src/server/signals.ts";
 import { formatHostPort, RunningTracker, StartError, startTracker } from "./src/tracker.ts";
-import { notAcrossWorkers, startCluster, workerCount } from "./src/cluster.ts";
+import { startCluster, workerCount } from "./src/cluster.ts";
 
 /**
  * `OPENTRACKER_FAULT_WORKER=k` (read only when the environment variable is granted) makes
@@ -49,14 +49,6 @@ async function main(): Promise<void> {
   const workers = workerCount(config);
   if (workers.why !== null) {
     console.error(`tracker.workers: one worker serves (${workers.why})`);
-  }
-  const unsupported = workers.count > 1 ? notAcrossWorkers(config) : null;
-  if (unsupported !== null) {
-    console.error(
-      `tracker.workers ${workers.count}: ${unsupported} is not served across workers yet; ` +
-        "set tracker.workers 1",
-    );
-    Deno.exit(1);
   }
   let tracker: RunningTracker;
   try {

@@ -49,15 +49,6 @@ export function workerCount(config: Config): { count: number; why: string | null
 }
 
 /**
- * What `config` asks for that several workers do not serve yet, or null. Refused at start
- * rather than served per worker, which would split or repeat it.
- */
-export function notAcrossWorkers(config: Config): string | null {
-  if (config.livesyncListen !== null) return "live sync";
-  return null;
-}
-
-/**
  * Binds every listener once without SO_REUSEPORT, then lets them go: fails (AddrInUse) when
  * another process holds a port, which the workers' SO_REUSEPORT would otherwise share with it
  * (opentracker sets the option too). Port 0 becomes the port the kernel picked.
@@ -151,6 +142,13 @@ export async function startCluster(
   let nextGather = 1;
   const gathers = new Map<number, { from: number; id: number; data: unknown[]; left: number }>();
 
+  let readyDone!: () => void;
+  let readyFail!: (e: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    readyDone = resolve;
+    readyFail = reject;
+  });
+  ready.catch(() => {}); // read by main.ts once the start returned
   const started: Promise<BoundAddress[]>[] = [];
   const starts: (() => void)[] = [];
   for (let index = 0; index < count; index++) {
@@ -217,6 +215,13 @@ export async function startCluster(
           return stateChunk(m);
         case "stopped":
           return arrived(m.kind);
+        // Only worker 0 holds the live sync socket; the others are ready once started.
+        case "ready":
+          if (index === 0) readyDone();
+          return;
+        case "notReady":
+          if (index === 0) readyFail(new Error(m.message));
+          return;
       }
     };
     // Rejections are read in order below; until then they must not count as unhandled.
@@ -261,7 +266,7 @@ export async function startCluster(
   let stopped: Promise<void> | null = null;
   return {
     addresses,
-    ready: Promise.resolve(),
+    ready,
     saveState: () => {
       if (saver !== null) return saver.save();
       o.log("No state file to write: tracker.statefile is not set");

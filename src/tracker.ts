@@ -40,7 +40,8 @@ import { renderWoodpeckers } from "./stats/woodpeckers.ts";
 import { MetricsSource } from "./stats/metrics.ts";
 import { UdpHandler } from "./server/udp_handler.ts";
 import { serveUdp, UdpListener } from "./server/udp_server.ts";
-import { DEFAULTS, LIMITS } from "./types.ts";
+import { AnnounceRequest, DEFAULTS, LIMITS } from "./types.ts";
+import { readSyncRecord, SHARD_MESSAGE } from "./protocol/shard_message.ts";
 import { ipFromString } from "./util/ip.ts";
 import { randomPrng } from "./util/random.ts";
 
@@ -248,9 +249,17 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     access,
     counters,
     woodpeckers,
-    sync: config.livesyncListen === null ? null : {
-      add: (h, ip, port, flags) => livesync?.outbox.add(h, ip, port, flags, performance.now()),
-    },
+    // With several workers the live sync socket is worker 0's: the others hand it their records.
+    sync: config.livesyncListen === null
+      ? null
+      : link === null || link.index === 0
+      ? { add: (h, ip, port, flags) => livesync?.outbox.add(h, ip, port, flags, performance.now()) }
+      : {
+        add: (h, ip, port, flags) => {
+          link.sendSync(0, SHARD_MESSAGE.syncOut, h, ip, port, flags);
+          link.flush();
+        },
+      },
     prng: randomPrng(),
     interval: {
       baseSeconds: config.announceIntervalSeconds,
@@ -283,7 +292,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   // Live sync binds first: local announces queue into its outbox from the first request. The
   // id is sent in host byte order, as opentracker sends the raw bytes of its g_tracker_id.
   const trackerIdBytes = new Uint8Array(Uint32Array.of(trackerId).buffer);
-  if (config.livesyncListen !== null) {
+  if (config.livesyncListen !== null && (link === null || link.index === 0)) {
     livesync = startLivesync({
       host: config.livesyncListen.host,
       port: config.livesyncListen.port,
@@ -300,6 +309,22 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
           ? (ip) => isBlessed(config, ip, MAY.livesync)
           : trustedUnicast(config),
         key: config.livesyncKey,
+        // Each received record goes to the worker that owns its torrent.
+        route: link === null ? undefined : {
+          apply: (req, flags, now) => {
+            const owner = link.map.of(req.infoHash, 0);
+            if (owner === 0) logic.applySync(req, flags, now);
+            else {link.sendSync(
+                owner,
+                SHARD_MESSAGE.syncRecord,
+                req.infoHash,
+                req.ip,
+                req.port,
+                flags,
+              );}
+          },
+          done: () => link.flush(),
+        },
       }),
       counters,
       clock,
@@ -460,12 +485,21 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   }
 
   if (link !== null) {
+    const syncReq = new AnnounceRequest();
     link.attach({
       forwardedUdp: (data, at, len) =>
         batchedListeners[data[at + 1]]?.answerForwarded(data, at, len),
       scrapeQuery: (data, at) =>
         link.answerScrape(data, at, (h, o, counts) => logic.scrape(h, o, clock(), counts)),
       httpAnnounce: (data, at) => routes.answerForwarded(data, at, clock()),
+      syncRecord: (data, at) => {
+        const flags = readSyncRecord(data, at, syncReq);
+        logic.applySync(syncReq, flags, clock());
+      },
+      syncOut: (data, at) => {
+        const flags = readSyncRecord(data, at, syncReq);
+        livesync?.outbox.add(syncReq.infoHash, syncReq.ip, syncReq.port, flags, performance.now());
+      },
       drained: () => {
         for (const b of batchedListeners) b.flushQueued();
       },

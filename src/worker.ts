@@ -46,6 +46,9 @@ export type FromWorker =
     bytes: Uint8Array | null;
     totals: StateExportTotals;
   }
+  /** Live sync joined its group (at once without live sync), or could not. */
+  | { kind: "ready" }
+  | { kind: "notReady"; message: string }
   | { kind: "stopped" };
 
 /** The worker's global scope (the main program's types do not describe it). */
@@ -87,6 +90,11 @@ function start(m: Extract<ToWorker, { kind: "start" }>): void {
     return;
   }
   scope.postMessage({ kind: "started", addresses: tracker.addresses });
+  tracker.ready.then(
+    () => scope.postMessage({ kind: "ready" }),
+    (e) =>
+      scope.postMessage({ kind: "notReady", message: e instanceof Error ? e.message : String(e) }),
+  );
   fault = m.fault;
 }
 

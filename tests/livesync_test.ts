@@ -187,3 +187,27 @@ Deno.test("live sync over unicast: HMAC-sealed packets arrive, a wrong key is re
     await eventually("B's peer on A", async () => (await scrape(a, h)).incomplete === 1);
   });
 });
+
+Deno.test("live sync with 2 workers: records reach their owners and every worker's peers go out", async () => {
+  const port = freePort();
+  const trusted = ["127.0.0.1", "127.0.0.2"];
+  await withNodes([
+    { ip: "127.0.0.1", port, trusted, extra: () => "tracker.workers 2" },
+    { ip: "127.0.0.2", port, trusted },
+  ], async ([a, b]) => {
+    // Torrents of both of A's workers: announced on A, they reach B through A's one socket.
+    const fromA = Array.from({ length: 16 }, () => randomHash());
+    for (const [i, h] of fromA.entries()) await announce(a, h, "10.1.1.1", 8000 + i, "&left=5");
+    // Announced on B, they reach A's socket in worker 0, which hands each to its owner.
+    const fromB = Array.from({ length: 16 }, () => randomHash());
+    for (const [i, h] of fromB.entries()) await announce(b, h, "10.2.2.2", 9000 + i, "&left=5");
+    const all = async (t: TrackerProcess, hashes: Uint8Array[]) =>
+      (await httpClient("127.0.0.1", t.tcp[0]).scrape(hashes)).every((s) => s?.incomplete === 1);
+    await eventually("A's torrents on B", () => all(b, fromA));
+    await eventually("B's torrents on A", () => all(a, fromB));
+    // All 16 arrived on B, so all 16 were sent (before the announces of peersOn add more).
+    strictEqual(await metric(a, /opentracker_livesync_sent_records_total (\d+)/), 16);
+    deepStrictEqual(await peersOn(a, fromB[3]), ["10.2.2.2:9003"]);
+    ok(await metric(a, /opentracker_handoff_records_total\{direction="sent"\} (\d+)/) > 0);
+  });
+});

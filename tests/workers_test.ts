@@ -217,34 +217,6 @@ Deno.test("a worker that dies ends the process with a message and status 70", as
   }
 });
 
-Deno.test("tracker.workers refuses what is not served across workers yet, saying so", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    Deno.writeTextFileSync(
-      `${dir}/opentracker.conf`,
-      "tracker.workers 2\nlivesync.cluster.listen 127.0.0.1:0\nlisten.tcp_udp 127.0.0.1:0\n",
-    );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../main.ts", import.meta.url).pathname,
-        "-f",
-        `${dir}/opentracker.conf`,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    strictEqual(out.code, 1);
-    match(
-      new TextDecoder().decode(out.stderr),
-      /tracker\.workers 2: live sync is not served across workers yet; set tracker\.workers 1/,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
 Deno.test("run from source without read access to it, tracker.workers names the grant", async () => {
   const dir = await Deno.makeTempDir();
   try {

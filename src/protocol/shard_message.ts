@@ -11,6 +11,10 @@
  * | httpAnnounce  | 1 event, 2–3 from, 4–7 request id, 8 hash, 28 ip, 44 port, 46 seeding,     |
  * |               | 48 numwant                                                                |
  * | httpReply     | 4–7 request id, 8… the reply body                                          |
+ * | syncRecord    | 1 peer flags, 2–3 port (big-endian), 4 hash, 24 ip: a received live sync   |
+ * |               | record for the owner of its torrent                                       |
+ * | syncOut       | as syncRecord: a record to send to the cluster, for the worker with the    |
+ * |               | live sync socket                                                          |
  *
  * A forwarded datagram is answered by the owner from its own socket on the same address (the
  * listener index names it); the other kinds are answered to the worker named by `from`.
@@ -27,6 +31,8 @@ export const SHARD_MESSAGE = {
   scrapeAnswer: 3,
   httpAnnounce: 4,
   httpReply: 5,
+  syncRecord: 6,
+  syncOut: 7,
 } as const;
 
 /** Bytes before a forwarded datagram. */
@@ -177,4 +183,33 @@ export function writeHttpReplyHead(b: Uint8Array, at: number, requestId: number)
   b[at] = SHARD_MESSAGE.httpReply;
   b[at + 1] = b[at + 2] = b[at + 3] = 0;
   putU32(b, at + 4, requestId);
+}
+
+/** Bytes of a live sync record (syncRecord, syncOut). */
+export const SYNC_RECORD_BYTES = 40;
+
+/** Writes a live sync record of `kind` for the 20-byte hash `h` and the 16-byte address `ip`. */
+export function writeSyncRecord(
+  b: Uint8Array,
+  at: number,
+  kind: number,
+  h: Uint8Array,
+  ip: Uint8Array,
+  port: number,
+  flags: number,
+): void {
+  b[at] = kind;
+  b[at + 1] = flags;
+  b[at + 2] = port >>> 8;
+  b[at + 3] = port & 255;
+  b.set(h.subarray(0, 20), at + 4);
+  b.set(ip.subarray(0, 16), at + 24);
+}
+
+/** Reads a live sync record into `req` (hash, address, port); returns its peer flags. */
+export function readSyncRecord(b: Uint8Array, at: number, req: AnnounceRequest): number {
+  req.infoHash.set(b.subarray(at + 4, at + 24));
+  req.ip.set(b.subarray(at + 24, at + 40));
+  req.port = (b[at + 2] << 8) | b[at + 3];
+  return b[at + 1];
 }

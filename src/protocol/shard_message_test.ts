@@ -7,15 +7,18 @@ import {
   putScrapeQueryEntry,
   readHttpAnnounce,
   readScrapeAnswerEntry,
+  readSyncRecord,
   requestIdOf,
   SCRAPE_ANSWER_ENTRY_BYTES,
   SCRAPE_HEAD_BYTES,
   SCRAPE_QUERY_ENTRY_BYTES,
   SHARD_MESSAGE,
+  SYNC_RECORD_BYTES,
   writeForwardUdpHead,
   writeHttpAnnounce,
   writeHttpReplyHead,
   writeScrapeHead,
+  writeSyncRecord,
 } from "./shard_message.ts";
 
 Deno.test("a forwarded datagram carries its listener and the sender's address", () => {
@@ -73,4 +76,15 @@ Deno.test("an HTTP announce survives the record, field by field", () => {
   writeHttpReplyHead(b, 0, 0x01020304);
   strictEqual(b[0], SHARD_MESSAGE.httpReply);
   strictEqual(requestIdOf(b, 0), 0x01020304);
+});
+
+Deno.test("a live sync record keeps its hash, address, port and flags", () => {
+  const h = new Uint8Array(20).map((_, i) => i + 1);
+  const ip = new Uint8Array(16).map((_, i) => 200 + i);
+  const b = new Uint8Array(SYNC_RECORD_BYTES + 4);
+  writeSyncRecord(b, 4, SHARD_MESSAGE.syncOut, h, ip, 51413, 0x03);
+  strictEqual(b[4], SHARD_MESSAGE.syncOut);
+  const req = new AnnounceRequest();
+  strictEqual(readSyncRecord(b, 4, req), 0x03);
+  deepStrictEqual([[...req.infoHash], [...req.ip], req.port], [[...h], [...ip], 51413]);
 });

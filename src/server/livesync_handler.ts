@@ -25,6 +25,11 @@ export interface LivesyncReceiverOptions {
   trusted: (ip: Uint8Array) => boolean;
   /** Unicast transport: packets must carry a valid HMAC trailer with this key. */
   key: Uint8Array | null;
+  /**
+   * With several workers: applies one record (the owner of its torrent may be another worker);
+   * `done` after each packet. Default: the logic applies every record here.
+   */
+  route?: { apply(req: AnnounceRequest, flags: number, nowSeconds: number): void; done(): void };
 }
 
 /** Applies received packets through the tracker logic. */
@@ -63,9 +68,12 @@ export class LivesyncReceiver {
     c.livesyncPackets++;
     c.livesyncRecords += n;
     const req = this.#req;
+    const route = o.route;
     for (let i = 0; i < n; i++) {
       const flags = readLivesyncRecord(buf, i, req);
-      o.logic.applySync(req, flags, nowSeconds);
+      if (route) route.apply(req, flags, nowSeconds);
+      else o.logic.applySync(req, flags, nowSeconds);
     }
+    route?.done();
   }
 }

@@ -22,8 +22,10 @@ import {
   SCRAPE_HEAD_BYTES,
   SCRAPE_QUERY_ENTRY_BYTES,
   SHARD_MESSAGE,
+  SYNC_RECORD_BYTES,
   writeHttpReplyHead,
   writeScrapeHead,
+  writeSyncRecord,
 } from "../protocol/shard_message.ts";
 import { ShardMap } from "../logic/shards.ts";
 import { ringBufferBytes, SpscRing } from "../util/spsc_ring.ts";
@@ -68,6 +70,10 @@ export interface ShardInbox {
   scrapeQuery(data: Uint8Array, at: number, len: number): void;
   /** An HTTP announce for a torrent this one owns; answer with {@link ShardLink.replyHttp}. */
   httpAnnounce(data: Uint8Array, at: number, len: number): void;
+  /** A live sync record received by worker 0 for a torrent this one owns. */
+  syncRecord(data: Uint8Array, at: number): void;
+  /** A record to send to the cluster (this is the worker with the live sync socket). */
+  syncOut(data: Uint8Array, at: number): void;
   /** Called once per drain, after the records: flush what they produced (UDP replies). */
   drained(): void;
 }
@@ -309,6 +315,20 @@ export class ShardLink {
     return this.#scrapes.size + this.#http.size;
   }
 
+  /** Hands a live sync record of `kind` (syncRecord or syncOut) to worker `to`, and flushes. */
+  sendSync(
+    to: number,
+    kind: number,
+    h: Uint8Array,
+    ip: Uint8Array,
+    port: number,
+    flags: number,
+  ): void {
+    const at = this.reserve(to, SYNC_RECORD_BYTES);
+    if (at < 0) return; // dropped and counted: live sync is best effort, as over the network
+    writeSyncRecord(this.buffer(to), at, kind, h, ip, port, flags);
+  }
+
   /** Sends the body `body[0, length)` of HTTP request `id` back to worker `to`. */
   replyHttp(to: number, id: number, body: Uint8Array, length: number): void {
     const at = this.reserve(to, HTTP_REPLY_HEAD_BYTES + length);
@@ -380,6 +400,12 @@ export class ShardLink {
             break;
           case SHARD_MESSAGE.httpAnnounce:
             inbox.httpAnnounce(data, at, len);
+            break;
+          case SHARD_MESSAGE.syncRecord:
+            inbox.syncRecord(data, at);
+            break;
+          case SHARD_MESSAGE.syncOut:
+            inbox.syncOut(data, at);
             break;
           case SHARD_MESSAGE.httpReply: {
             const id = getU32(data, at + 4);
