@@ -196,7 +196,7 @@ export async function startCluster(
           const id = nextGather++;
           gathers.set(id, { from: index, id: m.id, data: new Array(count), left: count });
           for (const w of workers) {
-            w.postMessage({ kind: "collect", id, what: m.what } satisfies ToWorker);
+            w.postMessage({ kind: "collect", id, what: m.what, arg: m.arg } satisfies ToWorker);
           }
           return;
         }

@@ -13,7 +13,7 @@ import { HttpRequestParser } from "./protocol/http_request.ts";
 import { parseStatedump } from "./protocol/statedump.ts";
 import { AccessControl, hashSetOf } from "./logic/access.ts";
 import { Cleaner } from "./logic/cleaner.ts";
-import { FullScrapes } from "./logic/full_scrape.ts";
+import { BucketIndex, FullScrapes, packBucket } from "./logic/full_scrape.ts";
 import { describeImport, describeRestore, importState, restoreStatedump } from "./logic/restore.ts";
 import { stateBlockChunks, StateExportTotals, stateFileChunks } from "./logic/state_export.ts";
 import { StatsScanner } from "./logic/stats_scan.ts";
@@ -75,6 +75,10 @@ export interface RunningShard extends RunningTracker {
   scanPart(): Promise<ScanPart>;
   /** Its woodpecker counts per network. */
   woodpeckerEntries(): [number, number][];
+  /** Bucket `bucket` of the full scrape `id` over several workers (its index built once). */
+  packBucket(id: number, bucket: number): Promise<Uint8Array>;
+  /** Frees the index of the full scrape `id`; returns the bytes freed. */
+  endExport(id: number): number;
   /** Applies an access-list FIFO line (read by the main isolate when there are several workers). */
   accessChange(change: AccessChange, hash: Uint8Array): void;
 }
@@ -84,8 +88,14 @@ export interface Gathered {
   figures: MetricsSource;
   scan: ScanPart;
   woodpeckers: [number, number][];
+  /** A full scrape's bucket, packed (logic/full_scrape.ts); `arg` names the export and bucket. */
+  bucket: Uint8Array;
+  /** A full scrape ended: its indexes are freed (`arg` names it). */
+  bucketsEnd: number;
 }
 export type GatherKind = keyof Gathered;
+/** What a full scrape's gathering names: its export id (unique in the process) and bucket. */
+export type GatherArg = { id: number; bucket?: number } | null;
 
 /** A worker's place among several (`tracker.workers`), given by the main isolate. */
 export interface ShardPlace {
@@ -95,7 +105,7 @@ export interface ShardPlace {
   readonly trackerId: number;
   readonly startedAt: number;
   /** Every worker's share of `what` (this one's included), asked through the main isolate. */
-  readonly gather: <K extends GatherKind>(what: K) => Promise<Gathered[K][]>;
+  readonly gather: <K extends GatherKind>(what: K, arg?: GatherArg) => Promise<Gathered[K][]>;
 }
 
 /** Options for {@link startTracker}. */
@@ -115,6 +125,9 @@ export class StartError extends Error {
     super(message);
   }
 }
+
+/** Full scrape indexes a worker keeps for other workers' full scrapes at once. */
+const EXPORTS_MAX = 64;
 
 /** Period of the incremental cleaner's ticks. */
 const CLEAN_TICK_MS = 250;
@@ -271,6 +284,15 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   });
   const lag = new LagMeter();
   const scanner = new StatsScanner(swarm, { clock });
+  // With several workers a full scrape merges every worker's buckets, in hash order.
+  let nextExport = 1;
+  const merged = place === null ? null : () => {
+    const id = (link!.index << 24) + (nextExport++ & 0xffffff);
+    return {
+      pull: async (bucket: number) => await place.gather("bucket", { id, bucket }),
+      end: () => void place.gather("bucketsEnd", { id }),
+    };
+  };
   const fullScrapes = new FullScrapes(swarm, {
     concurrentMax: config.fullScrapeConcurrency,
     onChunk: (bytes) => {
@@ -352,7 +374,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       statsScans: scanner.scans,
       connections: connections.figures(),
       fullScrapesActive: fullScrapes.active,
-      fullScrapeIndexBytes: fullScrapes.indexBytes,
+      fullScrapeIndexBytes: fullScrapes.indexBytes + exportBytes,
       torrentBudget: swarm.torrentBudget,
       refusedTorrents: swarm.refusedTorrents,
       evictedTorrents: swarm.evictedTorrents,
@@ -403,7 +425,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         ? {
           gzip: config.fullScrapeGzip,
           intervalSeconds: config.fullScrapeIntervalSeconds,
-          open: (format, gzip) => fullScrapes.open(format, gzip),
+          open: (format, gzip) => fullScrapes.open(format, gzip, merged),
         }
         : null,
       log,
@@ -562,6 +584,18 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     log,
   });
 
+  // Full scrapes over several workers: this worker's bucket index of each one running.
+  const exports = new Map<number, { index: BucketIndex; bytes: number; built: Promise<void> }>();
+  let exportBytes = 0;
+  const endExport = (id: number) => {
+    const e = exports.get(id);
+    if (e === undefined) return 0;
+    exports.delete(id);
+    e.index.free();
+    exportBytes -= e.bytes;
+    return e.bytes;
+  };
+
   let stopped: Promise<void> | null = null;
   return {
     addresses,
@@ -576,6 +610,24 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     stateBlocks: (t) => stateBlockChunks(swarm, t),
     accessChange: applyChange,
     scanPart: () => scanner.part(),
+    packBucket: async (id, bucket) => {
+      let e = exports.get(id);
+      if (e === undefined) {
+        // Bounded: a full scrape's index the serving worker never ended goes first.
+        if (exports.size >= EXPORTS_MAX) endExport(exports.keys().next().value!);
+        const index = new BucketIndex(swarm);
+        const made = { index, bytes: 0, built: Promise.resolve() };
+        made.built = index.build((n) => {
+          made.bytes = n;
+          exportBytes += n;
+        });
+        exports.set(id, made);
+        e = made;
+      }
+      await e.built;
+      return packBucket(e.index, swarm, bucket);
+    },
+    endExport,
     woodpeckerEntries: () => woodpeckers.entries(),
     stop(): Promise<void> {
       if (stopped === null) {

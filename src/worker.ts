@@ -9,7 +9,14 @@ import { Config } from "./config/config.ts";
 import { ShardWiring } from "./server/shard_link.ts";
 import { StateExportTotals } from "./logic/state_export.ts";
 import { AccessChange } from "./server/access_feeds.ts";
-import { Gathered, GatherKind, RunningShard, RunningTracker, startTracker } from "./tracker.ts";
+import {
+  GatherArg,
+  Gathered,
+  GatherKind,
+  RunningShard,
+  RunningTracker,
+  startTracker,
+} from "./tracker.ts";
 
 /** What the main isolate sends a worker. */
 export type ToWorker =
@@ -24,7 +31,7 @@ export type ToWorker =
     fault: boolean;
   }
   /** Send this worker's share of `what` (for the gathering `id`). */
-  | { kind: "collect"; id: number; what: GatherKind }
+  | { kind: "collect"; id: number; what: GatherKind; arg: GatherArg }
   /** Every worker's share, in worker order, of what this worker asked for. */
   | { kind: "gathered"; id: number; data: unknown[] }
   | { kind: "reload" }
@@ -38,7 +45,7 @@ export type FromWorker =
   | { kind: "started"; addresses: RunningTracker["addresses"] }
   | { kind: "failed"; name: string; message: string; exitCode: number | null }
   | { kind: "collected"; id: number; data: unknown }
-  | { kind: "gather"; id: number; what: GatherKind }
+  | { kind: "gather"; id: number; what: GatherKind; arg: GatherArg }
   /** A chunk of state blocks, or null at the end with the export's totals. */
   | {
     kind: "stateChunk";
@@ -75,11 +82,11 @@ function start(m: Extract<ToWorker, { kind: "start" }>): void {
         connectionKey: m.connectionKey,
         trackerId: m.trackerId,
         startedAt: m.startedAt,
-        gather: <K extends GatherKind>(what: K) =>
+        gather: <K extends GatherKind>(what: K, arg: GatherArg = null) =>
           new Promise<Gathered[K][]>((resolve) => {
             const id = nextGather++;
             gathers.set(id, resolve as (data: unknown[]) => void);
-            scope.postMessage({ kind: "gather", id, what });
+            scope.postMessage({ kind: "gather", id, what, arg });
           }),
       },
     });
@@ -99,12 +106,18 @@ function start(m: Extract<ToWorker, { kind: "start" }>): void {
 }
 
 /** This worker's share of a gathering. */
-async function collect(t: RunningShard, id: number, what: GatherKind): Promise<void> {
-  const data: Gathered[GatherKind] = what === "figures"
-    ? t.figures()
-    : what === "scan"
-    ? await t.scanPart()
-    : t.woodpeckerEntries();
+async function collect(
+  t: RunningShard,
+  id: number,
+  what: GatherKind,
+  arg: GatherArg,
+): Promise<void> {
+  let data: Gathered[GatherKind];
+  if (what === "figures") data = t.figures();
+  else if (what === "scan") data = await t.scanPart();
+  else if (what === "woodpeckers") data = t.woodpeckerEntries();
+  else if (what === "bucket") data = await t.packBucket(arg!.id, arg!.bucket ?? 0);
+  else data = t.endExport(arg!.id);
   scope.postMessage({ kind: "collected", id, data });
 }
 
@@ -144,7 +157,7 @@ scope.onmessage = (e) => {
       return start(m);
     case "collect":
       if (fault) throw new Error("fault injected by OPENTRACKER_FAULT_WORKER");
-      if (tracker !== null) void collect(tracker, m.id, m.what);
+      if (tracker !== null) void collect(tracker, m.id, m.what, m.arg);
       return;
     case "gathered":
       gathers.get(m.id)?.(m.data);

@@ -8,7 +8,7 @@ import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { toHex } from "../src/util/hex.ts";
 import { httpClient, lookupBinaryKey, udpClient } from "./support/clients.ts";
-import { bdecode, latin1, rawHttp, RawResponse } from "./support/http.ts";
+import { bdecode, dechunk, latin1, rawHttp, RawResponse } from "./support/http.ts";
 import { startTrackerProcess, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
 
 /** GET with optional Accept-Encoding; de-chunks the body. */
@@ -21,26 +21,6 @@ async function get(port: number, target: string, acceptEncoding?: string): Promi
   );
   if (res.headers.get("transfer-encoding") === "chunked") res.body = dechunk(res.body);
   return res;
-}
-
-function dechunk(b: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let off = 0;
-  while (off < b.length) {
-    let eol = off;
-    while (b[eol] !== 13) eol++;
-    const size = parseInt(latin1(b.subarray(off, eol)), 16);
-    if (size === 0) break;
-    parts.push(b.subarray(eol + 2, eol + 2 + size));
-    off = eol + 2 + size + 2;
-  }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Three torrents with known counts; hashes sorted ascending. */

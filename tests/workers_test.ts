@@ -9,9 +9,20 @@
 import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
 import { permissionFlags } from "../src/config/permission_flags.ts";
 import { toHex } from "../src/util/hex.ts";
-import { httpClient, randomHash, TrackerClient, udpClient } from "./support/clients.ts";
-import { httpGet, latin1 } from "./support/http.ts";
-import { startTrackerProcess, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
+import {
+  httpClient,
+  lookupBinaryKey,
+  randomHash,
+  TrackerClient,
+  udpClient,
+} from "./support/clients.ts";
+import { bdecode, dechunk, httpGet, latin1, rawHttp } from "./support/http.ts";
+import {
+  metric,
+  startTrackerProcess,
+  TrackerProcess,
+  withConfiguredTracker,
+} from "./support/process.ts";
 
 /** Announces `hash` once from each of `n` fresh clients (ports base..base+n-1), then closes them. */
 async function spreadAnnounces(
@@ -366,5 +377,32 @@ Deno.test("2 workers: a hash written to the add FIFO is admitted by every worker
     const [s] = await c.scrape([added]);
     c.close();
     strictEqual(s?.incomplete, 12);
+  });
+});
+
+Deno.test("4 workers: full scrapes and the statedump hold every worker's torrents in hash order", async () => {
+  await withConfiguredTracker("tracker.workers 4\n", async (tr) => {
+    const hashes = await fillSwarm(tr, 30);
+    // Full scrapes are streamed (chunked) until the connection closes.
+    const get = async (target: string) => {
+      const request = `GET ${target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`;
+      return dechunk((await rawHttp("127.0.0.1", tr.tcp[0], request)).body);
+    };
+    const files = bdecode(await get("/scrape")).files;
+    strictEqual(Object.keys(files).length, 30);
+    for (const [i, h] of hashes.entries()) {
+      const n = 1 + (i % 3);
+      deepStrictEqual(lookupBinaryKey(files, h), {
+        complete: Math.ceil(n / 3),
+        downloaded: 0,
+        incomplete: n - Math.ceil(n / 3),
+      });
+    }
+    const dump = latin1(await get("/stats?mode=statedump"));
+    const lines = dump.trimEnd().split("\n").map((l) => l.split(":")[0]);
+    deepStrictEqual(lines, hashes.map((h) => toHex(h, 0, 20, true)).sort());
+    const txt = latin1(await get("/stats?mode=tpbs&format=txt"));
+    strictEqual(txt.trimEnd().split("\n").length, 30);
+    strictEqual(await metric(tr.tcp[0], "opentracker_fullscrape_index_bytes"), 0);
   });
 });

@@ -49,8 +49,7 @@ export interface AdminRoutesOptions {
   log: (line: string) => void;
   /**
    * With several workers: brings every worker's figures in before `statsSource` and
-   * `metricsSource` are read (they then describe the whole tracker). Full scrapes are not yet
-   * gathered across workers: 500, as for the modes opentracker does not produce.
+   * `metricsSource` are read (they then describe the whole tracker).
    */
   refresh?: (() => Promise<void>) | null;
   /** With several workers: the scan of every worker, merged (instead of `scanner`'s). */
@@ -99,12 +98,11 @@ export class AdminRoutes {
     const mode = parser.statsMode;
     const refresh = o.refresh;
     if (refresh) {
-      if (mode === "tpbs") return w.error(ERROR_PAGE.serverError);
       if (mode === "woodpeckers" && o.woodpeckersAll) {
         return o.woodpeckersAll().then((text) => separateReply(new TextEncoder().encode(text)));
       }
       if (SCANNED_MODES.has(mode)) return refresh().then(() => this.#scanned(mode));
-      if (mode !== "statedump") return refresh().then(() => this.#counted(mode));
+      if (mode !== "statedump" && mode !== "tpbs") return refresh().then(() => this.#counted(mode));
     }
     if (mode === "tpbs" || mode === "statedump") {
       if (o.fullScrape === null) return w.error(ERROR_PAGE.serverError);
@@ -152,7 +150,7 @@ export class AdminRoutes {
   ): HttpReply {
     const o = this.#o;
     const fs = o.fullScrape;
-    if (fs === null || o.refresh) return this.#w.error(ERROR_PAGE.serverError);
+    if (fs === null) return this.#w.error(ERROR_PAGE.serverError);
     const modest = fs.intervalSeconds > 0 && format !== "statedump";
     const key = formatIp(ip);
     if (modest) {

@@ -111,3 +111,24 @@ export function urlencodeBytes(b: Uint8Array): string {
 export function bdecode(body: Uint8Array): any {
   return bencode.decode(body);
 }
+
+/** The body of a chunked response, de-chunked. */
+export function dechunk(b: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let off = 0;
+  while (off < b.length) {
+    let eol = off;
+    while (b[eol] !== 13) eol++;
+    const size = parseInt(latin1(b.subarray(off, eol)), 16);
+    if (size === 0) break;
+    parts.push(b.subarray(eol + 2, eol + 2 + size));
+    off = eol + 2 + size + 2;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
