@@ -174,6 +174,32 @@ function writeMergedBucket(
   return off;
 }
 
+/** Hands `chunk` (when not empty) to the reader, and closes the stream after the last. */
+function emit(
+  controller: ReadableStreamDefaultController<Uint8Array>,
+  chunk: Uint8Array,
+  last: boolean,
+  onChunk: ((bytes: number) => void) | undefined,
+  end: () => void,
+): void {
+  if (chunk.length > 0) {
+    onChunk?.(chunk.length);
+    controller.enqueue(chunk);
+  }
+  if (last) {
+    end();
+    controller.close();
+  }
+}
+
+/** `out`, or a larger copy of its first `off` bytes, with room for `bytes` more after `off`. */
+function room(out: Uint8Array, off: number, bytes: number): Uint8Array {
+  if (off + bytes <= out.length) return out;
+  const grown = new Uint8Array(off + bytes);
+  grown.set(out.subarray(0, off));
+  return grown;
+}
+
 /**
  * A full scrape over several workers: bucket by bucket, `pull(b)` brings every worker's packed
  * entries of bucket `b` (packBucket), merged and written in `format`. A chunk holds whole
@@ -193,40 +219,37 @@ export function mergedFullScrapeStream(
     ended = true;
     options.onEnd?.();
   };
+  return pulledStream(async (controller) => {
+    if (performance.now() > deadline) throw new Error("full scrape deadline passed");
+    let out: Uint8Array = new Uint8Array(CHUNK_BYTES);
+    let off = headWritten ? 0 : writeFullScrapeHead(format, out, 0);
+    headWritten = true;
+    while (bucket < BUCKETS && off < CHUNK_BYTES / 2) {
+      const parts = await pull(bucket++);
+      const entries = parts.reduce((a, p) => a + p.length, 0) / PACKED_ENTRY_BYTES;
+      out = room(out, off, ENTRY_BYTES_MAX * (entries + 1));
+      off = writeMergedBucket(format, parts, out, off);
+    }
+    if (bucket >= BUCKETS) {
+      out = room(out, off, ENTRY_BYTES_MAX);
+      off = writeFullScrapeTail(format, out, off);
+    }
+    emit(controller, out.subarray(0, off), bucket >= BUCKETS, options.onChunk, end);
+  }, end);
+}
+
+/**
+ * A byte stream that produces a chunk only when the reader asks (no buffering ahead); `end`
+ * runs once when it closes, fails or is cancelled.
+ */
+function pulledStream(
+  pull: (controller: ReadableStreamDefaultController<Uint8Array>) => Promise<void>,
+  end: () => void,
+): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        if (performance.now() > deadline) throw new Error("full scrape deadline passed");
-        let out = new Uint8Array(CHUNK_BYTES);
-        let off = headWritten ? 0 : writeFullScrapeHead(format, out, 0);
-        headWritten = true;
-        while (bucket < BUCKETS && off < CHUNK_BYTES / 2) {
-          const parts = await pull(bucket++);
-          const need = off + ENTRY_BYTES_MAX * (parts.reduce((a, p) => a + p.length, 0) /
-                  PACKED_ENTRY_BYTES + 1);
-          if (need > out.length) {
-            const grown = new Uint8Array(need);
-            grown.set(out.subarray(0, off));
-            out = grown;
-          }
-          off = writeMergedBucket(format, parts, out, off);
-        }
-        if (bucket >= BUCKETS) {
-          if (off + ENTRY_BYTES_MAX > out.length) {
-            const grown = new Uint8Array(off + ENTRY_BYTES_MAX);
-            grown.set(out.subarray(0, off));
-            out = grown;
-          }
-          off = writeFullScrapeTail(format, out, off);
-        }
-        if (off > 0) {
-          options.onChunk?.(off);
-          controller.enqueue(out.subarray(0, off));
-        }
-        if (bucket >= BUCKETS) {
-          end();
-          controller.close();
-        }
+        await pull(controller);
       } catch (error) {
         end();
         throw error;
@@ -260,19 +283,7 @@ export function fullScrapeStream(
     index.free();
     options.onEnd?.();
   };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        await pullChunk(controller);
-      } catch (error) {
-        end();
-        throw error;
-      }
-    },
-    cancel() {
-      end();
-    },
-  }, { highWaterMark: 0 });
+  return pulledStream(pullChunk, end);
 
   async function pullChunk(controller: ReadableStreamDefaultController<Uint8Array>) {
     if (performance.now() > deadline) {
@@ -313,14 +324,7 @@ export function fullScrapeStream(
       }
     }
     if (bucket >= BUCKETS) off = writeFullScrapeTail(format, out, off);
-    if (off > 0) {
-      options.onChunk?.(off);
-      controller.enqueue(out.subarray(0, off));
-    }
-    if (bucket >= BUCKETS) {
-      end();
-      controller.close();
-    }
+    emit(controller, out.subarray(0, off), bucket >= BUCKETS, options.onChunk, end);
   }
 }
 

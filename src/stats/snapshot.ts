@@ -29,18 +29,10 @@ export interface Snapshot {
  * What one scan found before the network lists are cut to their largest entries: with several
  * workers (`tracker.workers`), every worker's part is merged into one {@link Snapshot}. A
  * torrent lives in one worker, so the top lists of the whole are among the parts' top lists; a
- * network's peers are in every worker, so the parts carry every network.
+ * network's peers are in every worker, so the parts carry every network: `nets28` and `nets24`
+ * hold every IPv4 network with its peers, not only the largest.
  */
-export interface ScanPart {
-  readonly at: number;
-  readonly torrents: number;
-  readonly topPeers: readonly TopEntry[];
-  readonly topSeeds: readonly TopEntry[];
-  readonly topLeechers: readonly TopEntry[];
-  /** Every IPv4 /28 and /24 network with its peers: [network, count]. */
-  readonly nets28: readonly (readonly [number, number])[];
-  readonly nets24: readonly (readonly [number, number])[];
-}
+export type ScanPart = Snapshot;
 
 /** Entries a top list keeps, and networks a network list keeps. */
 export const TOP_ENTRIES = 100;
