@@ -83,17 +83,10 @@ export async function startCluster(
 
   let stopping = false;
   const workers: Worker[] = [];
-  const waiting = new Map<string, { left: number; resolve: () => void }>();
-  /** Resolves when every worker has sent `kind` once more. */
-  const all = (kind: "stopped") =>
-    new Promise<void>((resolve) => waiting.set(kind, { left: workers.length, resolve }));
-  const arrived = (kind: string) => {
-    const w = waiting.get(kind);
-    if (w !== undefined && --w.left === 0) {
-      waiting.delete(kind);
-      w.resolve();
-    }
-  };
+  // The stop: resolves when every worker reported that its sockets are closed.
+  let stoppedLeft = count;
+  let allStopped!: () => void;
+  const workersStopped = new Promise<void>((resolve) => allStopped = resolve);
 
   // The state file: the main isolate writes the header, each worker's blocks in turn (asked for
   // chunk by chunk, so that a worker's memory holds one chunk at a time), and the final block.
@@ -214,7 +207,8 @@ export async function startCluster(
         case "stateChunk":
           return stateChunk(m);
         case "stopped":
-          return arrived(m.kind);
+          if (--stoppedLeft === 0) allStopped();
+          return;
         // Only worker 0 holds the live sync socket; the others are ready once started.
         case "ready":
           if (index === 0) readyDone();
@@ -276,7 +270,7 @@ export async function startCluster(
     stop: () => {
       if (stopped === null) {
         stopping = true;
-        const done = Promise.all([all("stopped"), closeFifos(fifos)]);
+        const done = Promise.all([workersStopped, closeFifos(fifos)]);
         broadcast({ kind: "stop" });
         // Every socket closed first, so that the state written last is final.
         stopped = done.then(() => saver?.close()).finally(() => {

@@ -62,7 +62,6 @@ export type FromWorker =
 const scope = globalThis as unknown as {
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
-  close(): void;
 };
 
 let tracker: RunningShard | null = null;
