@@ -11,6 +11,7 @@ import { Config } from "./config/config.ts";
 import { libcUnavailableReason } from "./server/libc.ts";
 import { ShardWiring, wireShards } from "./server/shard_link.ts";
 import { finalBlock } from "./logic/state_export.ts";
+import { FullScrapeAdmission } from "./logic/full_scrape_admission.ts";
 import { writeStateHeader } from "./protocol/state_file.ts";
 import { StateSaver } from "./server/state_saver.ts";
 import { closeFifos, feedFifos } from "./server/access_feeds.ts";
@@ -130,6 +131,12 @@ export async function startCluster(
     log: o.log,
   });
 
+  // One full scrape admission for all workers: the concurrency cap and the per-client interval.
+  const admission = new FullScrapeAdmission(
+    config.fullScrapeConcurrency,
+    config.fullScrapeIntervalSeconds,
+  );
+
   // Gathering (figures, scans, woodpeckers): a worker asks, every worker answers, the asker gets
   // them all in worker order.
   let nextGather = 1;
@@ -204,6 +211,16 @@ export async function startCluster(
           );
           return;
         }
+        case "admit":
+          return worker.postMessage(
+            {
+              kind: "admitted",
+              id: m.id,
+              admission: admission.admit(m.client, m.modest, m.now),
+            } satisfies ToWorker,
+          );
+        case "release":
+          return admission.release();
         case "stateChunk":
           return stateChunk(m);
         case "stopped":

@@ -14,6 +14,7 @@ import { parseStatedump } from "./protocol/statedump.ts";
 import { AccessControl, hashSetOf } from "./logic/access.ts";
 import { Cleaner } from "./logic/cleaner.ts";
 import { BucketIndex, FullScrapes, packBucket } from "./logic/full_scrape.ts";
+import { Admission, FullScrapeAdmission } from "./logic/full_scrape_admission.ts";
 import { describeImport, describeRestore, importState, restoreStatedump } from "./logic/restore.ts";
 import { stateBlockChunks, StateExportTotals, stateFileChunks } from "./logic/state_export.ts";
 import { StatsScanner } from "./logic/stats_scan.ts";
@@ -104,6 +105,10 @@ export interface ShardPlace {
   readonly connectionKey: Uint8Array;
   readonly trackerId: number;
   readonly startedAt: number;
+  /** Asks the main isolate's full scrape admission (one for all workers). */
+  readonly admitFullScrape: (client: string, modest: boolean, now: number) => Promise<Admission>;
+  /** Releases an admitted full scrape. */
+  readonly releaseFullScrape: () => void;
   /** Every worker's share of `what` (this one's included), asked through the main isolate. */
   readonly gather: <K extends GatherKind>(what: K, arg?: GatherArg) => Promise<Gathered[K][]>;
 }
@@ -293,6 +298,10 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       end: () => void place.gather("bucketsEnd", { id }),
     };
   };
+  const admission = new FullScrapeAdmission(
+    config.fullScrapeConcurrency,
+    config.fullScrapeIntervalSeconds,
+  );
   const fullScrapes = new FullScrapes(swarm, {
     concurrentMax: config.fullScrapeConcurrency,
     onChunk: (bytes) => {
@@ -424,8 +433,10 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       fullScrape: config.fullScrape
         ? {
           gzip: config.fullScrapeGzip,
-          intervalSeconds: config.fullScrapeIntervalSeconds,
-          open: (format, gzip) => fullScrapes.open(format, gzip, merged),
+          // With several workers the main isolate holds the one admission table.
+          admit: place?.admitFullScrape ?? ((c, m, n) => admission.admit(c, m, n)),
+          release: place?.releaseFullScrape ?? (() => admission.release()),
+          open: (format, gzip, ended) => fullScrapes.open(format, gzip, ended, merged),
         }
         : null,
       log,

@@ -9,6 +9,7 @@ import { Config } from "./config/config.ts";
 import { ShardWiring } from "./server/shard_link.ts";
 import { StateExportTotals } from "./logic/state_export.ts";
 import { AccessChange } from "./server/access_feeds.ts";
+import { Admission } from "./logic/full_scrape_admission.ts";
 import {
   GatherArg,
   Gathered,
@@ -34,6 +35,7 @@ export type ToWorker =
   | { kind: "collect"; id: number; what: GatherKind; arg: GatherArg }
   /** Every worker's share, in worker order, of what this worker asked for. */
   | { kind: "gathered"; id: number; data: unknown[] }
+  | { kind: "admitted"; id: number; admission: Admission }
   | { kind: "reload" }
   | { kind: "access"; change: AccessChange; hash: Uint8Array }
   /** The next chunk of this worker's state file blocks (a new export when `id` is new). */
@@ -46,6 +48,9 @@ export type FromWorker =
   | { kind: "failed"; name: string; message: string; exitCode: number | null }
   | { kind: "collected"; id: number; data: unknown }
   | { kind: "gather"; id: number; what: GatherKind; arg: GatherArg }
+  /** May `client` start a full scrape (the one table is the main isolate's)? */
+  | { kind: "admit"; id: number; client: string; modest: boolean; now: number }
+  | { kind: "release" }
   /** A chunk of state blocks, or null at the end with the export's totals. */
   | {
     kind: "stateChunk";
@@ -67,6 +72,7 @@ const scope = globalThis as unknown as {
 let tracker: RunningShard | null = null;
 let nextGather = 1;
 const gathers = new Map<number, (data: unknown[]) => void>();
+const admissions = new Map<number, (a: Admission) => void>();
 
 function start(m: Extract<ToWorker, { kind: "start" }>): void {
   const index = m.wiring.index;
@@ -81,6 +87,13 @@ function start(m: Extract<ToWorker, { kind: "start" }>): void {
         connectionKey: m.connectionKey,
         trackerId: m.trackerId,
         startedAt: m.startedAt,
+        admitFullScrape: (client, modest, now) =>
+          new Promise<Admission>((resolve) => {
+            const id = nextGather++;
+            admissions.set(id, resolve);
+            scope.postMessage({ kind: "admit", id, client, modest, now });
+          }),
+        releaseFullScrape: () => scope.postMessage({ kind: "release" }),
         gather: <K extends GatherKind>(what: K, arg: GatherArg = null) =>
           new Promise<Gathered[K][]>((resolve) => {
             const id = nextGather++;
@@ -157,6 +170,10 @@ scope.onmessage = (e) => {
     case "collect":
       if (fault) throw new Error("fault injected by OPENTRACKER_FAULT_WORKER");
       if (tracker !== null) void collect(tracker, m.id, m.what, m.arg);
+      return;
+    case "admitted":
+      admissions.get(m.id)?.(m.admission);
+      admissions.delete(m.id);
       return;
     case "gathered":
       gathers.get(m.id)?.(m.data);

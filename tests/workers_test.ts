@@ -381,7 +381,7 @@ Deno.test("2 workers: a hash written to the add FIFO is admitted by every worker
 });
 
 Deno.test("4 workers: full scrapes and the statedump hold every worker's torrents in hash order", async () => {
-  await withConfiguredTracker("tracker.workers 4\n", async (tr) => {
+  await withConfiguredTracker("tracker.workers 4\naccess.fullscrape_interval 0\n", async (tr) => {
     const hashes = await fillSwarm(tr, 30);
     // Full scrapes are streamed (chunked) until the connection closes.
     const get = async (target: string) => {
@@ -404,5 +404,17 @@ Deno.test("4 workers: full scrapes and the statedump hold every worker's torrent
     const txt = latin1(await get("/stats?mode=tpbs&format=txt"));
     strictEqual(txt.trimEnd().split("\n").length, 30);
     strictEqual(await metric(tr.tcp[0], "opentracker_fullscrape_index_bytes"), 0);
+  });
+});
+
+Deno.test("4 workers: one modest full scrape per client per interval, whichever worker serves", async () => {
+  await withConfiguredTracker("tracker.workers 4\n", async (tr) => {
+    const statuses: number[] = [];
+    // Separate connections: the kernel spreads them over the workers.
+    for (let i = 0; i < 8; i++) {
+      const request = "GET /scrape HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+      statuses.push((await rawHttp("127.0.0.1", tr.tcp[0], request)).status);
+    }
+    deepStrictEqual(statuses, [200, 402, 402, 402, 402, 402, 402, 402]);
   });
 });

@@ -367,6 +367,7 @@ export class FullScrapes {
   open(
     format: FullScrapeFormat,
     gzip: boolean,
+    ended: () => void = () => {},
     merged: (() => { pull(b: number): Promise<Uint8Array[]>; end(): void }) | null = null,
   ): ReadableStream<Uint8Array> | null {
     if (this.#active >= this.#o.concurrentMax) return null;
@@ -382,6 +383,7 @@ export class FullScrapes {
         onEnd: () => {
           this.#active--;
           source.end();
+          ended();
         },
       });
     } else {
@@ -395,6 +397,7 @@ export class FullScrapes {
         onEnd: () => {
           this.#active--;
           this.#indexBytes -= index;
+          ended();
         },
       });
     }

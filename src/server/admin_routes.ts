@@ -14,20 +14,31 @@ import { renderScanned, renderStats, SCANNED_MODES, StatsSource } from "../stats
 import { Snapshot } from "../stats/snapshot.ts";
 import { Woodpeckers } from "../stats/woodpeckers.ts";
 import { StatsScanner } from "../logic/stats_scan.ts";
+import { Admission } from "../logic/full_scrape_admission.ts";
 import { formatIp } from "../util/ip.ts";
-import { ERROR_PAGE, HttpReply, ReplyWriter, separateReply } from "./http_reply.ts";
+import { copyReply, ERROR_PAGE, HttpReply, ReplyWriter, separateReply } from "./http_reply.ts";
 
 /** How full scrapes are served. */
 export interface FullScrapeOptions {
   /** gzip when the client accepts it. */
   gzip: boolean;
-  /** Per-client minimum interval between full scrapes (opentracker's modest full scrapes); 0 = off. */
-  intervalSeconds: number;
+  /**
+   * Whether `client` may start a full scrape now (`modest`: the per-client interval applies);
+   * logic/full_scrape_admission.ts, asked through the main isolate with several workers.
+   */
+  admit: (client: string, modest: boolean, nowSeconds: number) => Admission | Promise<Admission>;
   /**
    * The stream of the whole swarm in a format (gzip-compressed when asked), or null when as
-   * many full scrapes as allowed are running.
+   * many full scrapes as allowed are running; `ended` runs once when it closes, fails or is
+   * cancelled (the admission is released then).
    */
-  open: (format: FullScrapeFormat, gzip: boolean) => ReadableStream<Uint8Array> | null;
+  open: (
+    format: FullScrapeFormat,
+    gzip: boolean,
+    ended: () => void,
+  ) => ReadableStream<Uint8Array> | null;
+  /** Releases an admission whose stream could not be opened. */
+  release: () => void;
 }
 
 /** Options for {@link AdminRoutes}. */
@@ -58,14 +69,10 @@ export interface AdminRoutesOptions {
   woodpeckersAll?: (() => Promise<string>) | null;
 }
 
-/** Clients remembered for the per-client full-scrape interval; the oldest are forgotten first. */
-const MODEST_TABLE_ENTRIES_MAX = 65536;
-
 /** Stats, metrics and full scrapes. */
 export class AdminRoutes {
   readonly #o: AdminRoutesOptions;
   readonly #w: ReplyWriter;
-  readonly #modest = new Map<string, number>();
 
   constructor(options: AdminRoutesOptions, writer: ReplyWriter) {
     this.#o = options;
@@ -147,31 +154,35 @@ export class AdminRoutes {
     ip: Uint8Array,
     head: RequestHead,
     nowSeconds: number,
+  ): HttpReply | Promise<HttpReply> {
+    const fs = this.#o.fullScrape;
+    if (fs === null) return this.#w.error(ERROR_PAGE.serverError);
+    const key = formatIp(ip);
+    const admission = fs.admit(key, format !== "statedump", nowSeconds);
+    const gzip = fs.gzip && acceptsGzip(head.acceptEncoding());
+    if (typeof admission === "string") return this.#startFullScrape(admission, format, key, gzip);
+    // Asked across workers: the reply is written after the await, in a reply of its own.
+    return admission.then((a) => {
+      const r = this.#startFullScrape(a, format, key, gzip);
+      return r.stream !== null ? r : copyReply(r);
+    });
+  }
+
+  #startFullScrape(
+    admission: Admission,
+    format: FullScrapeFormat,
+    key: string,
+    gzip: boolean,
   ): HttpReply {
     const o = this.#o;
-    const fs = o.fullScrape;
-    if (fs === null) return this.#w.error(ERROR_PAGE.serverError);
-    const modest = fs.intervalSeconds > 0 && format !== "statedump";
-    const key = formatIp(ip);
-    if (modest) {
-      const last = this.#modest.get(key);
-      if (last !== undefined && nowSeconds - last < fs.intervalSeconds) {
-        return this.#w.error(ERROR_PAGE.paymentRequired);
-      }
-    }
-    const gzip = fs.gzip && acceptsGzip(head.acceptEncoding());
-    const stream = fs.open(format, gzip);
+    const fs = o.fullScrape!;
+    if (admission === "modest") return this.#w.error(ERROR_PAGE.paymentRequired);
+    const stream = admission === "ok" ? fs.open(format, gzip, fs.release) : null;
     if (stream === null) {
+      if (admission === "ok") fs.release();
       // As many full scrapes as allowed are streaming; this one may come back soon.
       o.counters.fullScrapesRefused++;
       return this.#w.error(ERROR_PAGE.unavailable);
-    }
-    if (modest) {
-      this.#modest.delete(key);
-      if (this.#modest.size >= MODEST_TABLE_ENTRIES_MAX) {
-        this.#modest.delete(this.#modest.keys().next().value!);
-      }
-      this.#modest.set(key, nowSeconds);
     }
     o.counters.fullScrapes++;
     const uptime = o.statsSource().uptimeSeconds;

@@ -98,4 +98,17 @@ export function separateReply(body: Uint8Array, contentType = "text/plain"): Htt
   return r;
 }
 
+/**
+ * A copy of `r` that stays valid after the shared reply is reused: how a reply written by the
+ * shared writer is returned after an await (only body replies; a stream is never shared).
+ */
+export function copyReply(r: HttpReply): HttpReply {
+  const c = separateReply(r.body.slice(), r.contentType ?? "text/plain");
+  c.contentType = r.contentType;
+  c.status = r.status;
+  c.reason = r.reason;
+  c.location = r.location;
+  return c;
+}
+
 export { ERROR_PAGE };

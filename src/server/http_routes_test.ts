@@ -4,6 +4,7 @@ import { ClientAddress } from "./client_address.ts";
 import { HttpReply } from "./http_reply.ts";
 import { findHeadEnd, RequestHead } from "../protocol/http1.ts";
 import { HttpRequestParser } from "../protocol/http_request.ts";
+import { FullScrapeAdmission } from "../logic/full_scrape_admission.ts";
 import { StatsScanner } from "../logic/stats_scan.ts";
 import { FullScrapes } from "../logic/full_scrape.ts";
 import { AccessControl } from "../logic/access.ts";
@@ -38,6 +39,7 @@ function routes(
     peerBudget: 1000,
     refusedPeers: 0,
   });
+  const admission = new FullScrapeAdmission(1, o.fullScrapeIntervalSeconds ?? 0);
   const fullScrapes = new FullScrapes(t.swarm, { concurrentMax: 1 });
   const r = new HttpRoutes({
     logic: t.logic,
@@ -84,8 +86,9 @@ function routes(
       woodpeckers: t.woodpeckers,
       fullScrape: {
         gzip: true,
-        intervalSeconds: o.fullScrapeIntervalSeconds ?? 0,
-        open: (format, gzip) => fullScrapes.open(format, gzip),
+        admit: (c, modest, now) => admission.admit(c, modest, now),
+        release: () => admission.release(),
+        open: (format, gzip, ended) => fullScrapes.open(format, gzip, ended),
       },
       log: (line) => log.push(line),
     },

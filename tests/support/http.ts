@@ -118,7 +118,8 @@ export function dechunk(b: Uint8Array): Uint8Array {
   let off = 0;
   while (off < b.length) {
     let eol = off;
-    while (b[eol] !== 13) eol++;
+    while (eol < b.length && b[eol] !== 13) eol++;
+    if (eol >= b.length) throw new Error(`not a chunked body: ${latin1(b.subarray(0, 80))}`);
     const size = parseInt(latin1(b.subarray(off, eol)), 16);
     if (size === 0) break;
     parts.push(b.subarray(eol + 2, eol + 2 + size));
