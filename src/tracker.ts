@@ -294,7 +294,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   const merged = place === null ? null : () => {
     const id = (link!.index << 24) + (nextExport++ & 0xffffff);
     return {
-      pull: async (bucket: number) => await place.gather("bucket", { id, bucket }),
+      pull: (bucket: number) => place.gather("bucket", { id, bucket }),
       end: () => void place.gather("bucketsEnd", { id }),
     };
   };
@@ -344,15 +344,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         route: link === null ? undefined : {
           apply: (req, flags, now) => {
             const owner = link.map.of(req.infoHash, 0);
-            if (owner === 0) logic.applySync(req, flags, now);
-            else {link.sendSync(
-                owner,
-                SHARD_MESSAGE.syncRecord,
-                req.infoHash,
-                req.ip,
-                req.port,
-                flags,
-              );}
+            if (owner === 0) return logic.applySync(req, flags, now);
+            link.sendSync(owner, SHARD_MESSAGE.syncRecord, req.infoHash, req.ip, req.port, flags);
           },
           done: () => link.flush(),
         },

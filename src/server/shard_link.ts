@@ -315,7 +315,7 @@ export class ShardLink {
     return this.#scrapes.size + this.#http.size;
   }
 
-  /** Hands a live sync record of `kind` (syncRecord or syncOut) to worker `to`, and flushes. */
+  /** Hands a live sync record of `kind` (syncRecord or syncOut) to worker `to` ({@link flush} publishes it). */
   sendSync(
     to: number,
     kind: number,
