@@ -62,6 +62,22 @@ export interface ScrapeGather {
   readonly counts: Float64Array;
 }
 
+function putCounts(g: ScrapeGather, k: number, c: Counts): void {
+  g.known[k] = 1;
+  g.counts[3 * k] = c.seeders;
+  g.counts[3 * k + 1] = c.leechers;
+  g.counts[3 * k + 2] = c.downloaded;
+}
+
+/** Reads entry `k` of a gathered scrape into `out`; false when its torrent is unknown. */
+export function gatheredCounts(g: ScrapeGather, k: number, out: Counts): boolean {
+  if (g.known[k] !== 1) return false;
+  out.seeders = g.counts[3 * k];
+  out.leechers = g.counts[3 * k + 1];
+  out.downloaded = g.counts[3 * k + 2];
+  return true;
+}
+
 /** Handles the records other workers send this one. */
 export interface ShardInbox {
   /** A datagram another worker received for a torrent this one owns. */
@@ -192,19 +208,21 @@ export class ShardLink {
   // ---------------------------------------------------------------- scrapes over shards
 
   /**
-   * Asks the owners of the hashes `hashAt(k)` (k < n) that this worker does not own; entries it
-   * owns must be filled by the caller in the returned gather. `done` runs when every owner
-   * answered. Returns null when too many requests wait (the request is dropped).
+   * A scrape of the hashes `hashAt(k)` (k < n) that several workers own: `local` fills the counts
+   * of the ones this worker owns now, the owners of the others are asked; `done` runs when every
+   * owner answered (null when an answer was lost: {@link ANSWER_TIMEOUT_MS}). Returns false
+   * when too many requests wait (the request is dropped, and counted).
    */
   gatherScrape(
     n: number,
     hashes: Uint8Array,
     hashAt: (k: number) => number,
+    local: (h: Uint8Array, o: number, counts: Counts) => boolean,
     done: (g: ScrapeGather | null) => void,
-  ): ScrapeGather | null {
+  ): boolean {
     if (this.#scrapes.size >= PENDING_MAX) {
       this.dropped++;
-      return null;
+      return false;
     }
     const gather: ScrapeGather = {
       n,
@@ -229,10 +247,17 @@ export class ShardLink {
       }
       remaining++;
     }
+    const counts = this.#counts;
+    for (let k = 0; k < n; k++) {
+      const o = hashAt(k);
+      if (this.map.of(hashes, o) === this.index && local(hashes, o, counts)) {
+        putCounts(gather, k, counts);
+      }
+    }
     if (remaining === 0) {
       queueMicrotask(() => done(gather));
     } else this.#scrapes.set(id, { gather, remaining, done, sinceMs: performance.now() });
-    return gather;
+    return true;
   }
 
   /** Answers a scrape query: `lookup(hash, off, counts)` fills the counts of one hash. */
@@ -265,11 +290,7 @@ export class ShardLink {
     const counts = this.#counts;
     for (let k = 0; k < n; k++) {
       const pos = readScrapeAnswerEntry(data, at, k, counts);
-      if (pos < 0) continue;
-      p.gather.known[pos] = 1;
-      p.gather.counts[3 * pos] = counts.seeders;
-      p.gather.counts[3 * pos + 1] = counts.leechers;
-      p.gather.counts[3 * pos + 2] = counts.downloaded;
+      if (pos >= 0) putCounts(p.gather, pos, counts);
     }
     if (--p.remaining === 0) {
       this.#scrapes.delete(id);

@@ -27,7 +27,7 @@ import {
   writeHttpAnnounce,
 } from "../protocol/shard_message.ts";
 import { ERROR_PAGE, HttpReply, ReplyWriter, separateReply } from "./http_reply.ts";
-import { ScrapeGather, ShardLink } from "./shard_link.ts";
+import { gatheredCounts, ScrapeGather, ShardLink } from "./shard_link.ts";
 
 /** Announce and scrape over HTTP. */
 export class TrackerRoutes {
@@ -117,31 +117,26 @@ export class TrackerRoutes {
     }
     let resolve!: (r: HttpReply) => void;
     const reply = new Promise<HttpReply>((r) => resolve = r);
-    const g = link.gatherScrape(m, sorted, (k) => 20 * k, (done: ScrapeGather | null) => {
-      if (done === null) return resolve(this.#unavailable());
-      const out = new Uint8Array(64 + 128 * m);
-      const counts = { seeders: 0, leechers: 0, downloaded: 0 };
-      let off = writeScrapeHead(out, 0);
-      for (let k = 0; k < m; k++) {
-        if (done.known[k] !== 1) continue;
-        counts.seeders = done.counts[3 * k];
-        counts.leechers = done.counts[3 * k + 1];
-        counts.downloaded = done.counts[3 * k + 2];
-        off = writeScrapeEntry(out, off, sorted, 20 * k, counts);
-      }
-      resolve(separateReply(out.subarray(0, writeScrapeTail(out, off))));
-    });
-    if (g === null) return this.#w.error(ERROR_PAGE.unavailable);
+    const asked = link.gatherScrape(
+      m,
+      sorted,
+      (k) => 20 * k,
+      (h, o, c) => this.#logic.scrape(h, o, nowSeconds, c),
+      (done: ScrapeGather | null) => {
+        if (done === null) return resolve(this.#unavailable());
+        const out = new Uint8Array(64 + 128 * m);
+        const counts = { seeders: 0, leechers: 0, downloaded: 0 };
+        let off = writeScrapeHead(out, 0);
+        for (let k = 0; k < m; k++) {
+          if (gatheredCounts(done, k, counts)) {
+            off = writeScrapeEntry(out, off, sorted, 20 * k, counts);
+          }
+        }
+        resolve(separateReply(out.subarray(0, writeScrapeTail(out, off))));
+      },
+    );
+    if (!asked) return this.#w.error(ERROR_PAGE.unavailable);
     link.flush();
-    const counts = this.#counts;
-    for (let k = 0; k < m; k++) {
-      if (link.map.of(sorted, 20 * k) !== link.index) continue;
-      if (!this.#logic.scrape(sorted, 20 * k, nowSeconds, counts)) continue;
-      g.known[k] = 1;
-      g.counts[3 * k] = counts.seeders;
-      g.counts[3 * k + 1] = counts.leechers;
-      g.counts[3 * k + 2] = counts.downloaded;
-    }
     return reply;
   }
 

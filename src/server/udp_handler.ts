@@ -29,7 +29,7 @@ import { AnnounceOutcome, TrackerLogic } from "../logic/tracker_logic.ts";
 import { AnnounceRequest, DEFAULTS, LIMITS } from "../types.ts";
 import { isV4Mapped } from "../util/ip.ts";
 import { ShardMap } from "../logic/shards.ts";
-import { ScrapeGather, ShardLink } from "./shard_link.ts";
+import { gatheredCounts, ScrapeGather, ShardLink } from "./shard_link.ts";
 
 /** Options for {@link UdpHandler}. */
 export interface UdpHandlerOptions {
@@ -161,24 +161,12 @@ export class UdpHandler {
       writeReplyHead(out, ACTION.scrape, req);
       const counts = this.#counts;
       for (let k = 0; k < n; k++) {
-        counts.seeders = g.counts[3 * k];
-        counts.leechers = g.counts[3 * k + 1];
-        counts.downloaded = g.counts[3 * k + 2];
-        writeScrapeEntry(out, k, g.known[k] === 1 ? counts : null);
+        writeScrapeEntry(out, k, gatheredCounts(g, k, counts) ? counts : null);
       }
       send(out);
     };
-    const g = link.gatherScrape(n, req, hashAt, write);
-    if (g === null) return; // too many scrapes wait: dropped (and counted), the client retries
-    const counts = this.#counts;
-    for (let k = 0; k < n; k++) {
-      if (link.map.of(req, hashAt(k)) !== link.index) continue;
-      if (!logic.scrape(req, hashAt(k), nowSeconds, counts)) continue;
-      g.known[k] = 1;
-      g.counts[3 * k] = counts.seeders;
-      g.counts[3 * k + 1] = counts.leechers;
-      g.counts[3 * k + 2] = counts.downloaded;
-    }
+    // When too many scrapes wait, this one is dropped (and counted); the client retries.
+    link.gatherScrape(n, req, hashAt, (h, o, c) => logic.scrape(h, o, nowSeconds, c), write);
   }
 
   #drop(): number {
