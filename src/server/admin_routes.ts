@@ -8,7 +8,7 @@ import { acceptsGzip } from "../protocol/accept_encoding.ts";
 import { FullScrapeFormat, TPBS_FORMATS } from "../protocol/full_scrape.ts";
 import { RequestHead } from "../protocol/http1.ts";
 import { HttpRequestParser, PARSE } from "../protocol/http_request.ts";
-import { Counters, HTTP_ERROR } from "../stats/counters.ts";
+import { Counters } from "../stats/counters.ts";
 import { MetricsSource, renderMetrics } from "../stats/metrics.ts";
 import { renderScanned, renderStats, SCANNED_MODES, StatsSource } from "../stats/render.ts";
 import { Snapshot } from "../stats/snapshot.ts";
@@ -84,9 +84,7 @@ export class AdminRoutes {
     if (!this.#o.statsAllowed(ip)) return this.#w.error(ERROR_PAGE.accessDenied);
     const refresh = this.#o.refresh;
     if (refresh) {
-      return refresh().then(() =>
-        separateReply(new TextEncoder().encode(renderMetrics(this.#o.metricsSource())))
-      );
+      return refresh().then(() => copyReply(this.#w.text(renderMetrics(this.#o.metricsSource()))));
     }
     return this.#w.text(renderMetrics(this.#o.metricsSource()));
   }
@@ -109,7 +107,10 @@ export class AdminRoutes {
         return o.woodpeckersAll().then((text) => separateReply(new TextEncoder().encode(text)));
       }
       if (SCANNED_MODES.has(mode)) return refresh().then(() => this.#scanned(mode));
-      if (mode !== "statedump" && mode !== "tpbs") return refresh().then(() => this.#counted(mode));
+      if (mode !== "statedump" && mode !== "tpbs") {
+        // After the await: copied out of the shared reply in the same turn.
+        return refresh().then(() => copyReply(this.#counted(mode)));
+      }
     }
     if (mode === "tpbs" || mode === "statedump") {
       if (o.fullScrape === null) return w.error(ERROR_PAGE.serverError);
@@ -121,23 +122,14 @@ export class AdminRoutes {
     }
     if (SCANNED_MODES.has(mode)) return this.#scanned(mode);
     if (mode === "woodpeckers") return w.text(o.woodpeckers.render());
-    const r = renderStats(mode, o.statsSource());
-    if ("status" in r) {
-      return w.error(r.status === 400 ? ERROR_PAGE.badRequest : ERROR_PAGE.serverError);
-    }
-    return w.text(r.body);
+    return this.#counted(mode);
   }
 
-  /** A mode rendered from the counters, after an await: in its own reply. */
+  /** A mode rendered from the counters (into the shared reply). */
   #counted(mode: string): HttpReply {
     const r = renderStats(mode, this.#o.statsSource());
-    if (!("status" in r)) return separateReply(new TextEncoder().encode(r.body));
-    const page = r.status === 400 ? ERROR_PAGE.badRequest : ERROR_PAGE.serverError;
-    this.#o.counters.httpErrors[r.status === 400 ? HTTP_ERROR.param400 : HTTP_ERROR.server500]++;
-    const reply = separateReply(new TextEncoder().encode(page.body), "text/html");
-    reply.status = page.status;
-    reply.reason = page.reason;
-    return reply;
+    if (!("status" in r)) return this.#w.text(r.body);
+    return this.#w.error(r.status === 400 ? ERROR_PAGE.badRequest : ERROR_PAGE.serverError);
   }
 
   /** A scanned mode: answered when the (cached or fresh) snapshot is ready, in its own reply. */

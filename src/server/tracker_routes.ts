@@ -26,7 +26,7 @@ import {
   requestIdOf,
   writeHttpAnnounce,
 } from "../protocol/shard_message.ts";
-import { ERROR_PAGE, HttpReply, ReplyWriter, separateReply } from "./http_reply.ts";
+import { copyReply, ERROR_PAGE, HttpReply, ReplyWriter, separateReply } from "./http_reply.ts";
 import { gatheredCounts, ScrapeGather, ShardLink } from "./shard_link.ts";
 
 /** Announce and scrape over HTTP. */
@@ -140,12 +140,9 @@ export class TrackerRoutes {
     return reply;
   }
 
+  /** A 503 in a reply of its own (answers that come after an await). */
   #unavailable(): HttpReply {
-    const page = ERROR_PAGE.unavailable;
-    const r = separateReply(new TextEncoder().encode(page.body), "text/html");
-    r.status = page.status;
-    r.reason = page.reason;
-    return r;
+    return copyReply(this.#w.error(ERROR_PAGE.unavailable));
   }
 
   /** Answers an HTTP announce another worker received (the record at `data[at]`). */
