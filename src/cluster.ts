@@ -8,7 +8,8 @@
  */
 
 import { Config } from "./config/config.ts";
-import { libcUnavailableReason } from "./server/libc.ts";
+import { descriptorLimit, libcUnavailableReason } from "./server/libc.ts";
+import { CLOSING_SLACK, connectionCap } from "./server/connections.ts";
 import { ShardWiring, wireShards } from "./server/shard_link.ts";
 import { finalBlock } from "./logic/state_export.ts";
 import { FullScrapeAdmission } from "./logic/full_scrape_admission.ts";
@@ -77,7 +78,12 @@ export async function startCluster(
 ): Promise<RunningTracker> {
   const listeners = probeListeners(config);
   const shared = { ...config, listeners };
-  const wiring = wireShards(count, ringDataBytes(count));
+  // Every connection a worker may hold (its share of the cap, and closed ones not yet gone) may
+  // come from a distinct address.
+  const clientAddressesMax =
+    connectionCap(config.tcpConnectionsMax, descriptorLimit()).connectionsMax +
+    CLOSING_SLACK * count;
+  const wiring = wireShards(count, ringDataBytes(count), clientAddressesMax);
   const connectionKey = crypto.getRandomValues(new Uint8Array(16));
   const trackerId = crypto.getRandomValues(new Uint32Array(1))[0];
   const startedAt = Math.floor(Date.now() / 1000);

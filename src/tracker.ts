@@ -26,6 +26,7 @@ import { Swarm } from "./swarm/swarm.ts";
 import { AccessChange, closeFifos, feedFifos } from "./server/access_feeds.ts";
 import { ClientAddress } from "./server/client_address.ts";
 import { connectionCap, ConnectionTable } from "./server/connections.ts";
+import { SharedCounts } from "./util/shared_counts.ts";
 import { HttpRoutes } from "./server/http_routes.ts";
 import { HttpServer } from "./server/http_server.ts";
 import { LagMeter } from "./server/lag_meter.ts";
@@ -404,7 +405,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     requestTimeoutMs: config.tcpRequestTimeoutSeconds * 1000,
     idleTimeoutMs: config.tcpIdleTimeoutSeconds * 1000,
     writeTimeoutMs: config.tcpWriteTimeoutSeconds * 1000,
-  });
+  }, place === null ? null : new SharedCounts(place.wiring.addressCounts));
   const routes = new HttpRoutes({
     logic,
     counters,

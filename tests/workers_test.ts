@@ -418,3 +418,35 @@ Deno.test("4 workers: one modest full scrape per client per interval, whichever 
     deepStrictEqual(statuses, [200, 402, 402, 402, 402, 402, 402, 402]);
   });
 });
+
+Deno.test("2 workers: the per-address connection cap is the tracker's, not each worker's", async () => {
+  await withConfiguredTracker(
+    "tracker.workers 2\nlisten.tcp.address_connections_max 4\nlisten.tcp [::1]:0\n",
+    async (tr) => {
+      const [v6, v4] = tr.tcp;
+      // Eight connections from 127.0.0.1, all held open: the kernel spreads them over both
+      // workers, and only four are admitted between them. An admitted one answers (and stays
+      // open: keep-alive); a refused one is closed without a reply.
+      const conns = await Promise.all(
+        Array.from({ length: 8 }, () => Deno.connect({ hostname: "127.0.0.1", port: v4 })),
+      );
+      try {
+        const answered = await Promise.all(conns.map(async (c) => {
+          await c.write(
+            new TextEncoder().encode("GET /stats?mode=version HTTP/1.1\r\nHost: t\r\n\r\n"),
+          )
+            .catch(() => 0);
+          const buf = new Uint8Array(4096);
+          const n = await c.read(buf).catch(() => null);
+          return n !== null && latin1(buf.subarray(0, n)).startsWith("HTTP/1.1 200");
+        }));
+        strictEqual(answered.filter((a) => a).length, 4);
+        const refused = 'opentracker_http_connections_refused_total{reason="per_address"}';
+        strictEqual(await metric(v6, refused, "::1"), 4);
+      } finally {
+        for (const c of conns) c.close();
+      }
+    },
+    { listeners: 3 },
+  );
+});

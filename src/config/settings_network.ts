@@ -59,8 +59,9 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
   {
     key: "listen.tcp.address_connections_max",
     syntax: "count",
-    doc: "(ours) Most open HTTP connections from one address (IPv6: one /64); more are closed " +
-      `at once. Sized for carrier-grade NAT. Default ${DEFAULTS.tcpAddressConnectionsMax}.`,
+    doc: "(ours) Most open HTTP connections from one address (IPv6: one /64), counted across " +
+      "every worker; more are closed at once. Sized for carrier-grade NAT. Default " +
+      `${DEFAULTS.tcpAddressConnectionsMax}.`,
     ...number("tcpAddressConnectionsMax", 1, 1_000_000),
   },
   {

@@ -35,6 +35,7 @@
 
 import { DEFAULTS } from "../types.ts";
 import { ConnectionFigures } from "../stats/metrics.ts";
+import { SharedCounts } from "../util/shared_counts.ts";
 
 /** What a connection waits for; see the module table. */
 export const CONN_STATE = { request: 0, idle: 1, busy: 2, writing: 3 } as const;
@@ -58,8 +59,8 @@ export const CLOSE_REASON_NAMES = [
 ];
 
 /** Why a new connection was refused. */
-export const REFUSE_REASON = { perAddress: 0 } as const;
-export const REFUSE_REASON_NAMES = ["per_address"];
+export const REFUSE_REASON = { perAddress: 0, addressTableFull: 1 } as const;
+export const REFUSE_REASON_NAMES = ["per_address", "address_table_full"];
 
 /** Limits of {@link ConnectionTable}. */
 export interface ConnectionLimits {
@@ -76,7 +77,7 @@ export interface ConnectionLimits {
 export class ConnectionCounters {
   accepted = 0;
   /** Refused at accept, by {@link REFUSE_REASON}. */
-  readonly refused: Float64Array = new Float64Array(1);
+  readonly refused: Float64Array = new Float64Array(2);
   /** Times the accept loops waited at the cap for a connection to go. */
   capWaits = 0;
   /** Closed by the table, by {@link CLOSE_REASON}. */
@@ -176,10 +177,16 @@ export class ConnectionTable {
   #open = 0;
   #closing = 0;
   #roomWaiters: (() => void)[] = [];
+  readonly #shared: SharedCounts | null;
 
-  constructor(limits: ConnectionLimits) {
+  /**
+   * `shared`: with several workers, the per-address counts of all of them (the cap is the
+   * tracker's, and one address's connections reach every worker's listener).
+   */
+  constructor(limits: ConnectionLimits, shared: SharedCounts | null = null) {
     this.#limits = limits;
     this.#ceiling = limits.connectionsMax;
+    this.#shared = shared;
   }
 
   /** Connections open now, closing ones included (the descriptors they hold). */
@@ -213,7 +220,15 @@ export class ConnectionTable {
    */
   admit(key: string, close: () => void, nowMs: number): Tracked | null {
     const held = this.#perAddress.get(key) ?? 0;
-    if (held >= this.#limits.perAddressMax) {
+    if (this.#shared !== null) {
+      const got = this.#shared.acquire(key, this.#limits.perAddressMax);
+      if (got !== "ok") {
+        this.counters.refused[
+          got === "max" ? REFUSE_REASON.perAddress : REFUSE_REASON.addressTableFull
+        ]++;
+        return null;
+      }
+    } else if (held >= this.#limits.perAddressMax) {
       this.counters.refused[REFUSE_REASON.perAddress]++;
       return null;
     }
@@ -259,6 +274,7 @@ export class ConnectionTable {
     const held = this.#perAddress.get(t.key)! - 1;
     if (held === 0) this.#perAddress.delete(t.key);
     else this.#perAddress.set(t.key, held);
+    this.#shared?.release(t.key);
     // A connection went: waiting accept loops look again (they re-check, so waking is safe).
     if (this.#roomWaiters.length > 0) {
       const waiters = this.#roomWaiters;

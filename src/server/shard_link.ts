@@ -29,6 +29,7 @@ import {
 } from "../protocol/shard_message.ts";
 import { ShardMap } from "../logic/shards.ts";
 import { ringBufferBytes, SpscRing } from "../util/spsc_ring.ts";
+import { createSharedCounts } from "../util/shared_counts.ts";
 import { failure, Libc, openLibc } from "./libc.ts";
 
 /** What the main isolate hands every worker: the same buffers and descriptors for all. */
@@ -43,6 +44,8 @@ export interface ShardWiring {
   readonly sleeping: SharedArrayBuffer;
   /** One eventfd per worker, created by the main isolate (descriptors are process-wide). */
   readonly wakeFds: readonly number[];
+  /** Open HTTP connections per address, of all workers (util/shared_counts.ts). */
+  readonly addressCounts: SharedArrayBuffer;
 }
 
 /** Scrape counts, as the logic fills them. */
@@ -487,8 +490,15 @@ export function serveShardLink(link: ShardLink): { close(): void; done: Promise<
   };
 }
 
-/** Creates the eventfds and shared buffers for `count` workers (in the main isolate). */
-export function wireShards(count: number, ringDataBytes: number): Omit<ShardWiring, "index"> {
+/**
+ * Creates the eventfds and shared buffers for `count` workers (in the main isolate);
+ * `connectionsMax` sizes the per-address connection counts.
+ */
+export function wireShards(
+  count: number,
+  ringDataBytes: number,
+  connectionsMax: number,
+): Omit<ShardWiring, "index"> {
   const c = openLibc();
   const EFD_NONBLOCK = 0o4000;
   const EFD_CLOEXEC = 0o2000000;
@@ -512,5 +522,6 @@ export function wireShards(count: number, ringDataBytes: number): Omit<ShardWiri
     rings,
     sleeping: new SharedArrayBuffer(4 * count),
     wakeFds,
+    addressCounts: createSharedCounts(connectionsMax, crypto.getRandomValues(new Uint8Array(16))),
   };
 }
