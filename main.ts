@@ -47,7 +47,10 @@ async function main(): Promise<void> {
     }
   }
   const workers = workerCount(config);
-  if (workers.why !== null) {
+  // With tracker.workers auto, the portable UDP path's one line says that it serves one worker.
+  const saidByUdp = config.workers === 0 && config.udpBatch === "auto" &&
+    config.listeners.some((l) => l.protocol === "udp");
+  if (workers.why !== null && !saidByUdp) {
     console.error(`tracker.workers: one worker serves (${workers.why})`);
   }
   let tracker: RunningTracker;

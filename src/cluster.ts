@@ -16,7 +16,8 @@ import { FullScrapeAdmission } from "./logic/full_scrape_admission.ts";
 import { writeStateHeader } from "./protocol/state_file.ts";
 import { StateSaver } from "./server/state_saver.ts";
 import { closeFifos, feedFifos } from "./server/access_feeds.ts";
-import { BoundAddress, RunningTracker, StartError } from "./tracker.ts";
+import { BoundAddress, reportRestored, RunningTracker, StartError } from "./tracker.ts";
+import { mergeRestored, Restored } from "./logic/restore.ts";
 import { FromWorker, ToWorker } from "./worker.ts";
 
 /** Options for {@link startCluster}. */
@@ -81,8 +82,8 @@ export async function startCluster(
   // Every connection a worker may hold (its share of the cap, and closed ones not yet gone) may
   // come from a distinct address.
   const clientAddressesMax =
-    connectionCap(config.tcpConnectionsMax, descriptorLimit()).connectionsMax +
-    CLOSING_SLACK * count;
+    connectionCap(config.tcpConnectionsMax, descriptorLimit(), count).connectionsMax +
+    CLOSING_SLACK + count;
   const wiring = wireShards(count, ringDataBytes(count), clientAddressesMax);
   const connectionKey = crypto.getRandomValues(new Uint8Array(16));
   const trackerId = crypto.getRandomValues(new Uint32Array(1))[0];
@@ -132,7 +133,8 @@ export async function startCluster(
   const saver = config.stateFile === null ? null : new StateSaver({
     path: config.stateFile,
     chunks: stateChunks,
-    describe: () => `${totals.torrents} torrents and ${totals.peers} peers from ${count} workers`,
+    // The same line as one worker's: log readers need not know how many wrote it.
+    describe: () => `${totals.torrents} torrents and ${totals.peers} peers`,
     intervalMinutes: config.stateFileIntervalMinutes,
     log: o.log,
   });
@@ -156,6 +158,7 @@ export async function startCluster(
   });
   ready.catch(() => {}); // read by main.ts once the start returned
   const started: Promise<BoundAddress[]>[] = [];
+  const restored: Restored[] = [];
   const starts: (() => void)[] = [];
   for (let index = 0; index < count; index++) {
     const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
@@ -189,6 +192,7 @@ export async function startCluster(
       switch (m.kind) {
         case "started":
           startFail = null;
+          restored[index] = m.restored;
           return startDone!(m.addresses as BoundAddress[]);
         case "failed": {
           const error = m.name === "AddrInUse"
@@ -269,6 +273,8 @@ export async function startCluster(
       const bound = await started[index];
       if (index === 0) addresses = bound;
     }
+    // Each worker took its own torrents from the same files: one report of all of them.
+    reportRestored(mergeRestored(restored), config.stateFile, startedAt, o.log);
   } catch (error) {
     stopping = true;
     saver?.cancel();

@@ -15,7 +15,15 @@ import { AccessControl, hashSetOf } from "./logic/access.ts";
 import { Cleaner } from "./logic/cleaner.ts";
 import { BucketIndex, FullScrapes, packBucket } from "./logic/full_scrape.ts";
 import { Admission, FullScrapeAdmission } from "./logic/full_scrape_admission.ts";
-import { describeImport, describeRestore, importState, restoreStatedump } from "./logic/restore.ts";
+import {
+  DumpLoad,
+  importState,
+  Restored,
+  restoreLines,
+  restoreStatedump,
+  stateDamage,
+  StateLoad,
+} from "./logic/restore.ts";
 import { stateBlockChunks, StateExportTotals, stateFileChunks } from "./logic/state_export.ts";
 import { StatsScanner } from "./logic/stats_scan.ts";
 import { TrackerLogic } from "./logic/tracker_logic.ts";
@@ -25,7 +33,7 @@ import { HashSet20 } from "./swarm/hash_set.ts";
 import { Swarm } from "./swarm/swarm.ts";
 import { AccessChange, closeFifos, feedFifos } from "./server/access_feeds.ts";
 import { ClientAddress } from "./server/client_address.ts";
-import { connectionCap, ConnectionTable } from "./server/connections.ts";
+import { CLOSING_SLACK, connectionCap, ConnectionTable } from "./server/connections.ts";
 import { SharedCounts } from "./util/shared_counts.ts";
 import { HttpRoutes } from "./server/http_routes.ts";
 import { HttpServer } from "./server/http_server.ts";
@@ -69,6 +77,8 @@ export interface RunningTracker {
 
 /** A tracker of one process or one worker. */
 export interface RunningShard extends RunningTracker {
+  /** What it restored at start (with several workers, reported once by the main isolate). */
+  readonly restored: Restored;
   /** Its own figures, for /metrics and for gathering across workers. */
   figures(): MetricsSource;
   /** Its torrents as state file blocks (logic/state_export.ts), for the one file of all workers. */
@@ -177,47 +187,61 @@ function accessControl(
   return new AccessControl(config.accessMode, set, seed);
 }
 
-/** Restores the state file and the `-l` statedump into `swarm`, logging what happened. */
+/** Restores the state file and the `-l` statedump into `swarm`; says what it restored. */
 function restore(
   config: Config,
-  { swarm, access, now, log, owned, setAsideDamage }: {
+  { swarm, access, owned }: {
     swarm: Swarm;
     access: AccessControl;
-    now: number;
-    log: (l: string) => void;
     /** With several workers: this worker's torrents (the others are left to their owners). */
     owned: ((h: Uint8Array, o: number) => boolean) | null;
-    /** Whether a damaged file is moved aside here (by the last worker to read it). */
-    setAsideDamage: boolean;
   },
-): void {
+): Restored {
+  const allowed = (h: Uint8Array, o: number) => access.allowed(h, o);
+  let state: StateLoad | null = null;
   const path = config.stateFile;
   if (path !== null) {
     const file = readStateFileBytes(path);
-    if (file.kind === "missing") log(`No state file at ${path} yet`);
-    else if (file.kind === "error") {
-      log(`Cannot read the state file ${path}: ${file.message}; starting empty`);
-    } else {
-      const r = importState(file.data, swarm, (h, o) => access.allowed(h, o), owned);
-      log(describeImport(path, file.data.length, r, now));
-      if (r.report.damage !== null && setAsideDamage) log(setAside(path, r.report.damage, now));
-    }
+    state = file.kind === "missing"
+      ? { kind: "missing", path }
+      : file.kind === "error"
+      ? { kind: "error", path, message: file.message }
+      : {
+        kind: "loaded",
+        path,
+        bytes: file.data.length,
+        result: importState(file.data, swarm, allowed, owned),
+      };
   }
-  const dump = config.stateLoadFile;
-  if (dump !== null) {
-    const text = readStatedumpText(dump);
-    // opentracker warns and continues without the dump; so do we.
-    if (text.kind !== "read") {
-      const why = text.kind === "missing" ? "No such file" : text.message;
-      log(`Warning: Can't open state file: ${dump}: ${why}`);
-    } else {
-      const parsed = parseStatedump(text.data);
-      log(describeRestore(
-        dump,
-        restoreStatedump(parsed, swarm, (h, o) => access.allowed(h, o), owned),
-      ));
-    }
+  let dump: DumpLoad | null = null;
+  const dumpPath = config.stateLoadFile;
+  if (dumpPath !== null) {
+    const text = readStatedumpText(dumpPath);
+    dump = text.kind !== "read"
+      ? {
+        kind: "unread",
+        path: dumpPath,
+        why: text.kind === "missing" ? "No such file" : text.message,
+      }
+      : {
+        kind: "read",
+        path: dumpPath,
+        report: restoreStatedump(parseStatedump(text.data), swarm, allowed, owned),
+      };
   }
+  return { state, dump };
+}
+
+/** Logs what a start restored, and moves a damaged state file aside (it was read whole). */
+export function reportRestored(
+  r: Restored,
+  path: string | null,
+  nowSeconds: number,
+  log: (line: string) => void,
+): void {
+  for (const line of restoreLines(r, nowSeconds)) log(line);
+  const damage = stateDamage(r);
+  if (damage !== null && path !== null) log(setAside(path, damage, nowSeconds));
 }
 
 /**
@@ -236,7 +260,10 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       ? total
       : Math.floor(total / link.count) + (link.index < total % link.count ? 1 : 0);
   const hashSeed = crypto.getRandomValues(new Uint32Array(4));
-  const access = accessControl(config, { seed: hashSeed, log });
+  // Every worker reads the same files: worker 0 alone says what they held (a failure is said by
+  // every worker that met it).
+  const say = link === null || link.index === 0 ? log : () => {};
+  const access = accessControl(config, { seed: hashSeed, log: say });
   const counters = new Counters();
   const startedAt = place?.startedAt ?? clock();
   const trackerId = place?.trackerId ?? crypto.getRandomValues(new Uint32Array(1))[0];
@@ -252,14 +279,13 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     torrentBudget: share(torrentBudget(config)),
     probationMinutes: config.peerProbationMinutes,
   });
-  restore(config, {
+  const restored = restore(config, {
     swarm,
     access,
-    now: clock(),
-    log,
     owned: link === null ? null : (h, o) => link.map.of(h, o) === link.index,
-    setAsideDamage: link === null || link.index === link.count - 1,
   });
+  // With several workers the main isolate reports what all of them restored, once.
+  if (link === null) reportRestored(restored, config.stateFile, clock(), log);
 
   // Live sync's outbox exists once its sockets are bound; the logic's sink forwards to it.
   let livesync: LivesyncNode | null = null;
@@ -359,7 +385,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
 
   const fdLimit = descriptorLimit();
   // The descriptor limit is the process's: the workers share the capped figure.
-  const cap = connectionCap(config.tcpConnectionsMax, fdLimit);
+  const cap = connectionCap(config.tcpConnectionsMax, fdLimit, link?.count ?? 1);
   if (cap.lowered && (link === null || link.index === 0)) {
     log(
       `listen.tcp.connections_max ${config.tcpConnectionsMax} lowered to ${cap.connectionsMax}: ` +
@@ -405,6 +431,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     requestTimeoutMs: config.tcpRequestTimeoutSeconds * 1000,
     idleTimeoutMs: config.tcpIdleTimeoutSeconds * 1000,
     writeTimeoutMs: config.tcpWriteTimeoutSeconds * 1000,
+    closingSlack: Math.max(1, share(CLOSING_SLACK)),
   }, place === null ? null : new SharedCounts(place.wiring.addressCounts));
   const routes = new HttpRoutes({
     logic,
@@ -462,9 +489,13 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   const portableWhy = config.udpBatch === "auto" ? libcUnavailableReason() : null;
   const batched = config.udpBatch === "on" || (config.udpBatch === "auto" && portableWhy === null);
   if (portableWhy !== null && config.listeners.some((l) => l.protocol === "udp")) {
+    // tracker.workers auto wanted one worker per core: without the batched path it gets one.
+    const oneWorker = config.workers === 0 && navigator.hardwareConcurrency > 1
+      ? ", and one worker instead of one per core"
+      : "";
     log(
-      "UDP on the portable path, about half the datagrams per second of the batched one " +
-        `(listen.udp.batch auto: ${portableWhy})`,
+      "UDP on the portable path, about half the datagrams per second of the batched one" +
+        `${oneWorker} (listen.udp.batch auto: ${portableWhy})`,
     );
   }
   if (link !== null && !batched) {
@@ -558,7 +589,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     : feedFifos(config, applyChange, log);
   const reload = () => {
     if (listFile === null) {
-      log("SIGHUP: nothing to reload (no access list is configured)");
+      say("SIGHUP: nothing to reload (no access list is configured)");
       return;
     }
     const keep = (why: string) =>
@@ -573,7 +604,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     if (wrong !== null) return keep(wrong);
     const set = hashSetOf(parsed.hashes, hashSeed);
     access.replaceList(set);
-    log(`SIGHUP: ${describeLoad(listFile, parsed, set.size)}`);
+    say(`SIGHUP: ${describeLoad(listFile, parsed, set.size)}`);
   };
 
   const totals = { torrents: 0, peers: 0, records: 0 };
@@ -611,6 +642,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       return Promise.resolve();
     },
     reload,
+    restored,
     figures: ownFigures,
     stateBlocks: (t) => stateBlockChunks(swarm, t),
     accessChange: applyChange,

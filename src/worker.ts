@@ -8,6 +8,7 @@
 import { Config } from "./config/config.ts";
 import { ShardWiring } from "./server/shard_link.ts";
 import { StateExportTotals } from "./logic/state_export.ts";
+import { Restored } from "./logic/restore.ts";
 import { AccessChange } from "./server/access_feeds.ts";
 import { Admission } from "./logic/full_scrape_admission.ts";
 import {
@@ -44,7 +45,7 @@ export type ToWorker =
 
 /** What a worker sends the main isolate. */
 export type FromWorker =
-  | { kind: "started"; addresses: RunningTracker["addresses"] }
+  | { kind: "started"; addresses: RunningTracker["addresses"]; restored: Restored }
   | { kind: "failed"; name: string; message: string; exitCode: number | null }
   | { kind: "collected"; id: number; data: unknown }
   | { kind: "gather"; id: number; what: GatherKind; arg: GatherArg }
@@ -108,7 +109,7 @@ function start(m: Extract<ToWorker, { kind: "start" }>): void {
     scope.postMessage({ kind: "failed", name: e.name, message: e.message, exitCode });
     return;
   }
-  scope.postMessage({ kind: "started", addresses: tracker.addresses });
+  scope.postMessage({ kind: "started", addresses: tracker.addresses, restored: tracker.restored });
   tracker.ready.then(
     () => scope.postMessage({ kind: "ready" }),
     (e) =>

@@ -162,7 +162,7 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     tcpWriteTimeoutSeconds: DEFAULTS.tcpWriteTimeoutSeconds,
     udpWorkers: 0,
     udpBatch: "auto",
-    workers: 1,
+    workers: 0,
     announceIntervalSeconds: DEFAULTS.announceIntervalSeconds,
     announceVariationSeconds: DEFAULTS.announceVariationSeconds,
     popularIntervalSeconds: DEFAULTS.popularIntervalSeconds,

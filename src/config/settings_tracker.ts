@@ -118,7 +118,7 @@ export const TRACKER_SETTINGS: readonly Setting[] = [
     doc: "(ours) Workers (threads), each owning a share of the torrents and its own sockets on " +
       "the same ports (SO_REUSEPORT); a request reaching the wrong worker is handed to the " +
       "owner through shared memory. auto: one per core the process may use. Needs the " +
-      "batched UDP path (FFI to the C library); without it one worker serves. Default 1.",
+      "batched UDP path (FFI to the C library); without it one worker serves. Default auto.",
     apply: (d, v) => {
       d.workers = v.toLowerCase() === "auto" ? 0 : uint(v, 1, WORKERS_MAX);
     },

@@ -135,3 +135,89 @@ export function describeRestore(path: string, r: RestoreReport): string {
   }
   return text;
 }
+
+/** How the start read its own state file (`tracker.statefile`). */
+export type StateLoad =
+  | { readonly kind: "missing"; readonly path: string }
+  | { readonly kind: "error"; readonly path: string; readonly message: string }
+  | {
+    readonly kind: "loaded";
+    readonly path: string;
+    readonly bytes: number;
+    readonly result: StateImport;
+  };
+
+/** How the start read an opentracker statedump (`-l`). */
+export type DumpLoad =
+  | { readonly kind: "unread"; readonly path: string; readonly why: string }
+  | { readonly kind: "read"; readonly path: string; readonly report: RestoreReport };
+
+/** What a start restored; null where nothing was configured. */
+export interface Restored {
+  readonly state: StateLoad | null;
+  readonly dump: DumpLoad | null;
+}
+
+/**
+ * What several workers restored from the same files, as one: each took its own torrents, so
+ * the counts add up; what describes the file (its damage, its malformed lines) is the same for
+ * every worker and taken once. The time is the sum: the workers start one after another.
+ */
+export function mergeRestored(parts: readonly Restored[]): Restored {
+  const first = parts[0];
+  let state = first.state;
+  if (state?.kind === "loaded") {
+    const loaded = parts.map((p) => p.state).filter((s) => s?.kind === "loaded");
+    const sum = (f: (r: StateImport) => number) =>
+      loaded.reduce((n, s) => n + f((s as { result: StateImport }).result), 0);
+    state = {
+      ...state,
+      result: {
+        torrents: sum((r) => r.torrents),
+        peers: sum((r) => r.peers),
+        refusedRecords: sum((r) => r.refusedRecords),
+        milliseconds: sum((r) => r.milliseconds),
+        report: { ...state.result.report, records: sum((r) => r.report.records) },
+      },
+    };
+  }
+  let dump = first.dump;
+  if (dump?.kind === "read") {
+    const reports = parts.map((p) => p.dump).filter((d) => d?.kind === "read")
+      .map((d) => (d as { report: RestoreReport }).report);
+    const sum = (f: (r: RestoreReport) => number) => reports.reduce((n, r) => n + f(r), 0);
+    dump = {
+      ...dump,
+      report: {
+        ...dump.report,
+        restored: sum((r) => r.restored),
+        refused: sum((r) => r.refused),
+        existing: sum((r) => r.existing),
+        overBudget: sum((r) => r.overBudget),
+      },
+    };
+  }
+  return { state, dump };
+}
+
+/** The log lines of a start's restore (the damaged file's set-aside line is the caller's). */
+export function restoreLines(r: Restored, nowSeconds: number): string[] {
+  const lines: string[] = [];
+  const s = r.state;
+  if (s?.kind === "missing") lines.push(`No state file at ${s.path} yet`);
+  else if (s?.kind === "error") {
+    lines.push(`Cannot read the state file ${s.path}: ${s.message}; starting empty`);
+  } else if (s?.kind === "loaded") {
+    lines.push(describeImport(s.path, s.bytes, s.result, nowSeconds));
+  }
+  const d = r.dump;
+  // opentracker warns and continues without the dump; so do we.
+  if (d?.kind === "unread") lines.push(`Warning: Can't open state file: ${d.path}: ${d.why}`);
+  else if (d?.kind === "read") lines.push(describeRestore(d.path, d.report));
+  return lines;
+}
+
+/** The damage of the state file that was read, or null (the caller moves the file aside). */
+export function stateDamage(r: Restored): string | null {
+  return r.state?.kind === "loaded" ? r.state.result.report.damage : null;
+}

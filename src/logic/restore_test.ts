@@ -1,5 +1,13 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { describeImport, describeRestore, restoreStatedump } from "./restore.ts";
+import {
+  describeImport,
+  describeRestore,
+  mergeRestored,
+  Restored,
+  restoreLines,
+  restoreStatedump,
+  stateDamage,
+} from "./restore.ts";
 import { parseStatedump } from "../protocol/statedump.ts";
 import { Swarm } from "../swarm/swarm.ts";
 import { Prng } from "../util/random.ts";
@@ -64,4 +72,57 @@ Deno.test("describeImport() says what was loaded, from when, and what was skippe
     true,
     text,
   );
+});
+
+Deno.test("mergeRestored() adds up what each worker took from the same files, said once", () => {
+  const part = (torrents: number, peers: number, restored: number): Restored => ({
+    state: {
+      kind: "loaded",
+      path: "/var/lib/ot/state",
+      bytes: 4096,
+      result: {
+        torrents,
+        peers,
+        refusedRecords: 1,
+        milliseconds: 2,
+        report: {
+          records: torrents + 1,
+          damage: "truncated at byte 4000 (no final block)",
+          damagedBlocks: 0,
+          skippedBytes: 0,
+          writtenAtSeconds: 1000,
+        },
+      },
+    },
+    dump: {
+      kind: "read",
+      path: "/tmp/dump",
+      report: {
+        restored,
+        refused: 0,
+        existing: 1,
+        overBudget: 0,
+        badLines: [4, 5],
+        badCount: 2,
+      },
+    },
+  });
+  const merged = mergeRestored([part(3, 5, 10), part(4, 6, 11)]);
+  deepStrictEqual(restoreLines(merged, 1060), [
+    "Loaded 7 torrents and 11 peers from /var/lib/ot/state (4096 bytes, written 60 s ago) in " +
+    "4 ms; 2 records of torrents the access list refuses were skipped",
+    "Restored 21 torrents from /tmp/dump; 2 already known; 2 malformed lines skipped (lines 4, 5)",
+  ]);
+  strictEqual(stateDamage(merged), "truncated at byte 4000 (no final block)");
+  // Nothing configured, a missing file, an unreadable dump.
+  deepStrictEqual(restoreLines(mergeRestored([{ state: null, dump: null }]), 0), []);
+  const missing: Restored = {
+    state: { kind: "missing", path: "/s" },
+    dump: { kind: "unread", path: "/d", why: "No such file" },
+  };
+  deepStrictEqual(restoreLines(mergeRestored([missing, missing]), 0), [
+    "No state file at /s yet",
+    "Warning: Can't open state file: /d: No such file",
+  ]);
+  strictEqual(stateDamage(missing), null);
 });

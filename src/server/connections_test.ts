@@ -185,6 +185,23 @@ Deno.test("connectionCap() keeps the cap below the descriptor limit", () => {
   });
   deepStrictEqual(connectionCap(500, 1024), { connectionsMax: 500, lowered: false });
   deepStrictEqual(connectionCap(0, 40), { connectionsMax: 16, lowered: false });
+  // Each further worker holds descriptors of its own.
+  deepStrictEqual(connectionCap(0, 1024, 4), {
+    connectionsMax: 1024 - descriptorReserve(1024) - 3 * 16,
+    lowered: false,
+  });
+});
+
+Deno.test("ConnectionTable: a worker's share of the closing slack bounds its closed connections", () => {
+  const { t, admit } = table({ connectionsMax: 2, perAddressMax: 1000, closingSlack: 3 }, false);
+  admit("a0", "x");
+  admit("a1", "x");
+  for (let i = 2; i < 5; i++) {
+    strictEqual(t.whenRoom(), null, `admission ${i}`);
+    admit(`a${i}`, "x");
+  }
+  strictEqual(t.closing, 3);
+  ok(t.whenRoom() !== null, "its share is used up: wait");
 });
 
 Deno.test("addressKey() is the IPv4 address, or the /64 of an IPv6 address", () => {
