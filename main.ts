@@ -5,7 +5,7 @@
  */
 
 import { loadConfig } from "./src/config/flags.ts";
-import { checkPermissions } from "./src/config/permissions.ts";
+import { checkPermissions, readConfigFile } from "./src/config/permissions.ts";
 import { ensureFifo } from "./src/server/access_feeds.ts";
 import { handleSignals } from "./src/server/signals.ts";
 import { formatHostPort, RunningTracker, StartError, startTracker } from "./src/tracker.ts";
@@ -26,7 +26,7 @@ function faultWorker(): number | null {
 async function main(): Promise<void> {
   // From the first moment: an unhandled SIGHUP or SIGUSR2 would end the process.
   const signals = handleSignals({ log: (line) => console.error(line), exit: (c) => Deno.exit(c) });
-  const loaded = loadConfig(Deno.args, { readTextFile: (path) => Deno.readTextFileSync(path) });
+  const loaded = loadConfig(Deno.args, { readTextFile: readConfigFile });
   if (loaded.kind === "exit") {
     if (loaded.stdout) Deno.stdout.writeSync(new TextEncoder().encode(loaded.stdout));
     if (loaded.stderr) Deno.stderr.writeSync(new TextEncoder().encode(loaded.stderr));
@@ -68,17 +68,8 @@ async function main(): Promise<void> {
       console.error(message);
       Deno.exit(error.exitCode);
     }
-    if (error instanceof Deno.errors.AddrInUse) {
-      // opentracker's SO_REUSEPORT lets a second instance share the port and silently split the
-      // swarm; we refuse to start next to another tracker instead.
-      console.error(
-        `Refusing to start: an address is already in use (${message}); ` +
-          `another tracker instance probably serves it`,
-      );
-      Deno.exit(1);
-    }
-    // opentracker: "socket_bind6_reuse: <strerror>", exit 111.
-    console.error(`Cannot bind: ${message}`);
+    // Not a start error: a bug, said as such (bind failures are start errors naming the address).
+    console.error(`Cannot start: ${message}`);
     Deno.exit(111);
   }
   signals.attach(tracker);

@@ -16,7 +16,7 @@ import { FullScrapeAdmission } from "./logic/full_scrape_admission.ts";
 import { writeStateHeader } from "./protocol/state_file.ts";
 import { StateSaver } from "./server/state_saver.ts";
 import { closeFifos, feedFifos } from "./server/access_feeds.ts";
-import { BoundAddress, reportRestored, RunningTracker, StartError } from "./tracker.ts";
+import { bindError, BoundAddress, reportRestored, RunningTracker, StartError } from "./tracker.ts";
 import { mergeRestored, Restored } from "./logic/restore.ts";
 import { FromWorker, ToWorker } from "./worker.ts";
 
@@ -60,9 +60,14 @@ function probeListeners(config: Config): Config["listeners"] {
   const held: { close(): void }[] = [];
   try {
     return config.listeners.map((l) => {
-      const socket = l.protocol === "tcp"
-        ? Deno.listen({ hostname: l.host, port: l.port, transport: "tcp" })
-        : Deno.listenDatagram({ hostname: l.host, port: l.port, transport: "udp" });
+      let socket;
+      try {
+        socket = l.protocol === "tcp"
+          ? Deno.listen({ hostname: l.host, port: l.port, transport: "tcp" })
+          : Deno.listenDatagram({ hostname: l.host, port: l.port, transport: "udp" });
+      } catch (error) {
+        throw bindError(l, error);
+      }
       held.push(socket);
       return { ...l, port: (socket.addr as Deno.NetAddr).port };
     });

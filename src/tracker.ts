@@ -142,6 +142,26 @@ export class StartError extends Error {
   }
 }
 
+/**
+ * The start error of a listener that could not be bound, naming it. An address in use exits 1:
+ * opentracker's SO_REUSEPORT lets a second instance share the port and silently split the swarm,
+ * and we refuse to start next to another tracker instead. Any other failure exits 111, as
+ * opentracker's does.
+ */
+export function bindError(l: Config["listeners"][number], error: unknown): StartError {
+  const where = `${l.protocol} ${formatHostPort(l.host, l.port)}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new StartError(
+      `Refusing to start: ${where} is already in use; another tracker instance probably serves it`,
+      1,
+    );
+  }
+  return new StartError(
+    `Cannot bind ${where}: ${error instanceof Error ? error.message : String(error)}`,
+    111,
+  );
+}
+
 /** Full scrape indexes a worker keeps for other workers' full scrapes at once. */
 const EXPORTS_MAX = 64;
 
@@ -515,8 +535,10 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       shardLoop?.done,
     ]);
   };
+  let binding: Config["listeners"][number] | null = null;
   try {
     for (const l of config.listeners) {
+      binding = l;
       if (l.protocol === "tcp") {
         const { addr } = http.listen(l.host, l.port, link !== null);
         addresses.push({ protocol: "tcp", host: addr.hostname, port: addr.port });
@@ -539,7 +561,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   } catch (error) {
     lag.close();
     void closeSockets();
-    throw error;
+    throw binding === null || error instanceof StartError ? error : bindError(binding, error);
   }
 
   if (link !== null) {

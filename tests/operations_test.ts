@@ -257,8 +257,110 @@ Deno.test("a second instance on the same port is refused with exit status 1", as
       String(t.tcp[0]),
     ]);
     strictEqual(r.code, 1);
-    match(r.out, /Refusing to start: an address is already in use/);
+    strictEqual(
+      r.out,
+      `Refusing to start: tcp 127.0.0.1:${t.tcp[0]} is already in use; another tracker instance ` +
+        "probably serves it\n",
+    );
   } finally {
     await t.stop();
+  }
+});
+
+Deno.test("an address the machine does not have is named, with opentracker's exit status 111", async () => {
+  // 192.0.2.1 (TEST-NET-1) is on no interface here: bind fails with EADDRNOTAVAIL.
+  for (const workers of ["1", "2"]) {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(
+        `${dir}/c.conf`,
+        `tracker.workers ${workers}\nlisten.udp 192.0.2.1:6969\n`,
+      );
+      const r = await run(Deno.execPath(), [
+        ...startFlags(),
+        `--allow-read=${dir}`,
+        `${ROOT}main.ts`,
+        "-f",
+        `${dir}/c.conf`,
+      ]);
+      strictEqual(r.code, 111, r.out);
+      match(r.out, /^Cannot bind udp 192\.0\.2\.1:6969: .*(not available|Cannot assign)/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("deno task compile: a wrong option, a missing DENORT_BIN and an offline download say what to do", async () => {
+  const compile = (args: string[], env: Record<string, string> = {}) =>
+    run(Deno.execPath(), [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-run",
+      `${ROOT}scripts/compile.ts`,
+      ...args,
+    ], env);
+  const options = "Options: --read DIR,... --write DIR,... --no-ffi --output FILE";
+  let r = await compile(["--", "--ffi"]);
+  strictEqual(r.code, 2);
+  strictEqual(r.out, `deno task compile: Unknown option '--ffi'. ${options}\n`);
+
+  r = await compile([], { DENORT_BIN: "/nonexistent/denort" });
+  strictEqual(r.code, 1);
+  strictEqual(
+    r.out,
+    `DENORT_BIN=/nonexistent/denort: no such file (it must be Deno's denort runtime, version ` +
+      `${Deno.version.deno}, for ${Deno.build.target}).\n`,
+  );
+
+  // Offline: an empty Deno cache and a proxy on a closed loopback port, so the download of the
+  // runtime fails here without a packet leaving the machine. `--` before the options is accepted.
+  const dir = await Deno.makeTempDir();
+  try {
+    const zip = `denort-${Deno.build.target}.zip`;
+    const proxy = `http://127.0.0.1:${freePort()}`;
+    r = await compile(["--", "--read", dir, "--write", dir, "--output", `${dir}/ot`], {
+      DENO_DIR: `${dir}/cache`,
+      HTTPS_PROXY: proxy,
+      https_proxy: proxy,
+      NO_PROXY: "",
+      no_proxy: "",
+    });
+    ok(r.code !== 0, r.out);
+    const cached = `${dir}/cache/dl/release/v${Deno.version.deno}/${zip}`;
+    ok(r.out.startsWith(`deno compile downloads ${zip} once, into ${cached}.\n`), r.out);
+    ok(
+      r.out.endsWith(
+        "\ndeno compile failed, and its runtime is not cached. Without network access, give deno " +
+          `compile its runtime: DENORT_BIN=/path/to/denort deno task compile, or place ${zip} ` +
+          `(from https://dl.deno.land/release/v${Deno.version.deno}/${zip}) at ${cached}.\n`,
+      ),
+      r.out,
+    );
+    match(r.out, new RegExp(`--allow-read=${dir} `));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a configuration file the sandbox does not grant: the start says which flag to add", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/opentracker.conf`, "listen.tcp 127.0.0.1:0\n");
+    // Whether or not the file exists: the grant is asked first, never prompted for.
+    for (const path of [`${dir}/opentracker.conf`, `${dir}/missing.conf`]) {
+      const r = await run(Deno.execPath(), [...startFlags(), `${ROOT}main.ts`, "-f", path]);
+      strictEqual(r.code, 1);
+      const flags = permissionFlags({ read: [".", path], write: ["."] }).join(" ");
+      strictEqual(
+        r.out,
+        `Can't open config file: ${path}: no read permission for it; start with ` +
+          `--allow-read=${path} (deno task start grants only the checkout; from it: deno run ` +
+          `${flags} main.ts -f ${path})\n`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

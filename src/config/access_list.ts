@@ -75,11 +75,13 @@ export function implausible(r: ParsedAccessList): string | null {
 /** One log line describing a load that kept `distinct` different hashes. */
 export function describeLoad(path: string, r: ParsedAccessList, distinct: number): string {
   let text = `Loaded ${distinct} info_hashes from ${path}`;
-  if (r.lines !== distinct) text += ` (${r.lines - distinct} duplicates)`;
+  const dup = r.lines - distinct;
+  if (dup !== 0) text += ` (${dup} ${dup === 1 ? "duplicate" : "duplicates"})`;
   if (r.oddCount > 0) {
     const shown = r.oddLines.slice(0, 10).join(", ");
-    text += `; ${r.oddCount} lines are not a hash and were ignored (lines ${shown}` +
-      `${r.oddCount > 10 ? ", …" : ""})`;
+    text += `; ${r.oddCount} ${r.oddCount === 1 ? "line is" : "lines are"} not a hash and ` +
+      `${r.oddCount === 1 ? "was" : "were"} ignored (${r.oddCount === 1 ? "line" : "lines"} ` +
+      `${shown}${r.oddCount > 10 ? ", …" : ""})`;
   }
   return text;
 }

@@ -30,8 +30,12 @@ Deno.test("parseAccessList() takes lines that start with 40 hex digits, reports 
   strictEqual(r.oddLines.join(","), "5,6,7,9");
   strictEqual(
     describeLoad("list", r, 3),
-    "Loaded 3 info_hashes from list (1 duplicates); 4 lines are not a hash and were ignored " +
+    "Loaded 3 info_hashes from list (1 duplicate); 4 lines are not a hash and were ignored " +
       "(lines 5, 6, 7, 9)",
+  );
+  strictEqual(
+    describeLoad("list", parse(`${A}\nnot a hash\n${B}\n${A}\n${B}\n`), 2),
+    "Loaded 2 info_hashes from list (2 duplicates); 1 line is not a hash and was ignored (line 2)",
   );
 });
 

@@ -23,9 +23,15 @@ export { scanPort };
 /** Version line printed by `-v`. */
 export const VERSION = "opentracker-deno 0.1.0 (wire-compatible with opentracker 2024)";
 
-/** The usage line, like opentracker's. */
-export const USAGE = "Usage: opentracker [-i ip] [-p port] [-P port] [-r redirect] [-d dir] " +
-  "[-u user] [-A ip[/bits]] [-f config] [-s livesyncport] [-w whitelistfile] [-b blacklistfile]\n";
+/** The usage line, like opentracker's, with the flags it lacks (-l, -h, -v, --print-config). */
+export const USAGE = "Usage: opentracker [-f config] [-i ip] [-p port] [-P port] [-s port] " +
+  "[-A ip[/bits]] [-r redirect] [-d dir] [-u user] [-l statedump] " +
+  "[-w whitelist | -b blacklist] [-h] [-v] [--print-config]\n";
+
+/** What a wrong command line prints: what is wrong, then the usage. */
+export function usageError(problem: string): string {
+  return `${problem}\n${USAGE}Run opentracker -h for what each flag does.\n`;
+}
 
 const HELP = USAGE +
   "\t-f config include and execute the config file\n" +
@@ -65,7 +71,13 @@ const WITH_VALUE = "ipPrdulAfswb";
 
 /** Processes `args` (without the program name). */
 export function loadConfig(args: readonly string[], io: LoadIo): LoadResult {
-  const usage = (): LoadResult => ({ kind: "exit", code: 1, stderr: USAGE });
+  const usage = (problem: string): LoadResult => ({
+    kind: "exit",
+    code: 1,
+    stderr: usageError(problem),
+  });
+  const notPort = (flag: string, value: string) =>
+    usage(`-${flag} ${value}: not a port number (0 to 65535)`);
   const d = newDraft();
   const warnings: string[] = [];
   let printConfig = false;
@@ -76,40 +88,58 @@ export function loadConfig(args: readonly string[], io: LoadIo): LoadResult {
         printConfig = true;
         continue;
       }
-      if (arg.length < 2 || arg[0] !== "-" || arg[1] === "-") return usage();
+      if (arg.startsWith("--")) {
+        return usage(
+          `unknown flag ${arg.split("=")[0]}: flags are single letters as in opentracker ` +
+            "(-p 6969), and the only long one is --print-config",
+        );
+      }
+      if (arg.length < 2 || arg[0] !== "-") {
+        return usage(
+          `unexpected argument "${arg}": every argument is a flag (-f opentracker.conf)`,
+        );
+      }
       const flag = arg[1];
+      if (!WITH_VALUE.includes(flag) && flag !== "v" && flag !== "h") {
+        return usage(`unknown flag -${flag}`);
+      }
       let value = "";
       if (WITH_VALUE.includes(flag)) {
         if (arg.length > 2) value = arg.slice(2);
         else if (i + 1 < args.length) value = args[++i];
-        else return usage();
+        else return usage(`-${flag} needs a value`);
       } else if (arg.length > 2) {
-        return usage();
+        return usage(`${arg}: -${flag} takes no value`);
       }
       const origin = `command line ${arg.length > 2 ? arg : `${arg} ${value}`}`;
       switch (flag) {
         case "i": {
           const ip = new Uint8Array(16);
-          if (!parseIp(value, ip)) return usage();
+          if (!parseIp(value, ip)) return usage(`-i ${value}: not an IPv4 or IPv6 address`);
           d.currentHost = formatIp(ip);
           break;
         }
         case "p":
         case "P": {
           const port = scanPort(value);
-          if (port === null) return usage();
+          if (port === null) return notPort(flag, value);
           d.listeners.push({ protocol: flag === "p" ? "tcp" : "udp", host: d.currentHost, port });
           break;
         }
         case "s": {
           const port = scanPort(value);
-          if (port === null) return usage();
+          if (port === null) return notPort(flag, value);
           applySetting(d, "livesync.cluster.listen", `${d.currentHost}:${port}`, origin);
           break;
         }
         case "A": {
           const net = parseNet(value);
-          if (net === null) return usage();
+          if (net === null) {
+            return usage(
+              `-A ${value}: not an address or network (ip, or ip/bits with bits at most 32 ` +
+                "for IPv4 and 128 for IPv6)",
+            );
+          }
           if (d.blessed.length >= LIMITS.blessedNetsMax) {
             throw new ConfigError(`${origin}: more than ${LIMITS.blessedNetsMax} blessed nets`);
           }
@@ -142,8 +172,6 @@ export function loadConfig(args: readonly string[], io: LoadIo): LoadResult {
           return { kind: "exit", code: 0, stderr: VERSION + "\n" };
         case "h":
           return { kind: "exit", code: 0, stderr: HELP };
-        default:
-          return usage();
       }
     }
     if (d.listeners.length === 0) {

@@ -1,4 +1,4 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { loadConfig, LoadResult, scanPort, USAGE } from "./flags.ts";
 
 function parseFlags(args: string[]): LoadResult {
@@ -32,10 +32,49 @@ Deno.test("parseFlags() applies -i to the -p/-P after it, left to right", () => 
   deepStrictEqual(listeners(["-p1", "-P2"]), ["tcp :: 1", "udp :: 2"]);
 });
 
-Deno.test("parseFlags() exits with usage on bad input and 0 for -h and -v", () => {
-  for (const args of [["-x"], ["-p"], ["-p", "x"], ["-i", "192.168"], ["foo"], ["-vv"]]) {
+Deno.test("parseFlags() says which argument is wrong and why, then the usage; 0 for -h and -v", () => {
+  const cases: [string[], string][] = [
+    [["-x"], "unknown flag -x"],
+    [
+      ["--port", "1"],
+      "unknown flag --port: flags are single letters as in opentracker (-p 6969), and the only " +
+      "long one is --print-config",
+    ],
+    [
+      ["--port=1"],
+      "unknown flag --port: flags are single letters as in opentracker (-p 6969), " +
+      "and the only long one is --print-config",
+    ],
+    [["-p"], "-p needs a value"],
+    [["-p", "abc"], "-p abc: not a port number (0 to 65535)"],
+    [["-p", "-1"], "-p -1: not a port number (0 to 65535)"],
+    [["-Px"], "-P x: not a port number (0 to 65535)"],
+    [["-s", "y"], "-s y: not a port number (0 to 65535)"],
+    [["-i", "999.1.1.1"], "-i 999.1.1.1: not an IPv4 or IPv6 address"],
+    [["-i", "192.168"], "-i 192.168: not an IPv4 or IPv6 address"],
+    [
+      ["-A", "10.0.0.0/99"],
+      "-A 10.0.0.0/99: not an address or network (ip, or ip/bits with bits at most 32 for IPv4 " +
+      "and 128 for IPv6)",
+    ],
+    [["foo"], 'unexpected argument "foo": every argument is a flag (-f opentracker.conf)'],
+    [["-vv"], "-vv: -v takes no value"],
+    [["-d", "/srv", "-l"], "-l needs a value"],
+  ];
+  for (const [args, problem] of cases) {
     const r = parseFlags(args);
-    deepStrictEqual(r.kind === "exit" && [r.code, r.stderr], [1, USAGE], args.join(" "));
+    deepStrictEqual(
+      r.kind === "exit" && [r.code, r.stderr],
+      [1, `${problem}\n${USAGE}Run opentracker -h for what each flag does.\n`],
+      args.join(" "),
+    );
+  }
+  // The usage names every flag, -l, -h, -v and --print-config included.
+  for (const flag of ["-f", "-i", "-p", "-P", "-s", "-A", "-r", "-d", "-u", "-l", "-w"]) {
+    ok(USAGE.includes(`[${flag} `), flag);
+  }
+  for (const flag of ["[-h]", "[-v]", "[--print-config]", "[-l statedump]"]) {
+    ok(USAGE.includes(flag));
   }
   for (const flag of ["-h", "-v"]) {
     const r = parseFlags([flag]);

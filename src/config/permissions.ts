@@ -6,6 +6,7 @@
 
 import { Config } from "./config.ts";
 import { LIBC_PATHS } from "../types.ts";
+import { permissionFlags } from "./permission_flags.ts";
 
 interface Need {
   readonly path: string;
@@ -61,4 +62,20 @@ export function checkPermissions(config: Config): string[] {
     }
   }
   return missing;
+}
+
+/**
+ * Reads the configuration file `path` (`-f`) when the sandbox lets it, asking first: without the
+ * grant Deno would prompt (or fail with a generic text) even for a file that does not exist.
+ * Throws an error whose message says what to add.
+ */
+export function readConfigFile(path: string): string {
+  if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+    const flags = permissionFlags({ read: [".", path], write: ["."] }).join(" ");
+    throw new Error(
+      `no read permission for it; start with --allow-read=${path} (deno task start grants only ` +
+        `the checkout; from it: deno run ${flags} main.ts -f ${path})`,
+    );
+  }
+  return Deno.readTextFileSync(path);
 }

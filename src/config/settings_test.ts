@@ -1,5 +1,4 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { parseConfigText } from "./config_file.ts";
 import { loadConfig } from "./flags.ts";
 import { SETTINGS } from "./settings.ts";
 
@@ -31,17 +30,6 @@ Deno.test("opentracker.conf.sample, uncommented, is a valid configuration", () =
     .join("\n");
   const r = load(["-f", "all.conf"], { "all.conf": active });
   strictEqual(r.kind, "run", r.kind === "exit" ? r.stderr : "");
-});
-
-Deno.test("parseConfigText() keeps order and line numbers and takes the rest as the value", () => {
-  deepStrictEqual(
-    parseConfigText("# c\n\n  listen.tcp 1.2.3.4:5  \r\ntracker.user nobody # x\nalone\n"),
-    [
-      { key: "listen.tcp", value: "1.2.3.4:5", line: 3 },
-      { key: "tracker.user", value: "nobody # x", line: 4 },
-      { key: "alone", value: "", line: 5 },
-    ],
-  );
 });
 
 Deno.test("loadConfig() stops with file, line, key and value on a bad value", () => {
