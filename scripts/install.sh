@@ -9,8 +9,10 @@
 #
 # Environment: DESTDIR (install into a staging root, e.g. for packaging or tests), PREFIX
 # (default /usr/local), DENO (deno executable for the wrapper; default: the one on PATH).
-# Without --binary the installed `opentracker` is a wrapper that runs this checkout's main.ts
-# with `deno run` and the same permission set `deno task compile` embeds.
+# Without --binary the installed `opentracker` is a wrapper that runs a copy of this checkout's
+# main.ts and src/ with `deno run` and the same permission set `deno task compile` embeds; a deno
+# outside /usr, /opt, /bin and /snap (npm's, under a home directory) is copied beside them, since
+# the unit's ProtectHome hides /home, /root and /run/user from the service.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,11 +25,16 @@ purge=0
 ffi=true
 while [ $# -gt 0 ]; do
   case "$1" in
-    --binary) binary=$2; shift 2 ;;
+    --binary)
+      if [ $# -lt 2 ] || [ -z "$2" ]; then
+        echo "install.sh: --binary needs a file: the executable deno task compile built (./opentracker)" >&2
+        exit 2
+      fi
+      binary=$2; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
     --purge) purge=1; shift ;;
     --no-ffi) ffi=false; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -41,6 +48,32 @@ statedir="$DESTDIR/var/lib/opentracker"
 unit="$DESTDIR/etc/systemd/system/opentracker.service"
 
 log() { echo "install.sh: $*"; }
+
+# Checked before anything is created: a failed install leaves nothing behind.
+if [ "$uninstall" = 0 ] && [ -n "$binary" ]; then
+  if [ ! -f "$binary" ]; then
+    echo "install.sh: --binary $binary: no such file (build it with deno task compile)" >&2
+    exit 1
+  fi
+fi
+if [ "$uninstall" = 0 ] && [ -z "$binary" ]; then
+  deno=${DENO:-$(command -v deno || true)}
+  if [ -z "$deno" ]; then
+    echo "install.sh: no compiled executable given (--binary) and no deno on PATH (or in DENO)" >&2
+    exit 1
+  fi
+  deno=$(readlink -f "$deno")
+fi
+
+# Installs $1 as $2 with mode $3 unless it is there already; $4 says what it is.
+put() {
+  if [ -f "$2" ] && cmp -s "$1" "$2"; then
+    log "$4 $2 is up to date"
+  else
+    install -m "$3" "$1" "$2"
+    log "installed $4 $2"
+  fi
+}
 
 systemd_here() { [ -z "$DESTDIR" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; }
 
@@ -62,17 +95,30 @@ install -d -m 0755 "$(dirname "$bin")" "$(dirname "$watchdog")" "$(dirname "$uni
 install -d -m 0750 "$statedir"
 
 if [ -n "$binary" ]; then
-  install -m 0755 "$binary" "$bin"
-  log "installed $binary as $bin"
+  put "$binary" "$bin" 0755 "the executable $binary as"
 else
-  deno=${DENO:-$(command -v deno || true)}
-  if [ -z "$deno" ]; then
-    echo "install.sh: no compiled executable given (--binary) and no deno on PATH" >&2
-    exit 1
+  # The program: a fresh copy of main.ts and src/ (files no longer in the checkout go too).
+  stage=$(mktemp -d)
+  cp -R "$repo/main.ts" "$repo/src" "$repo/deno.json" "$stage/"
+  if [ -f "$repo/deno.lock" ]; then cp "$repo/deno.lock" "$stage/"; fi
+  run_deno="$deno"
+  case "$deno" in
+    /usr/*|/opt/*|/bin/*|/snap/*) ;;
+    *) cp "$deno" "$stage/deno"; run_deno="$PREFIX/lib/opentracker-deno/deno" ;;
+  esac
+  if [ -d "$lib" ] && diff -rq "$stage" "$lib" >/dev/null 2>&1; then
+    log "the program $lib is up to date"
+  else
+    rm -rf "$lib"
+    install -d -m 0755 "$(dirname "$lib")"
+    cp -R "$stage" "$lib"
+    chmod -R u=rwX,go=rX "$lib"
+    log "installed the program in $lib"
   fi
-  install -d -m 0755 "$lib"
-  cp -R "$repo/main.ts" "$repo/src" "$repo/deno.json" "$lib/"
-  [ -f "$repo/deno.lock" ] && cp "$repo/deno.lock" "$lib/"
+  rm -rf "$stage"
+  if [ "$run_deno" != "$deno" ]; then
+    log "with a copy of $deno (the service cannot see home directories)"
+  fi
   # The one definition of the permission set (src/config/permission_flags.ts).
   flags=$("$deno" eval --quiet \
     "import { INSTALL_DIRS, permissionFlags } from '$repo/src/config/permission_flags.ts'; console.log(permissionFlags({ ...INSTALL_DIRS, ffi: $ffi, source: '$PREFIX/lib/opentracker-deno/src' }).join(' '))")
@@ -80,14 +126,13 @@ else
   cat > "$tmp" <<EOF
 #!/bin/sh
 # opentracker-deno wrapper written by scripts/install.sh: deno run with the installed permission set.
-exec "$deno" run $flags --unstable-net "$PREFIX/lib/opentracker-deno/main.ts" "\$@"
+exec "$run_deno" run $flags --unstable-net "$PREFIX/lib/opentracker-deno/main.ts" "\$@"
 EOF
-  install -m 0755 "$tmp" "$bin"
+  put "$tmp" "$bin" 0755 "the deno run wrapper ($flags) as"
   rm -f "$tmp"
-  log "installed a deno run wrapper as $bin ($flags)"
 fi
 
-install -m 0755 "$here/watchdog.sh" "$watchdog"
+put "$here/watchdog.sh" "$watchdog" 0755 "the watchdog"
 
 if [ -f "$conf" ]; then
   log "kept the existing $conf"

@@ -17,8 +17,19 @@
 #   OT_STOP_WAIT=30          seconds a stopping tracker gets to write its state before SIGKILL
 #   OT_LOCK=/run/lock/opentracker-watchdog.lock
 #   OT_LOG=                  log file (default: stderr, and syslog through logger)
-# Exit status: 0 healthy or restarted, 1 restart impossible or failed, 2 another watchdog runs.
+# Exit status: 0 healthy or restarted, 1 restart impossible or failed, 2 another watchdog runs
+# (or an unknown argument).
 set -uo pipefail
+
+# Arguments: only help. Anything else is refused before the watchdog touches the service.
+case "${1-}" in
+  "") ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+  *)
+    echo "opentracker-watchdog: unknown argument: $1 (it takes none: settings come from the" \
+      "environment or /etc/opentracker/watchdog.conf; -h lists them)" >&2
+    exit 2 ;;
+esac
 
 [ -f /etc/opentracker/watchdog.conf ] && . /etc/opentracker/watchdog.conf
 OT_HOST=${OT_HOST:-127.0.0.1}

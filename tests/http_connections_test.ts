@@ -155,7 +155,14 @@ Deno.test("an address at its connection cap gets its next connection closed; oth
       const held: Deno.Conn[] = [];
       try {
         for (let i = 0; i < 3; i++) {
-          held.push(await Deno.connect({ hostname: "127.0.0.1", port: v4 }));
+          const c = await Deno.connect({ hostname: "127.0.0.1", port: v4 });
+          held.push(c);
+          // Answered, so admitted (the kernel's accept queue is not the tracker's accept; with
+          // several workers another could take the fourth first). Keep-alive: it stays open.
+          await c.write(latin1Bytes("GET /stats?mode=version HTTP/1.1\r\nHost: t\r\n\r\n"));
+          const buf = new Uint8Array(4096);
+          const n = await c.read(buf);
+          ok(n !== null && latin1(buf.subarray(0, n)).startsWith("HTTP/1.1 200"));
         }
         // The fourth from 127.0.0.1 is closed without a reply.
         const fourth = await Deno.connect({ hostname: "127.0.0.1", port: v4 });

@@ -45,6 +45,10 @@ Deno.test("install.sh installs into a staging root, idempotently, and uninstalls
       DESTDIR: root,
     });
     strictEqual(first.code, 0, first.out);
+    match(
+      first.out,
+      new RegExp(`installed the executable ${fake} as ${root}/usr/local/bin/opentracker\n`),
+    );
     const files = await digest(root);
     deepStrictEqual(Object.keys(files).sort(), [
       "/etc/opentracker/opentracker.conf",
@@ -84,6 +88,9 @@ Deno.test("install.sh installs into a staging root, idempotently, and uninstalls
     strictEqual(second.code, 0, second.out);
     match(second.out, /kept the existing .*opentracker\.conf/);
     match(second.out, /unit .* is up to date/);
+    match(second.out, /the executable .* as .*\/usr\/local\/bin\/opentracker is up to date/);
+    match(second.out, /the watchdog .*opentracker-watchdog is up to date/);
+    ok(!/installed/.test(second.out), second.out);
     const again = await digest(root);
     deepStrictEqual({ ...again, "/etc/opentracker/opentracker.conf": "" }, {
       ...files,
@@ -121,9 +128,14 @@ Deno.test("install.sh without a binary writes a deno wrapper with the embedded p
     });
     strictEqual(r.code, 0, r.out);
     const wrapper = await Deno.readTextFile(`${root}/usr/local/bin/opentracker`);
+    // A deno outside the system directories (npm's, in the checkout or a home directory) is
+    // copied beside the program: the unit's ProtectHome would hide it from the service.
+    const real = await Deno.realPath(Deno.execPath());
+    const system = /^\/(usr|opt|bin|snap)\//.test(real);
+    const runDeno = system ? real : "/usr/local/lib/opentracker-deno/deno";
     ok(
       wrapper.includes(
-        `run ${
+        `exec "${runDeno}" run ${
           permissionFlags({ ...INSTALL_DIRS, source: "/usr/local/lib/opentracker-deno/src" })
             .join(" ")
         } --unstable-net "/usr/local/lib/opentracker-deno/main.ts"`,
@@ -131,6 +143,66 @@ Deno.test("install.sh without a binary writes a deno wrapper with the embedded p
       wrapper,
     );
     ok((await Deno.stat(`${root}/usr/local/lib/opentracker-deno/src/swarm/swarm.ts`)).isFile);
+    if (!system) {
+      const copy = await Deno.stat(`${root}/usr/local/lib/opentracker-deno/deno`);
+      strictEqual(copy.size, (await Deno.stat(real)).size);
+      strictEqual(copy.mode! & 0o111, 0o111);
+      match(r.out, /with a copy of .*deno \(the service cannot see home directories\)/);
+    }
+    // Again: everything is up to date, and says so.
+    const again = await run("bash", [`${ROOT}scripts/install.sh`], {
+      DESTDIR: root,
+      DENO: Deno.execPath(),
+      PATH: Deno.env.get("PATH") ?? "",
+    });
+    strictEqual(again.code, 0, again.out);
+    match(again.out, /the program .*opentracker-deno is up to date/);
+    match(again.out, /the deno run wrapper .* is up to date/);
+    ok(!/installed/.test(again.out), again.out);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("install.sh and the watchdog refuse wrong arguments before touching anything; -h helps", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    let r = await run("bash", [`${ROOT}scripts/install.sh`, "--binary"], { DESTDIR: root });
+    strictEqual(r.code, 2);
+    strictEqual(
+      r.out,
+      "install.sh: --binary needs a file: the executable deno task compile built (./opentracker)\n",
+    );
+    r = await run("bash", [`${ROOT}scripts/install.sh`, "--binary", `${root}/nope`], {
+      DESTDIR: root,
+    });
+    strictEqual(r.code, 1);
+    strictEqual(
+      r.out,
+      `install.sh: --binary ${root}/nope: no such file (build it with deno task compile)\n`,
+    );
+    r = await run("bash", [`${ROOT}scripts/install.sh`, "--frobnicate"], { DESTDIR: root });
+    strictEqual(r.code, 2);
+    strictEqual(r.out, "install.sh: unknown argument: --frobnicate\n");
+    deepStrictEqual([...Deno.readDirSync(root)], [], "nothing was created");
+    r = await run("bash", [`${ROOT}scripts/install.sh`, "-h"]);
+    strictEqual(r.code, 0);
+    match(r.out, /^Installs opentracker-deno as a systemd service/);
+    match(r.out, /--uninstall \[--purge\]/);
+
+    const env = { OT_LOCK: `${root}/lock`, OT_LOG: `${root}/log`, OT_HTTP_PORT: "1" };
+    r = await run("bash", [`${ROOT}scripts/watchdog.sh`, "-h"], env);
+    strictEqual(r.code, 0);
+    match(r.out, /^Cron watchdog for opentracker-deno/);
+    match(r.out, /\n {2}OT_RESTART_CMD=/);
+    r = await run("bash", [`${ROOT}scripts/watchdog.sh`, "--now"], env);
+    strictEqual(r.code, 2);
+    strictEqual(
+      r.out,
+      "opentracker-watchdog: unknown argument: --now (it takes none: settings come from the " +
+        "environment or /etc/opentracker/watchdog.conf; -h lists them)\n",
+    );
+    deepStrictEqual([...Deno.readDirSync(root)], [], "no lock taken, no log written, no restart");
   } finally {
     await Deno.remove(root, { recursive: true });
   }
