@@ -5,6 +5,7 @@
  * are switched off are simply not wired.
  */
 
+import { ClientCounts } from "./stats/clients.ts";
 import { Config, isBlessed, MAY, torrentBudget } from "./config/config.ts";
 import { describeLoad, implausible, readAccessList } from "./config/access_list.ts";
 import { readStatedumpText, readStateFileBytes } from "./config/state_file.ts";
@@ -309,10 +310,12 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
 
   // Live sync's outbox exists once its sockets are bound; the logic's sink forwards to it.
   let livesync: LivesyncNode | null = null;
+  const clients = new ClientCounts();
   const logic = new TrackerLogic({
     swarm,
     access,
     counters,
+    clients,
     woodpeckers,
     // With several workers the live sync socket is worker 0's: the others hand it their records.
     sync: config.livesyncListen === null
@@ -435,6 +438,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       handoffDropped: link?.dropped ?? 0,
       handoffExpired: link?.expired ?? 0,
       handoffWakeups: link?.wakeups ?? 0,
+      clients: clients.entries(),
+      clientsOverflow: clients.overflow,
     };
   };
   // With several workers, /stats and /metrics show the sums of the last gathering, which every

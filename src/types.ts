@@ -162,6 +162,9 @@ export class AnnounceRequest {
   seeding = false;
   /** Peers asked for, already capped by the protocol's limits. */
   numwant = 0;
+  /** The client's 20-byte peer_id (counted by client software in /metrics), when it sent one. */
+  readonly peerId: Uint8Array = new Uint8Array(20);
+  hasPeerId = false;
 }
 
 /**

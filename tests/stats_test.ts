@@ -239,6 +239,35 @@ Deno.test("/metrics is a valid Prometheus exposition with the tracker's figures"
   }
 });
 
+Deno.test("/metrics counts announces by client software, decoded from the peer_id", async () => {
+  const t = await startTrackerProcess(["-i", "127.0.0.1", "-p", "0", "-P", "0"], 2);
+  const udp = udpClient("127.0.0.1", t.udp[0]);
+  try {
+    const http = httpClient("127.0.0.1", t.tcp[0]);
+    // Over both protocols, on torrents every worker owns; HTTP announces to another worker's
+    // torrent carry their peer_id in the hand-off.
+    for (let i = 0; i < 6; i++) {
+      await http.announce({ hash: randomHash(), port: 1, peerId: `-qB4650-k8hj3Lx9Ap${i}u` });
+      await udp.announce({ hash: randomHash(), port: 2, peerId: `-qB4650-zz${i}zzzzzzzzz` });
+    }
+    for (let i = 0; i < 3; i++) {
+      await udp.announce({ hash: randomHash(), port: 3, peerId: `-TR3000-abc${i}efabcdef` });
+    }
+    await http.announce({ hash: randomHash(), port: 4, peerId: `\u0001${"x".repeat(19)}` });
+    const text = latin1((await httpGet("127.0.0.1", t.tcp[0], "/metrics")).body);
+    const series = text.split("\n").filter((l) => l.startsWith("opentracker_announces_by_client"));
+    deepStrictEqual(series, [
+      'opentracker_announces_by_client_total{client="qBittorrent",version="4.6.5"} 12',
+      'opentracker_announces_by_client_total{client="Transmission",version="3.00"} 3',
+      'opentracker_announces_by_client_total{client="unknown",version=""} 1',
+      'opentracker_announces_by_client_total{client="other",version=""} 0',
+    ]);
+  } finally {
+    udp.close();
+    await t.stop();
+  }
+});
+
 Deno.test("restricted stats: /stats and /metrics answer 403 outside access.stats nets", async () => {
   const t = await startTrackerProcess(["-i", "127.0.0.1", "-p", "0", "-A", "10.0.0.0/8"], 1);
   try {

@@ -11,6 +11,7 @@
 
 import { AnnounceRequest, EVENT, PEER_FLAG, requestFlags } from "../types.ts";
 import { ACTION_KIND, Counters, PROTOCOL, requestIndex } from "../stats/counters.ts";
+import { ClientCounts } from "../stats/clients.ts";
 import { Woodpeckers } from "../stats/woodpeckers.ts";
 import { isV4Mapped } from "../util/ip.ts";
 import { Prng } from "../util/random.ts";
@@ -70,6 +71,8 @@ export interface TrackerLogicOptions {
   swarm: Swarm;
   access: AccessControl;
   counters: Counters;
+  /** Announces by client software (peer_id prefix). */
+  clients: ClientCounts;
   woodpeckers: Woodpeckers;
   /** Live sync's outbox, or null without live sync. */
   sync: SyncSink | null;
@@ -100,6 +103,7 @@ export class TrackerLogic {
     const c = o.counters;
     const v4 = isV4Mapped(req.ip, 0);
     c.requests[requestIndex(protocol, !v4, ACTION_KIND.announce)]++;
+    if (req.hasPeerId) o.clients.count(req.peerId);
     c.numwants[req.numwant > NUMWANT_BUCKETS_MAX ? NUMWANT_BUCKETS_MAX : req.numwant]++;
     if (protocol === PROTOCOL.udp) c.udpAnnounces++;
     else c.tcpAnnounces++;

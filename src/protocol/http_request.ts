@@ -153,6 +153,7 @@ export class HttpRequestParser {
     req.event = EVENT.none;
     req.seeding = false;
     req.numwant = this.#numwantDefault;
+    req.hasPeerId = false;
     let haveHash = false;
     let stopped = false;
     let completed = false;
@@ -188,6 +189,9 @@ export class HttpRequestParser {
         if (decimal.zero) return PARSE.badCompact;
       } else if (n.equals("peer_id")) {
         if (v.length !== 20) return PARSE.badParameter;
+        // A byte loop rather than set(subarray()): no allocation per request.
+        for (let i = 0; i < 20; i++) req.peerId[i] = v.bytes[i];
+        req.hasPeerId = true;
       } else if (n.equals("ip") && this.#ipFromQuery) {
         if (!parseIp(latin1(v.bytes, v.length), req.ip)) return PARSE.badParameter;
       }

@@ -69,6 +69,13 @@ Deno.test("HttpRequestParser.parseAnnounce() decodes a binary info_hash and the 
   strictEqual(req.seeding, true);
   strictEqual(req.event, EVENT.completed);
   strictEqual(req.numwant, 7);
+  strictEqual(req.hasPeerId, true);
+  strictEqual(new TextDecoder().decode(req.peerId), "-TR3000-abcdefghijkl");
+  // The next request without one does not keep it.
+  const p = new HttpRequestParser({});
+  strictEqual(p.route(bytes(`/announce?info_hash=${HASH}`), 0), ROUTE.announce);
+  strictEqual(p.parseAnnounce(req), PARSE.ok);
+  strictEqual(req.hasPeerId, false);
 });
 
 Deno.test("HttpRequestParser.parseAnnounce() applies opentracker's defaults and caps", () => {

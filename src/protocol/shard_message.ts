@@ -9,7 +9,7 @@
  * | scrapeQuery   | 1 count, 2–3 from, 4–7 request id, 8… count × (position, 20-byte hash)     |
  * | scrapeAnswer  | 1 count, 4–7 request id, 8… count × (position, known, 2 pad, 3 × u32)      |
  * | httpAnnounce  | 1 event, 2–3 from, 4–7 request id, 8 hash, 28 ip, 44 port, 46 seeding,     |
- * |               | 48 numwant                                                                |
+ * |               | 47 has peer_id, 48 numwant, 52 peer_id                                    |
  * | httpReply     | 4–7 request id, 8… the reply body                                          |
  * | syncRecord    | 1 peer flags, 2–3 port (big-endian), 4 hash, 24 ip: a received live sync   |
  * |               | record for the owner of its torrent                                       |
@@ -44,7 +44,7 @@ export const SCRAPE_HEAD_BYTES = 8;
 export const SCRAPE_QUERY_ENTRY_BYTES = 21;
 export const SCRAPE_ANSWER_ENTRY_BYTES = 16;
 /** Bytes of an HTTP announce record. */
-export const HTTP_ANNOUNCE_BYTES = 52;
+export const HTTP_ANNOUNCE_BYTES = 72;
 /** Bytes before an HTTP reply body. */
 export const HTTP_REPLY_HEAD_BYTES = 8;
 
@@ -164,8 +164,9 @@ export function writeHttpAnnounce(
   b[at + 44] = req.port >>> 8;
   b[at + 45] = req.port & 255;
   b[at + 46] = req.seeding ? 1 : 0;
-  b[at + 47] = 0;
+  b[at + 47] = req.hasPeerId ? 1 : 0;
   putU32(b, at + 48, req.numwant);
+  b.set(req.peerId, at + 52);
 }
 
 /** Reads an HTTP announce record into `req`. */
@@ -175,7 +176,9 @@ export function readHttpAnnounce(b: Uint8Array, at: number, req: AnnounceRequest
   req.ip.set(b.subarray(at + 28, at + 44));
   req.port = (b[at + 44] << 8) | b[at + 45];
   req.seeding = b[at + 46] === 1;
+  req.hasPeerId = b[at + 47] === 1;
   req.numwant = getU32(b, at + 48);
+  req.peerId.set(b.subarray(at + 52, at + 72));
 }
 
 /** Writes an HTTP reply's head; the body follows at +8. */

@@ -62,6 +62,8 @@ Deno.test("an HTTP announce survives the record, field by field", () => {
   req.port = 51413;
   req.seeding = true;
   req.numwant = 200;
+  req.peerId.set(new TextEncoder().encode("-qB4650-k8hj3Lx9Ap0u"));
+  req.hasPeerId = true;
   const b = new Uint8Array(HTTP_ANNOUNCE_BYTES + 8);
   writeHttpAnnounce(b, 8, 3, 99, req);
   strictEqual(b[8], SHARD_MESSAGE.httpAnnounce);
@@ -73,6 +75,11 @@ Deno.test("an HTTP announce survives the record, field by field", () => {
     [back.event, [...back.infoHash], [...back.ip], back.port, back.seeding, back.numwant],
     [2, [...req.infoHash], [...req.ip], 51413, true, 200],
   );
+  deepStrictEqual([back.hasPeerId, [...back.peerId]], [true, [...req.peerId]]);
+  req.hasPeerId = false;
+  writeHttpAnnounce(b, 8, 3, 99, req);
+  readHttpAnnounce(b, 8, back);
+  strictEqual(back.hasPeerId, false);
   writeHttpReplyHead(b, 0, 0x01020304);
   strictEqual(b[0], SHARD_MESSAGE.httpReply);
   strictEqual(requestIdOf(b, 0), 0x01020304);

@@ -8,7 +8,7 @@
  * | all      | 8        | 4    | action: 0 connect, 1 announce, 2 scrape  |
  * | all      | 12       | 4    | transaction id                           |
  * | announce | 16       | 20   | info_hash                                |
- * | announce | 36       | 20   | peer_id (ignored)                        |
+ * | announce | 36       | 20   | peer_id (counted by client software)     |
  * | announce | 56/64/72 | 8    | downloaded / left / uploaded             |
  * | announce | 80       | 4    | event: 1 completed, 2 started, 3 stopped |
  * | announce | 84/88    | 4    | ip (ignored) / key (ignored)             |
@@ -94,6 +94,9 @@ export function parseUdpRequest(buf: Uint8Array, len: number, req: AnnounceReque
   // A byte loop rather than set(subarray()): no allocation per datagram.
   const h = req.infoHash;
   for (let i = 0; i < 20; i++) h[i] = buf[16 + i];
+  const id = req.peerId;
+  for (let i = 0; i < 20; i++) id[i] = buf[36 + i];
+  req.hasPeerId = true;
   let leftZero = true;
   for (let i = 64; i < 72; i++) if (buf[i] !== 0) leftZero = false;
   req.seeding = leftZero;

@@ -10,6 +10,7 @@ import { FullScrapes } from "../logic/full_scrape.ts";
 import { AccessControl } from "../logic/access.ts";
 import { HashSet20 } from "../swarm/hash_set.ts";
 import { HTTP_ERROR } from "../stats/counters.ts";
+import { metricsSource } from "../stats/_test_stats.ts";
 import { ipFromString } from "../util/ip.ts";
 import { TEST_SEED, testLogic } from "../../tests/support/logic.ts";
 import { bdecode } from "../../tests/support/http.ts";
@@ -50,38 +51,8 @@ function routes(
     admin: {
       statsAllowed: (ip) => o.statsFrom === undefined || ip.every((b, i) => b === o.statsFrom![i]),
       statsSource,
-      metricsSource: () => ({
-        ...statsSource(),
-        rssBytes: 0,
-        heapUsedBytes: 0,
-        peerStoreBytes: 0,
-        eventLoopLagSeconds: 0,
-        statsScans: 0,
-        connections: {
-          open: 0,
-          ceiling: 0,
-          peak: 0,
-          accepted: 0,
-          acceptErrors: 0,
-          capWaits: 0,
-          byState: [],
-          refused: [],
-          closed: [],
-        },
-        torrentBudget: 0,
-        refusedTorrents: 0,
-        evictedTorrents: 0,
-        emptyTorrents: 0,
-        probationPeers: 0,
-        fullScrapesActive: fullScrapes.active,
-        fullScrapeIndexBytes: 0,
-        workers: 1,
-        handoffSent: 0,
-        handoffReceived: 0,
-        handoffDropped: 0,
-        handoffExpired: 0,
-        handoffWakeups: 0,
-      }),
+      metricsSource: () =>
+        metricsSource({ ...statsSource(), fullScrapesActive: fullScrapes.active }),
       scanner: new StatsScanner(t.swarm, { clock: () => NOW }),
       woodpeckers: t.woodpeckers,
       fullScrape: {

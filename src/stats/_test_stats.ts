@@ -1,6 +1,7 @@
-/** A stats source with distinct figures, shared by the stats renderer tests. */
+/** Stats and metrics sources with distinct figures, shared by the renderer and route tests. */
 
 import { Counters, HTTP_ERROR } from "./counters.ts";
+import { MetricsSource } from "./metrics.ts";
 import { StatsSource } from "./render.ts";
 
 /** Counters and totals with a distinct value in the fields the renderers print. */
@@ -29,6 +30,45 @@ export function statsSource(overrides: Partial<StatsSource> = {}): StatsSource {
     peerTimeoutMinutes: 45,
     peerBudget: 100,
     refusedPeers: 2,
+    ...overrides,
+  };
+}
+
+/** {@link statsSource} with every process and server figure of /metrics at zero. */
+export function metricsSource(overrides: Partial<MetricsSource> = {}): MetricsSource {
+  return {
+    ...statsSource(),
+    rssBytes: 0,
+    heapUsedBytes: 0,
+    peerStoreBytes: 0,
+    eventLoopLagSeconds: 0,
+    statsScans: 0,
+    connections: {
+      open: 0,
+      ceiling: 0,
+      peak: 0,
+      accepted: 0,
+      acceptErrors: 0,
+      capWaits: 0,
+      byState: [],
+      refused: [],
+      closed: [],
+    },
+    torrentBudget: 0,
+    refusedTorrents: 0,
+    evictedTorrents: 0,
+    emptyTorrents: 0,
+    probationPeers: 0,
+    fullScrapesActive: 0,
+    fullScrapeIndexBytes: 0,
+    workers: 1,
+    handoffSent: 0,
+    handoffReceived: 0,
+    handoffDropped: 0,
+    handoffExpired: 0,
+    handoffWakeups: 0,
+    clients: [],
+    clientsOverflow: 0,
     ...overrides,
   };
 }

@@ -9,6 +9,7 @@
 
 import { Counters } from "./counters.ts";
 import { ConnectionFigures, MetricsSource } from "./metrics.ts";
+import { mergeClientEntries } from "./clients.ts";
 
 /** Figures that describe the whole process or its configuration: taken from the first worker. */
 const SHARED: ReadonlySet<string> = new Set([
@@ -63,7 +64,7 @@ export function sumFigures(all: readonly MetricsSource[]): MetricsSource {
   const first = all[0] as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(first)) {
-    if (key === "counters" || key === "connections") continue;
+    if (key === "counters" || key === "connections" || key === "clients") continue;
     const values = all.map((f) => (f as unknown as Record<string, unknown>)[key]);
     if (SHARED.has(key) || typeof values[0] !== "number") out[key] = values[0];
     else if (key === "eventLoopLagSeconds") out[key] = Math.max(...(values as number[]));
@@ -71,5 +72,6 @@ export function sumFigures(all: readonly MetricsSource[]): MetricsSource {
   }
   out.counters = counters;
   out.connections = sumConnections(all.map((f) => f.connections));
+  out.clients = mergeClientEntries(all.map((f) => f.clients));
   return out as unknown as MetricsSource;
 }

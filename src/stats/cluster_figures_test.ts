@@ -47,12 +47,28 @@ function figures(k: number): MetricsSource {
     handoffDropped: 0,
     handoffExpired: 0,
     handoffWakeups: k,
+    // qBittorrent 4.6.5 on both workers (two peers' ids), Transmission on the second only.
+    clients: [
+      [hexOf(`-qB4650-${k}aaaaaaaaaaa`), 10 * k],
+      ...(k === 2 ? [[hexOf("-TR3000-bbbbbbbbbbbb"), 5] as const] : []),
+    ],
+    clientsOverflow: k,
   };
+}
+
+function hexOf(id: string): string {
+  return [...new TextEncoder().encode(id)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 Deno.test("workers' figures add up; process-wide ones are taken once; lag is the worst", () => {
   // A structured clone is what arrives from a worker: plain objects, typed arrays kept.
   const s = sumFigures([structuredClone(figures(1)), structuredClone(figures(2))]);
+  // Client counts: one prefix, summed; the sample is the first worker's.
+  deepStrictEqual(s.clients, [
+    [hexOf("-qB4650-1aaaaaaaaaaa"), 30],
+    [hexOf("-TR3000-bbbbbbbbbbbb"), 5],
+  ]);
+  strictEqual(s.clientsOverflow, 3);
   deepStrictEqual(
     [s.torrents, s.peers, s.peerBudget, s.heapUsedBytes, s.torrentBudget, s.evictedTorrents],
     [3, 9, 2000, 300, 1000, 3],

@@ -6,6 +6,7 @@
 
 import { ACTION_KIND, HTTP_ERROR, PROTOCOL, requestIndex } from "./counters.ts";
 import { StatsSource } from "./render.ts";
+import { CLIENT_SERIES_MAX, ClientEntry, clientSeries } from "./clients.ts";
 
 /** HTTP connection figures; label values come with the numbers. */
 export interface ConnectionFigures {
@@ -55,6 +56,9 @@ export interface MetricsSource extends StatsSource {
   readonly handoffExpired: number;
   /** Eventfd writes that woke a sleeping worker. */
   readonly handoffWakeups: number;
+  /** Announces by peer_id prefix (stats/clients.ts), and those that found the table full. */
+  readonly clients: readonly ClientEntry[];
+  readonly clientsOverflow: number;
 }
 
 const HTTP_CODES: [number, string][] = [
@@ -81,6 +85,11 @@ const REASONS = [
 ];
 
 /** The /metrics body. */
+/** A label value in the exposition format: backslash, double quote and newline escaped. */
+export function labelValue(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
 export function renderMetrics(m: MetricsSource): string {
   const c = m.counters;
   const out: string[] = [];
@@ -305,6 +314,19 @@ export function renderMetrics(m: MetricsSource): string {
   out.push(`opentracker_handoff_expired_total ${m.handoffExpired}`);
   family("opentracker_handoff_wakeups_total", "counter", "Wake-ups of a sleeping worker.");
   out.push(`opentracker_handoff_wakeups_total ${m.handoffWakeups}`);
+  family(
+    "opentracker_announces_by_client_total",
+    "counter",
+    `Announces by client software (from the peer_id), the ${CLIENT_SERIES_MAX} most frequent ` +
+      "and other.",
+  );
+  for (const s of clientSeries(m.clients, m.clientsOverflow)) {
+    out.push(
+      `opentracker_announces_by_client_total{client="${labelValue(s.client)}",version="${
+        labelValue(s.version)
+      }"} ${s.announces}`,
+    );
+  }
   family("opentracker_seeders", "gauge", "Seeders held.");
   out.push(`opentracker_seeders ${m.seeds}`);
   family("opentracker_peer_store_bytes", "gauge", "Bytes reserved by the peer store.");

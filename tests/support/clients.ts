@@ -22,6 +22,8 @@ export interface AnnounceParams {
   left?: number;
   event?: "completed" | "started" | "stopped";
   numwant?: number;
+  /** 20 ASCII characters; default `-DT0001-abcdefghijkl`. */
+  peerId?: string;
 }
 
 /** A protocol-neutral announce reply; peers as `ip:port` text. */
@@ -71,7 +73,11 @@ export function httpClient(host: string, port: number): TrackerClient {
   return {
     name: `http ${hostname}`,
     async announce(p) {
-      let q = `info_hash=${urlencodeBytes(p.hash)}&peer_id=-DT0001-abcdefghijkl&port=${p.port}` +
+      const peerId = p.peerId ?? "-DT0001-abcdefghijkl";
+      let q =
+        `info_hash=${urlencodeBytes(p.hash)}&peer_id=${
+          urlencodeBytes(new TextEncoder().encode(peerId))
+        }&port=${p.port}` +
         `&uploaded=0&downloaded=0&left=${p.left ?? 1}&compact=1`;
       if (p.event) q += `&event=${p.event}`;
       if (p.numwant !== undefined) q += `&numwant=${p.numwant}`;
@@ -160,6 +166,7 @@ export function udpClient(host: string, port: number): TrackerClient {
         left: p.left ?? 1,
         event: p.event ? events[p.event] : 0,
         numwant: p.numwant ?? 50,
+        peerId: new TextEncoder().encode(p.peerId ?? "-DT0001-abcdefghijkl"),
       });
       const reply = await exchange(req);
       const r = readAnnounceReply(reply, reply.length);

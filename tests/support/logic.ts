@@ -3,6 +3,7 @@
  * (or with the given access control), fixed seeds, no live sync unless a sink is given.
  */
 
+import { ClientCounts } from "../../src/stats/clients.ts";
 import { AccessControl } from "../../src/logic/access.ts";
 import { SyncSink, TrackerLogic } from "../../src/logic/tracker_logic.ts";
 import { Counters } from "../../src/stats/counters.ts";
@@ -27,16 +28,18 @@ export function testLogic(options: TestLogicOptions = {}) {
   const counters = new Counters();
   const access = options.access ?? new AccessControl("open", new HashSet20(TEST_SEED), TEST_SEED);
   const woodpeckers = new Woodpeckers();
+  const clients = new ClientCounts();
   const logic = new TrackerLogic({
     swarm,
     access,
     counters,
+    clients,
     woodpeckers,
     sync: options.sync ?? null,
     prng: new Prng([4, 3, 2, 1]),
     interval: { baseSeconds: 1800, variationSeconds: 360 },
   });
-  return { logic, swarm, counters, access, woodpeckers };
+  return { logic, swarm, counters, access, woodpeckers, clients };
 }
 
 /** An announce of torrent `hash` from `ip`:`port` (numwant 50, no event, leeching by default). */
