@@ -30,6 +30,8 @@ const REQUIREMENTS: Requirement[] = [
   },
   { pkg: "util-linux", present: () => run("setpriv", ["--version"]) },
   { pkg: "systemd", present: () => run("systemd-analyze", ["--version"]) },
+  { pkg: "chromium", present: () => run("/usr/bin/chromium", ["--version"]) },
+  { pkg: "iproute2", present: () => run("ip", ["-V"]) },
 ];
 
 function missing(): string[] {

@@ -16,8 +16,19 @@ import { FullScrapeAdmission } from "./logic/full_scrape_admission.ts";
 import { writeStateHeader } from "./protocol/state_file.ts";
 import { StateSaver } from "./server/state_saver.ts";
 import { closeFifos, feedFifos } from "./server/access_feeds.ts";
-import { bindError, BoundAddress, reportRestored, RunningTracker, StartError } from "./tracker.ts";
+import {
+  bindError,
+  BoundAddress,
+  GatherArg,
+  GatherKind,
+  reportRestored,
+  RunningTracker,
+  StartError,
+} from "./tracker.ts";
 import { mergeRestored, Restored } from "./logic/restore.ts";
+import { SAMPLE_INTERVAL_SECONDS, SampleRing } from "./stats/samples.ts";
+import { sumFigures } from "./stats/cluster_figures.ts";
+import { MetricsSource } from "./stats/metrics.ts";
 import { FromWorker, ToWorker } from "./worker.ts";
 
 /** Options for {@link startCluster}. */
@@ -152,8 +163,24 @@ export async function startCluster(
 
   // Gathering (figures, scans, woodpeckers): a worker asks, every worker answers, the asker gets
   // them all in worker order.
+  // The main isolate gathers too (the status page's samples).
   let nextGather = 1;
-  const gathers = new Map<number, { from: number; id: number; data: unknown[]; left: number }>();
+  const gathers = new Map<
+    number,
+    { done: (data: unknown[]) => void; data: unknown[]; left: number }
+  >();
+  const startGather = (
+    what: GatherKind,
+    arg: GatherArg,
+    done: (data: unknown[]) => void,
+    byMain = false,
+  ) => {
+    const id = nextGather++;
+    gathers.set(id, { done, data: new Array(count), left: count });
+    for (const w of workers) {
+      w.postMessage({ kind: "collect", id, what, arg, byMain } satisfies ToWorker);
+    }
+  };
 
   let readyDone!: () => void;
   let readyFail!: (e: Error) => void;
@@ -207,24 +234,19 @@ export async function startCluster(
             : new Error(m.message);
           return startFail?.(error);
         }
-        case "gather": {
-          const id = nextGather++;
-          gathers.set(id, { from: index, id: m.id, data: new Array(count), left: count });
-          for (const w of workers) {
-            w.postMessage({ kind: "collect", id, what: m.what, arg: m.arg } satisfies ToWorker);
-          }
-          return;
-        }
+        case "gather":
+          return startGather(
+            m.what,
+            m.arg,
+            (data) => worker.postMessage({ kind: "gathered", id: m.id, data } satisfies ToWorker),
+          );
         case "collected": {
           const g = gathers.get(m.id);
           if (g === undefined) return;
           g.data[index] = m.data;
           if (--g.left > 0) return;
           gathers.delete(m.id);
-          workers[g.from].postMessage(
-            { kind: "gathered", id: g.id, data: g.data } satisfies ToWorker,
-          );
-          return;
+          return g.done(g.data);
         }
         case "admit":
           return worker.postMessage(
@@ -291,6 +313,20 @@ export async function startCluster(
   const fifos = config.accessMode === "open" || config.accessListFile === null
     ? []
     : feedFifos(config, (change, hash) => broadcast({ kind: "access", change, hash }), o.log);
+  // The status page's samples: the whole tracker's figures, taken here and handed to every
+  // worker (each serves the page from its copy).
+  const samples = new SampleRing();
+  const takeSample = () =>
+    new Promise<void>((resolve) =>
+      startGather("figures", null, (data) => {
+        samples.add(sumFigures(data as MetricsSource[]), Date.now() / 1000);
+        broadcast({ kind: "sample", sample: samples.last()! });
+        resolve();
+      }, true)
+    );
+  // The first before the tracker serves: the status page has a sample from the start.
+  await takeSample();
+  const sampler = setInterval(takeSample, SAMPLE_INTERVAL_SECONDS * 1000);
   let stopped: Promise<void> | null = null;
   return {
     addresses,
@@ -304,6 +340,7 @@ export async function startCluster(
     stop: () => {
       if (stopped === null) {
         stopping = true;
+        clearInterval(sampler);
         const done = Promise.all([workersStopped, closeFifos(fifos)]);
         broadcast({ kind: "stop" });
         // Every socket closed first, so that the state written last is final.

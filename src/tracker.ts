@@ -5,6 +5,7 @@
  * are switched off are simply not wired.
  */
 
+import { SAMPLE_INTERVAL_SECONDS, SampleRing } from "./stats/samples.ts";
 import { ClientCounts } from "./stats/clients.ts";
 import { Config, isBlessed, MAY, torrentBudget } from "./config/config.ts";
 import { describeLoad, implausible, readAccessList } from "./config/access_list.ts";
@@ -92,6 +93,8 @@ export interface RunningShard extends RunningTracker {
   packBucket(id: number, bucket: number): Promise<Uint8Array>;
   /** Frees the index of the full scrape `id`; returns the bytes freed. */
   endExport(id: number): number;
+  /** Adds the whole tracker's newest status page sample (taken by the main isolate). */
+  pushSample(sample: number[]): void;
   /** Applies an access-list FIFO line (read by the main isolate when there are several workers). */
   accessChange(change: AccessChange, hash: Uint8Array): void;
 }
@@ -415,6 +418,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         `the process may open ${fdLimit} descriptors`,
     );
   }
+  const samples = new SampleRing();
   const ownFigures = (): MetricsSource => {
     const mem = Deno.memoryUsage();
     return {
@@ -474,6 +478,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       statsAllowed: config.restrictStats ? (ip) => isBlessed(config, ip, MAY.stat) : () => true,
       statsSource,
       metricsSource,
+      samples,
       scanner,
       woodpeckers,
       fullScrape: config.fullScrape
@@ -596,6 +601,14 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     sweepMinutes: DEFAULTS.cleanSweepMinutes,
     tickMs: CLEAN_TICK_MS,
   });
+  // The status page's samples: a single tracker takes its own; with several workers the main
+  // isolate takes the whole tracker's and hands every worker a copy (pushSample).
+  const sampling = place === null
+    ? setInterval(
+      () => samples.add(ownFigures(), Date.now() / 1000),
+      SAMPLE_INTERVAL_SECONDS * 1000,
+    )
+    : null;
   const cleaning = setInterval(() => {
     try {
       cleaner.tick(clock());
@@ -659,6 +672,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     return e.bytes;
   };
 
+  // The first sample once every figure exists.
+  if (place === null) samples.add(ownFigures(), Date.now() / 1000);
   let stopped: Promise<void> | null = null;
   return {
     addresses,
@@ -693,9 +708,11 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     },
     endExport,
     woodpeckerEntries: () => woodpeckers.entries(),
+    pushSample: (sample) => samples.push(sample),
     stop(): Promise<void> {
       if (stopped === null) {
         clearInterval(cleaning);
+        if (sampling !== null) clearInterval(sampling);
         lag.close();
         const fifos = closeFifos(fifoReaders);
         // Close the sockets first so the state written last is final.

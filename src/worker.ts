@@ -33,12 +33,14 @@ export type ToWorker =
     fault: boolean;
   }
   /** Send this worker's share of `what` (for the gathering `id`). */
-  | { kind: "collect"; id: number; what: GatherKind; arg: GatherArg }
+  | { kind: "collect"; id: number; what: GatherKind; arg: GatherArg; byMain: boolean }
   /** Every worker's share, in worker order, of what this worker asked for. */
   | { kind: "gathered"; id: number; data: unknown[] }
   | { kind: "admitted"; id: number; admission: Admission }
   | { kind: "reload" }
   | { kind: "access"; change: AccessChange; hash: Uint8Array }
+  /** The whole tracker's newest sample for the status page (stats/samples.ts). */
+  | { kind: "sample"; sample: number[] }
   /** The next chunk of this worker's state file blocks (a new export when `id` is new). */
   | { kind: "stateNext"; id: number }
   | { kind: "stop" };
@@ -169,7 +171,8 @@ scope.onmessage = (e) => {
     case "start":
       return start(m);
     case "collect":
-      if (fault) throw new Error("fault injected by OPENTRACKER_FAULT_WORKER");
+      // A request's gathering, not the main isolate's periodic sample.
+      if (fault && !m.byMain) throw new Error("fault injected by OPENTRACKER_FAULT_WORKER");
       if (tracker !== null) void collect(tracker, m.id, m.what, m.arg);
       return;
     case "admitted":
@@ -179,6 +182,9 @@ scope.onmessage = (e) => {
     case "gathered":
       gathers.get(m.id)?.(m.data);
       gathers.delete(m.id);
+      return;
+    case "sample":
+      tracker?.pushSample(m.sample);
       return;
     case "reload":
       return tracker?.reload();

@@ -20,14 +20,22 @@ function runs(cmd: string, args: string[]): boolean {
 }
 
 /** Options for Deno.test: skipped (with a notice) when `pkg` is missing, unless under CI. */
-export function needs(pkg: "opentracker" | "python3-libtorrent" | "systemd"): { ignore: boolean } {
+export function needs(
+  pkg: "opentracker" | "python3-libtorrent" | "systemd" | "chromium",
+): { ignore: boolean } {
   const probes = {
     "opentracker": () => runs("/usr/bin/opentracker", ["-v"]) && runs("setpriv", ["--version"]),
     "python3-libtorrent": () => runs("/usr/bin/python3", ["-c", "import libtorrent"]),
     "systemd": () => runs("systemd-analyze", ["--version"]),
+    // The browser, and network namespaces (root, iproute2) to keep it on loopback.
+    "chromium": () =>
+      runs("/usr/bin/chromium", ["--version"]) && runs("ip", ["-V"]) && Deno.uid() === 0,
   };
   const ok = present(pkg, probes[pkg]);
   if (ok || Deno.env.get("CI") === "true") return { ignore: false };
-  console.error(`Skipping tests that need ${pkg}: apt-get install ${pkg}`);
+  const how = pkg === "chromium"
+    ? "as root (network namespaces), with apt-get install chromium iproute2"
+    : `apt-get install ${pkg}`;
+  console.error(`Skipping tests that need ${pkg}: run them ${how}`);
   return { ignore: true };
 }

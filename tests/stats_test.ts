@@ -9,7 +9,7 @@ import { XMLParser } from "fast-xml-parser";
 import { toHex } from "../src/util/hex.ts";
 import { httpClient, randomHash, udpClient } from "./support/clients.ts";
 import { httpGet, latin1 } from "./support/http.ts";
-import { startTrackerProcess, TrackerProcess } from "./support/process.ts";
+import { startTrackerProcess, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
 
 async function stats(t: TrackerProcess, query: string): Promise<{ status: number; text: string }> {
   const res = await httpGet("127.0.0.1", t.tcp[0], `/stats${query}`);
@@ -296,5 +296,22 @@ Deno.test("a client hammering mode=everything costs one scan per worker per cach
     match(metrics, new RegExp(`\nopentracker_stats_scans_total ${workers}\n`), "40 requests");
   } finally {
     await t.stop();
+  }
+});
+
+Deno.test("mode=samples: the status page's data, a first sample at once with one worker or two", async () => {
+  for (const workers of [1, 2]) {
+    await withConfiguredTracker(`tracker.workers ${workers}\n`, async (t) => {
+      const http = httpClient("127.0.0.1", t.tcp[0]);
+      await http.announce({ hash: randomHash(), port: 1, left: 0 });
+      const res = await httpGet("127.0.0.1", t.tcp[0], "/stats?mode=samples");
+      strictEqual(res.status, 200);
+      const d = JSON.parse(latin1(res.body));
+      deepStrictEqual(d.now.workers, workers);
+      deepStrictEqual([d.now.torrents, d.now.peers, d.now.seeders, d.now.leechers], [1, 1, 1, 0]);
+      strictEqual(d.samples.time.length, 1, `${workers} workers`);
+      ok(Math.abs(d.samples.time[0] - Date.now() / 1000) < 60);
+      ok(d.samples.rss_bytes[0] > 1e6);
+    });
   }
 });

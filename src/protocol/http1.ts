@@ -82,6 +82,8 @@ export class RequestHead {
   keepAlive = false;
   /** The request announces a body (Content-Length > 0 or Transfer-Encoding), never read. */
   hasBody = false;
+  /** An `Accept` header names `text/html` (a browser: the stats path shows the status page). */
+  acceptsHtml = false;
   /** `Accept-Encoding` value range, or start -1. */
   acceptEncodingStart = -1;
   acceptEncodingEnd = -1;
@@ -100,6 +102,7 @@ export class RequestHead {
     this.keepAlive = false;
     this.hasBody = false;
     this.acceptEncodingStart = this.acceptEncodingEnd = -1;
+    this.acceptsHtml = false;
     this.forwardedCount = 0;
     let lineEnd = buf.indexOf(10, start);
     if (lineEnd < 0 || lineEnd >= end) lineEnd = end;
@@ -159,6 +162,8 @@ export class RequestHead {
             if (nameLength === 15 && startsWithWord(buf, line, colon, "accept-encoding")) {
               this.acceptEncodingStart = vs;
               this.acceptEncodingEnd = ve;
+            } else if (nameLength === 6 && startsWithWord(buf, line, colon, "accept")) {
+              this.acceptsHtml ||= ascii(buf, vs, ve).toLowerCase().includes("text/html");
             }
             break;
           case 116: // t

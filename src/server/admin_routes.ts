@@ -4,6 +4,8 @@
  * behind the stats permission where one is configured.
  */
 
+import { SampleRing } from "../stats/samples.ts";
+import { samplesJson, statusPage } from "../stats/status_page.ts";
 import { acceptsGzip } from "../protocol/accept_encoding.ts";
 import { FullScrapeFormat, TPBS_FORMATS } from "../protocol/full_scrape.ts";
 import { RequestHead } from "../protocol/http1.ts";
@@ -50,6 +52,8 @@ export interface AdminRoutesOptions {
   statsSource: () => StatsSource;
   /** Figures for /metrics, read at request time. */
   metricsSource: () => MetricsSource;
+  /** The last hour of figures, for the status page (`mode=html`, `mode=samples`). */
+  samples: SampleRing;
   /** Sliced, cached scans for the modes that need every torrent. */
   scanner: StatsScanner;
   /** Fast re-announcers per network (`woodpeckers`). */
@@ -101,6 +105,11 @@ export class AdminRoutes {
     if (!o.statsAllowed(ip)) return w.error(ERROR_PAGE.accessDenied);
     if (parser.parseStats() !== PARSE.ok) return w.error(ERROR_PAGE.badRequest);
     const mode = parser.statsMode;
+    // The live status page: asked for by name, or by a browser asking for the stats path alone.
+    if (mode === "html" || (mode === "" && head.acceptsHtml)) {
+      return separateReply(statusPage(), "text/html; charset=utf-8");
+    }
+    if (mode === "samples") return this.#samples();
     const refresh = o.refresh;
     if (refresh) {
       if (mode === "woodpeckers" && o.woodpeckersAll) {
@@ -123,6 +132,15 @@ export class AdminRoutes {
     if (SCANNED_MODES.has(mode)) return this.#scanned(mode);
     if (mode === "woodpeckers") return w.text(o.woodpeckers.render());
     return this.#counted(mode);
+  }
+
+  /** The status page's data: the figures of the moment, the last hour, the top torrents. */
+  async #samples(): Promise<HttpReply> {
+    const o = this.#o;
+    await o.refresh?.();
+    const snap = await (o.scanAll ?? (() => o.scanner.snapshot()))();
+    const json = samplesJson(o.metricsSource(), o.samples, snap);
+    return separateReply(new TextEncoder().encode(json), "application/json");
   }
 
   /** A mode rendered from the counters (into the shared reply). */

@@ -11,6 +11,7 @@ import { AccessControl } from "../logic/access.ts";
 import { HashSet20 } from "../swarm/hash_set.ts";
 import { HTTP_ERROR } from "../stats/counters.ts";
 import { metricsSource } from "../stats/_test_stats.ts";
+import { SampleRing } from "../stats/samples.ts";
 import { ipFromString } from "../util/ip.ts";
 import { TEST_SEED, testLogic } from "../../tests/support/logic.ts";
 import { bdecode } from "../../tests/support/http.ts";
@@ -51,6 +52,7 @@ function routes(
     admin: {
       statsAllowed: (ip) => o.statsFrom === undefined || ip.every((b, i) => b === o.statsFrom![i]),
       statsSource,
+      samples: new SampleRing(),
       metricsSource: () =>
         metricsSource({ ...statsSource(), fullScrapesActive: fullScrapes.active }),
       scanner: new StatsScanner(t.swarm, { clock: () => NOW }),
@@ -152,6 +154,33 @@ Deno.test("HttpRoutes: stats modes, restricted stats, metrics and scanned modes"
   const top = await get("/stats?mode=top10");
   ok(text(top).includes(`\t1\t${HASH.toUpperCase()}`));
   strictEqual(text(get("/stats?mode=woodpeckers") as HttpReply), "Networks, limit /28:\n\n");
+});
+
+Deno.test("HttpRoutes: the status page, by name or for a browser; its samples as JSON; restricted like /stats", async () => {
+  const { get } = routes({ statsFrom: CLIENT });
+  get(`/announce?info_hash=${Q_HASH}&port=6881&left=0`);
+  const page = get("/stats?mode=html") as HttpReply;
+  strictEqual(page.status, 200);
+  strictEqual(page.contentType, "text/html; charset=utf-8");
+  const html = text(page);
+  ok(html.startsWith("<!doctype html>"));
+  ok(html.includes("uPlot"), "uPlot is inlined");
+  ok(!/<script[^>]+src=/.test(html), "no external scripts");
+  ok(!/<link[^>]+href="(?!data:)/.test(html), "no external links");
+  // A browser asking for the stats path alone gets the page; anything else the default mode.
+  const browser = get("/stats", "Accept: text/html,application/xhtml+xml;q=0.9\r\n") as HttpReply;
+  strictEqual(browser.contentType, "text/html; charset=utf-8");
+  strictEqual((get("/stats", "Accept: */*\r\n") as HttpReply).contentType, "text/plain");
+  strictEqual((get("/stats?mode=html", "", PROXY) as HttpReply).status, 403);
+  strictEqual((await get("/stats?mode=samples", "", PROXY)).status, 403);
+  const samples = await get("/stats?mode=samples");
+  strictEqual(samples.contentType, "application/json");
+  const d = JSON.parse(text(samples));
+  deepStrictEqual(d.now.torrents, 1);
+  deepStrictEqual([d.now.peers, d.now.seeders, d.now.leechers], [1, 1, 0]);
+  deepStrictEqual(d.top, [{ hash: HASH.toUpperCase(), peers: 1 }]);
+  strictEqual(d.intervalSeconds, 10);
+  deepStrictEqual(d.samples.time, []);
 });
 
 Deno.test("HttpRoutes: full scrapes stream, gzip when asked, bounded and spaced per client", async () => {
