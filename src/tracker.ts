@@ -5,6 +5,7 @@
  * are switched off are simply not wired.
  */
 
+import { giveBackHere, GiveBackPolicy } from "./server/memory_giveback.ts";
 import { SAMPLE_INTERVAL_SECONDS, SampleRing } from "./stats/samples.ts";
 import { ClientCounts } from "./stats/clients.ts";
 import { Config, isBlessed, MAY, torrentBudget } from "./config/config.ts";
@@ -609,7 +610,14 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       SAMPLE_INTERVAL_SECONDS * 1000,
     )
     : null;
+  // Memory the swarm freed goes back to the system once a burst is over.
+  const giveBack = giveBackHere();
+  const givePolicy = new GiveBackPolicy();
   const cleaning = setInterval(() => {
+    if (giveBack !== null && givePolicy.due(performance.now(), swarm.peerStoreBytes)) {
+      giveBack();
+      counters.memoryGiveBacks++;
+    }
     try {
       cleaner.tick(clock());
     } catch (error) {

@@ -10,6 +10,8 @@
  * - ffi scoped to the C library's file ({@link LIBC_PATHS}), for the batched UDP path and the
  *   descriptor limit; `ffi: false` leaves it out (then UDP takes the portable path).
  * - no env, run or sys.
+ * - and one V8 flag, `--expose-gc`: after a burst of announces the tracker collects and gives the
+ *   freed memory back to the system (server/memory_giveback.ts).
  *
  * Pure: builds argument lists only.
  */
@@ -46,5 +48,6 @@ export function permissionFlags(dirs: PermissionDirs): string[] {
   if (read.length > 0) flags.push(`--allow-read=${read.join(",")}`);
   if (dirs.write.length > 0) flags.push(`--allow-write=${dirs.write.join(",")}`);
   if (dirs.ffi !== false) flags.push(`--allow-ffi=${LIBC_PATHS.join(",")}`);
+  flags.push("--v8-flags=--expose-gc");
   return flags;
 }

@@ -1,7 +1,7 @@
 /**
  * The C library through Deno FFI, opened once and only when FFI is granted for one of
- * {@link LIBC_PATHS} (or unscoped): the batched UDP path (recvmmsg/sendmmsg) and the descriptor
- * limit (getrlimit) use it. Linux LP64 (x86_64, aarch64) layouts.
+ * {@link LIBC_PATHS} (or unscoped): the batched UDP path (recvmmsg/sendmmsg), the descriptor
+ * limit (getrlimit) and giving freed memory back (malloc_trim) use it. Linux LP64 (x86_64, aarch64) layouts.
  */
 
 import { LIBC_PATHS } from "../types.ts";
@@ -19,6 +19,9 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  // glibc's: hands the allocator's free memory back to the system (server/memory_giveback.ts).
+  // Optional: another C library may not have it.
+  malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   strnlen: { parameters: ["pointer", "usize"], result: "usize" },

@@ -73,6 +73,8 @@ export class Counters {
   fullScrapeBytes = 0;
   /** Full scrapes refused because access.fullscrape_concurrency were streaming. */
   fullScrapesRefused = 0;
+  /** Times freed memory was given back to the system (server/memory_giveback.ts). */
+  memoryGiveBacks = 0;
   /** Renewals by the renewed peer's age in minutes (`renew` mode). */
   readonly renew: Float64Array = new Float64Array(256);
   /** HTTP errors by {@link HTTP_ERROR} slot. */

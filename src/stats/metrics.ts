@@ -333,6 +333,12 @@ export function renderMetrics(m: MetricsSource): string {
   out.push(`opentracker_peer_store_bytes ${m.peerStoreBytes}`);
   family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
   out.push(`process_resident_memory_bytes ${m.rssBytes}`);
+  family(
+    "opentracker_memory_givebacks_total",
+    "counter",
+    "Times the memory the swarm freed was given back to the system (collection and trim).",
+  );
+  out.push(`opentracker_memory_givebacks_total ${c.memoryGiveBacks}`);
   family("opentracker_heap_used_bytes", "gauge", "V8 heap in use, bytes.");
   out.push(`opentracker_heap_used_bytes ${m.heapUsedBytes}`);
   family(

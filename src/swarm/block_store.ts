@@ -53,6 +53,8 @@ export class BlockStore {
   bytesLive = 0;
   /** Bytes held by shared pages. */
   bytesShared = 0;
+  /** Pages being evacuated now. */
+  evacuatingPages = 0;
 
   /** Page of a handle. */
   page(handle: number): Uint8Array {
@@ -122,6 +124,7 @@ export class BlockStore {
         continue;
       }
       this.#evacuating[id] = true;
+      this.evacuatingPages++;
       marked++;
     }
     if (marked === 0) return 0;
@@ -147,6 +150,7 @@ export class BlockStore {
   }
 
   #release(id: number): void {
+    if (this.#evacuating[id]) this.evacuatingPages--;
     const bytes = this.pages[id].length;
     this.bytesReserved -= bytes;
     if (this.#shared[id]) this.bytesShared -= bytes;
