@@ -1,0 +1,301 @@
+/**
+ * The WebSocket tracker protocol of WebTorrent clients (npm `bittorrent-tracker` is the
+ * reference; `aquatic_ws` speaks it too): JSON text messages over a WebSocket. Parses what a
+ * client sends into a checked request, and writes what the tracker sends.
+ *
+ * | client → tracker | fields                                                                |
+ * | ---------------- | --------------------------------------------------------------------- |
+ * | announce         | `info_hash`, `peer_id` (20-character binary strings), `event`, `left`, `numwant`, `offers: [{offer_id, offer: {type: "offer", sdp}}]`; or an answer to an offer: `answer: {type: "answer", sdp}`, `to_peer_id`, `offer_id` |
+ * | scrape           | `info_hash`: one binary string, a list, or none (every torrent)       |
+ *
+ * | tracker → client | fields                                                                |
+ * | ---------------- | --------------------------------------------------------------------- |
+ * | announce reply   | `action`, `interval`, `info_hash`, `complete`, `incomplete`           |
+ * | a relayed offer  | `action`, `offer`, `offer_id`, `peer_id` (the offerer), `info_hash`   |
+ * | a relayed answer | `action`, `answer`, `offer_id`, `peer_id` (the answerer), `info_hash` |
+ * | scrape reply     | `action`, `files: {<info_hash>: {complete, incomplete, downloaded}}`  |
+ * | error            | `failure reason` (and `action`, `info_hash` when known)               |
+ *
+ * A binary string carries one byte per UTF-16 code unit (0–255), as the clients write it. Offers
+ * and answers are relayed with their `type` and `sdp` only (anything else a client adds is
+ * dropped), and are bounded: at most {@link WsLimits.offersMax} offers of at most
+ * {@link WsLimits.sdpBytesMax} characters of SDP each.
+ *
+ * Pure: no Deno APIs.
+ */
+
+import { EVENT } from "../types.ts";
+
+/** Bounds on what a message may carry. */
+export interface WsLimits {
+  /** Offers one announce may carry (more is an error). */
+  readonly offersMax: number;
+  /** Characters of one offer's or answer's SDP. */
+  readonly sdpBytesMax: number;
+  /** Hashes one scrape may name. */
+  readonly scrapeHashesMax: number;
+}
+
+/** The defaults: aquatic_ws's offer count, and SDP far above what browsers write (~1–3 KiB). */
+export const WS_LIMITS: WsLimits = { offersMax: 10, sdpBytesMax: 16_384, scrapeHashesMax: 64 };
+
+/** A WebRTC session description, as relayed. */
+export interface Sdp {
+  readonly type: "offer" | "answer";
+  readonly sdp: string;
+}
+
+/** One offer of an announce: relayed to one other peer of the torrent. */
+export interface WsOffer {
+  /** 20-character binary string, echoed back with the answer. */
+  readonly offerId: string;
+  readonly offer: Sdp;
+}
+
+/** A checked announce. */
+export interface WsAnnounce {
+  readonly kind: "announce";
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  /** One of EVENT. */
+  readonly event: number;
+  /** `left` was 0. */
+  readonly seeding: boolean;
+  /** Peers to relay offers to: the number of offers (bounded), as bittorrent-tracker does. */
+  readonly numwant: number;
+  readonly offers: readonly WsOffer[];
+  /** An answer to relay to `toPeerId` for its offer `offerId`; null in a plain announce. */
+  readonly answer:
+    | { readonly toPeerId: Uint8Array; readonly offerId: string; readonly answer: Sdp }
+    | null;
+}
+
+/** A checked scrape: the hashes (20 bytes each), none for every torrent. */
+export interface WsScrape {
+  readonly kind: "scrape";
+  readonly infoHashes: readonly Uint8Array[];
+}
+
+/** What {@link parseWsMessage} returns for a message it refuses. */
+export interface WsError {
+  readonly kind: "error";
+  /** The text for the client's `failure reason`. */
+  readonly reason: string;
+  /** The action, when the message named a known one (the error names it back). */
+  readonly action: "announce" | "scrape" | null;
+  /** The info_hash, when it was readable. */
+  readonly infoHash: Uint8Array | null;
+}
+
+/** The bytes of a 20-character binary string, or null. */
+export function binaryString(v: unknown): Uint8Array | null {
+  if (typeof v !== "string" || v.length !== 20) return null;
+  const out = new Uint8Array(20);
+  for (let i = 0; i < 20; i++) {
+    const c = v.charCodeAt(i);
+    if (c > 255) return null;
+    out[i] = c;
+  }
+  return out;
+}
+
+/** The binary string of `bytes[off, off + 20)`. */
+export function toBinaryString(bytes: Uint8Array, off = 0): string {
+  return String.fromCharCode(...bytes.subarray(off, off + 20));
+}
+
+function sdpOf(v: unknown, type: "offer" | "answer", limits: WsLimits): Sdp | string {
+  if (typeof v !== "object" || v === null) return `invalid ${type}`;
+  const o = v as Record<string, unknown>;
+  if (o.type !== type) return `invalid ${type}: type must be "${type}"`;
+  if (typeof o.sdp !== "string") return `invalid ${type}: sdp must be a string`;
+  if (o.sdp.length > limits.sdpBytesMax) {
+    return `invalid ${type}: sdp longer than ${limits.sdpBytesMax} characters`;
+  }
+  return { type, sdp: o.sdp };
+}
+
+const EVENTS: Record<string, number> = {
+  started: EVENT.started,
+  completed: EVENT.completed,
+  stopped: EVENT.stopped,
+  update: EVENT.none,
+  "": EVENT.none,
+};
+
+/** Parses one text message. Never throws. */
+export function parseWsMessage(
+  text: string,
+  limits: WsLimits = WS_LIMITS,
+): WsAnnounce | WsScrape | WsError {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return { kind: "error", reason: "invalid JSON", action: null, infoHash: null };
+  }
+  if (typeof m !== "object" || m === null || Array.isArray(m)) {
+    return {
+      kind: "error",
+      reason: "a message must be a JSON object",
+      action: null,
+      infoHash: null,
+    };
+  }
+  const o = m as Record<string, unknown>;
+  if (o.action === "announce") return parseAnnounce(o, limits);
+  if (o.action === "scrape") return parseScrape(o, limits);
+  const action = typeof o.action === "string" ? JSON.stringify(o.action.slice(0, 32)) : "missing";
+  return { kind: "error", reason: `invalid action: ${action}`, action: null, infoHash: null };
+}
+
+function parseAnnounce(o: Record<string, unknown>, limits: WsLimits): WsAnnounce | WsError {
+  const fail = (reason: string, infoHash: Uint8Array | null = null): WsError => ({
+    kind: "error",
+    reason,
+    action: "announce",
+    infoHash,
+  });
+  const infoHash = binaryString(o.info_hash);
+  if (infoHash === null) return fail("invalid info_hash");
+  const peerId = binaryString(o.peer_id);
+  if (peerId === null) return fail("invalid peer_id", infoHash);
+  const event = o.event === undefined ? EVENT.none : EVENTS[String(o.event)];
+  if (event === undefined) return fail("invalid event", infoHash);
+  const left = Number(o.left);
+  const offers: WsOffer[] = [];
+  if (o.offers !== undefined) {
+    if (!Array.isArray(o.offers)) return fail("invalid offers: must be a list", infoHash);
+    if (o.offers.length > limits.offersMax) {
+      return fail(`too many offers: at most ${limits.offersMax}`, infoHash);
+    }
+    for (const item of o.offers) {
+      const entry = (typeof item === "object" && item !== null ? item : {}) as Record<
+        string,
+        unknown
+      >;
+      if (binaryString(entry.offer_id) === null) return fail("invalid offer_id", infoHash);
+      const offer = sdpOf(entry.offer, "offer", limits);
+      if (typeof offer === "string") return fail(offer, infoHash);
+      offers.push({ offerId: entry.offer_id as string, offer });
+    }
+  }
+  let answer: WsAnnounce["answer"] = null;
+  if (o.answer !== undefined) {
+    const toPeerId = binaryString(o.to_peer_id);
+    if (toPeerId === null) return fail("invalid to_peer_id (required with answer)", infoHash);
+    if (binaryString(o.offer_id) === null) return fail("invalid offer_id", infoHash);
+    const sdp = sdpOf(o.answer, "answer", limits);
+    if (typeof sdp === "string") return fail(sdp, infoHash);
+    answer = { toPeerId, offerId: o.offer_id as string, answer: sdp };
+  }
+  return {
+    kind: "announce",
+    infoHash,
+    peerId,
+    event,
+    seeding: left === 0,
+    numwant: offers.length,
+    offers,
+    answer,
+  };
+}
+
+function parseScrape(o: Record<string, unknown>, limits: WsLimits): WsScrape | WsError {
+  const fail = (reason: string): WsError => ({
+    kind: "error",
+    reason,
+    action: "scrape",
+    infoHash: null,
+  });
+  const v = o.info_hash;
+  if (v === undefined) return { kind: "scrape", infoHashes: [] };
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length > limits.scrapeHashesMax) {
+    return fail(`too many info_hashes: at most ${limits.scrapeHashesMax}`);
+  }
+  const infoHashes: Uint8Array[] = [];
+  for (const item of list) {
+    const h = binaryString(item);
+    if (h === null) return fail("invalid info_hash");
+    infoHashes.push(h);
+  }
+  return { kind: "scrape", infoHashes };
+}
+
+/** The reply to an announce. */
+export function writeAnnounceReply(
+  infoHash: Uint8Array,
+  complete: number,
+  incomplete: number,
+  intervalSeconds: number,
+): string {
+  return JSON.stringify({
+    action: "announce",
+    interval: intervalSeconds,
+    info_hash: toBinaryString(infoHash),
+    complete,
+    incomplete,
+  });
+}
+
+/** An offer relayed from `fromPeerId` to another peer of the torrent. */
+export function writeOffer(
+  infoHash: Uint8Array,
+  fromPeerId: Uint8Array,
+  offer: WsOffer,
+): string {
+  return JSON.stringify({
+    action: "announce",
+    offer: offer.offer,
+    offer_id: offer.offerId,
+    peer_id: toBinaryString(fromPeerId),
+    info_hash: toBinaryString(infoHash),
+  });
+}
+
+/** An answer relayed from `fromPeerId` to the peer that made the offer. */
+export function writeAnswer(
+  infoHash: Uint8Array,
+  fromPeerId: Uint8Array,
+  offerId: string,
+  answer: Sdp,
+): string {
+  return JSON.stringify({
+    action: "announce",
+    answer,
+    offer_id: offerId,
+    peer_id: toBinaryString(fromPeerId),
+    info_hash: toBinaryString(infoHash),
+  });
+}
+
+/** Scrape counts of one torrent. */
+export interface WsScrapeEntry {
+  readonly infoHash: Uint8Array;
+  readonly complete: number;
+  readonly incomplete: number;
+  readonly downloaded: number;
+}
+
+/** The reply to a scrape. */
+export function writeScrapeReply(entries: readonly WsScrapeEntry[]): string {
+  const files: Record<string, { complete: number; incomplete: number; downloaded: number }> = {};
+  for (const e of entries) {
+    files[toBinaryString(e.infoHash)] = {
+      complete: e.complete,
+      incomplete: e.incomplete,
+      downloaded: e.downloaded,
+    };
+  }
+  return JSON.stringify({ action: "scrape", files });
+}
+
+/** An error for the client, naming the action and torrent when known. */
+export function writeError(e: Pick<WsError, "reason" | "action" | "infoHash">): string {
+  return JSON.stringify({
+    ...(e.action === null ? {} : { action: e.action }),
+    "failure reason": e.reason,
+    ...(e.infoHash === null ? {} : { info_hash: toBinaryString(e.infoHash) }),
+  });
+}
