@@ -1,0 +1,273 @@
+/**
+ * The WebSocket (WebTorrent) peers of each torrent, beside the UDP/HTTP swarm: browsers cannot
+ * reach those peers, nor they the browsers, so each kind is only given its own kind. A WebSocket
+ * peer is not an address: it is the connection it announced on, which receives the offers of
+ * other peers and the answers to its own. So this table keeps, per torrent, the peers by peer_id
+ * with their connection; an announce returns the connections its offers go to (a random sample of
+ * the other peers, at most as many as it made offers), an answer finds the connection of the peer
+ * it answers.
+ *
+ * Bounded: peers per torrent, torrents per connection and peers in all have limits (a new peer
+ * over one is refused with a reason; renewals always work); a peer goes when it stops, when its
+ * connection closes ({@link closeConnection}) or when it has not announced for the timeout
+ * ({@link expire}). Synchronous and without I/O; the connection is whatever the server uses (`C`).
+ */
+
+import { EVENT } from "../types.ts";
+import { toBinaryString, WsAnnounce } from "../protocol/ws_tracker.ts";
+
+/** Limits of {@link WsSwarm}. */
+export interface WsSwarmLimits {
+  /** Peers of one torrent. */
+  readonly torrentPeersMax: number;
+  /** Torrents one connection may announce in. */
+  readonly connectionTorrentsMax: number;
+  /** Peers in all torrents. */
+  readonly peersMax: number;
+}
+
+/** Defaults: aquatic_ws-like bounds for one process. */
+export const WS_SWARM_LIMITS: WsSwarmLimits = {
+  torrentPeersMax: 10_000,
+  connectionTorrentsMax: 256,
+  peersMax: 1_000_000,
+};
+
+interface Peer<C> {
+  readonly key: string;
+  readonly peerId: Uint8Array;
+  readonly conn: C;
+  seeding: boolean;
+  seenMs: number;
+}
+
+interface Torrent<C> {
+  readonly peers: Peer<C>[];
+  /** Position of each peer (by peer_id) in `peers`. */
+  readonly at: Map<string, number>;
+  seeders: number;
+  downloaded: number;
+}
+
+/** Where an offer goes. */
+export interface WsTarget<C> {
+  readonly conn: C;
+  readonly peerId: Uint8Array;
+}
+
+/** The outcome of {@link WsSwarm.announce}. */
+export interface WsAnnounceOutcome<C> {
+  /** Why a new peer was not stored (it still gets the counts), or null. */
+  readonly refused: string | null;
+  readonly complete: number;
+  readonly incomplete: number;
+  /** The connections its offers go to, in offer order. */
+  readonly targets: readonly WsTarget<C>[];
+}
+
+/** The WebSocket peers of one worker's torrents. */
+export class WsSwarm<C extends object> {
+  readonly #limits: WsSwarmLimits;
+  readonly #random: () => number;
+  readonly #torrents = new Map<string, Torrent<C>>();
+  /** The torrents each connection announced in (for its close). */
+  readonly #byConn = new WeakMap<C, Set<string>>();
+  #peers = 0;
+  #seeders = 0;
+  /** New peers refused at a limit. */
+  refused = 0;
+
+  /** `random` gives numbers in [0, 1) (a seeded generator in tests). */
+  constructor(limits: WsSwarmLimits = WS_SWARM_LIMITS, random: () => number = Math.random) {
+    this.#limits = limits;
+    this.#random = random;
+  }
+
+  get torrents(): number {
+    return this.#torrents.size;
+  }
+
+  get peers(): number {
+    return this.#peers;
+  }
+
+  get seeders(): number {
+    return this.#seeders;
+  }
+
+  /** An announce on `conn` at `nowMs`. */
+  announce(a: WsAnnounce, conn: C, nowMs: number): WsAnnounceOutcome<C> {
+    const hashKey = toBinaryString(a.infoHash);
+    const peerKey = toBinaryString(a.peerId);
+    let t = this.#torrents.get(hashKey);
+    if (a.event === EVENT.stopped) {
+      if (t !== undefined) this.#remove(hashKey, t, peerKey);
+      t = this.#torrents.get(hashKey);
+      return this.#outcome(t, null, []);
+    }
+    const i = t?.at.get(peerKey);
+    let peer = i === undefined ? undefined : t!.peers[i];
+    if (peer !== undefined && peer.conn !== conn) {
+      // The same peer_id from another connection (a reconnect): the new one takes its place.
+      this.#remove(hashKey, t!, peerKey);
+      peer = undefined;
+      t = this.#torrents.get(hashKey);
+    }
+    if (peer === undefined) {
+      const why = this.#refusal(t, conn);
+      if (why !== null) {
+        this.refused++;
+        return this.#outcome(t, why, []);
+      }
+      if (t === undefined) {
+        t = { peers: [], at: new Map(), seeders: 0, downloaded: 0 };
+        this.#torrents.set(hashKey, t);
+      }
+      peer = { key: peerKey, peerId: a.peerId.slice(), conn, seeding: false, seenMs: nowMs };
+      t.at.set(peerKey, t.peers.length);
+      t.peers.push(peer);
+      this.#peers++;
+      let mine = this.#byConn.get(conn);
+      if (mine === undefined) this.#byConn.set(conn, mine = new Set());
+      mine.add(hashKey);
+    } else if (a.event === EVENT.completed && a.seeding && !peer.seeding) {
+      // A completion counts only for a peer held before it, as for UDP and HTTP.
+      t!.downloaded++;
+    }
+    peer.seenMs = nowMs;
+    if (peer.seeding !== a.seeding) {
+      const d = a.seeding ? 1 : -1;
+      t!.seeders += d;
+      this.#seeders += d;
+      peer.seeding = a.seeding;
+    }
+    return this.#outcome(t, null, this.#sample(t!, peer, a.numwant));
+  }
+
+  /** The connection of `toPeerId` in the torrent, for an answer; null when it is gone. */
+  answerTarget(infoHash: Uint8Array, toPeerId: Uint8Array): C | null {
+    const t = this.#torrents.get(toBinaryString(infoHash));
+    const i = t?.at.get(toBinaryString(toPeerId));
+    return i === undefined ? null : t!.peers[i].conn;
+  }
+
+  /** Scrape counts of a torrent, or null when it has no WebSocket peers. */
+  scrape(
+    infoHash: Uint8Array,
+  ): { complete: number; incomplete: number; downloaded: number } | null {
+    const t = this.#torrents.get(toBinaryString(infoHash));
+    if (t === undefined) return null;
+    return {
+      complete: t.seeders,
+      incomplete: t.peers.length - t.seeders,
+      downloaded: t.downloaded,
+    };
+  }
+
+  /** Removes every peer of a closed connection; returns how many. */
+  closeConnection(conn: C): number {
+    const mine = this.#byConn.get(conn);
+    if (mine === undefined) return 0;
+    this.#byConn.delete(conn);
+    let n = 0;
+    for (const hashKey of mine) {
+      const t = this.#torrents.get(hashKey);
+      if (t === undefined) continue;
+      for (let i = t.peers.length - 1; i >= 0; i--) {
+        if (t.peers[i].conn === conn) {
+          this.#remove(hashKey, t, t.peers[i].key, false);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Removes the peers that have not announced since `nowMs - timeoutMs`; returns how many. */
+  expire(nowMs: number, timeoutMs: number): number {
+    let n = 0;
+    for (const [hashKey, t] of this.#torrents) {
+      for (let i = t.peers.length - 1; i >= 0; i--) {
+        if (nowMs - t.peers[i].seenMs > timeoutMs) {
+          this.#remove(hashKey, t, t.peers[i].key);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  #refusal(t: Torrent<C> | undefined, conn: C): string | null {
+    const l = this.#limits;
+    if (this.#peers >= l.peersMax) return "the tracker is full";
+    if (t !== undefined && t.peers.length >= l.torrentPeersMax) return "the torrent is full";
+    if ((this.#byConn.get(conn)?.size ?? 0) >= l.connectionTorrentsMax) {
+      return `at most ${l.connectionTorrentsMax} torrents per connection`;
+    }
+    return null;
+  }
+
+  #outcome(
+    t: Torrent<C> | undefined,
+    refused: string | null,
+    targets: WsTarget<C>[],
+  ): WsAnnounceOutcome<C> {
+    const complete = t?.seeders ?? 0;
+    return { refused, complete, incomplete: (t?.peers.length ?? 0) - complete, targets };
+  }
+
+  /** Up to `k` other peers of `t`, chosen at random, never on the asker's connection. */
+  #sample(t: Torrent<C>, self: Peer<C>, k: number): WsTarget<C>[] {
+    const out: WsTarget<C>[] = [];
+    const n = t.peers.length;
+    if (k <= 0 || n <= 1) return out;
+    const ok = (p: Peer<C>) => p !== self && p.conn !== self.conn;
+    if (n - 1 <= k) {
+      for (const p of t.peers) if (ok(p) && out.length < k) out.push(p);
+      return out;
+    }
+    // Distinct random picks; a few tries per offer, then the rest in order from a random start.
+    const picked = new Set<number>();
+    for (let tries = 0; out.length < k && tries < 4 * k; tries++) {
+      const i = Math.floor(this.#random() * n);
+      if (picked.has(i) || !ok(t.peers[i])) continue;
+      picked.add(i);
+      out.push(t.peers[i]);
+    }
+    const start = Math.floor(this.#random() * n);
+    for (let j = 0; j < n && out.length < k; j++) {
+      const i = (start + j) % n;
+      if (!picked.has(i) && ok(t.peers[i])) {
+        picked.add(i);
+        out.push(t.peers[i]);
+      }
+    }
+    return out;
+  }
+
+  /** Removes a peer (swap with the last); drops the torrent when it has nothing left to keep. */
+  #remove(hashKey: string, t: Torrent<C>, peerKey: string, unlink = true): void {
+    const i = t.at.get(peerKey);
+    if (i === undefined) return;
+    const peer = t.peers[i];
+    const last = t.peers.pop()!;
+    if (last !== peer) {
+      t.peers[i] = last;
+      t.at.set(last.key, i);
+    }
+    t.at.delete(peerKey);
+    this.#peers--;
+    if (peer.seeding) {
+      t.seeders--;
+      this.#seeders--;
+    }
+    if (unlink) {
+      const mine = this.#byConn.get(peer.conn);
+      // Its connection may hold another peer of this torrent (another peer_id): keep the link.
+      if (mine !== undefined && !t.peers.some((p) => p.conn === peer.conn)) mine.delete(hashKey);
+    }
+    // A torrent goes with its last WebSocket peer (and its WebSocket downloads with it): the
+    // table holds no more torrents than peers.
+    if (t.peers.length === 0) this.#torrents.delete(hashKey);
+  }
+}
