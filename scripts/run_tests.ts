@@ -32,6 +32,8 @@ const REQUIREMENTS: Requirement[] = [
   { pkg: "systemd", present: () => run("systemd-analyze", ["--version"]) },
   { pkg: "chromium", present: () => run("/usr/bin/chromium", ["--version"]) },
   { pkg: "iproute2", present: () => run("ip", ["-V"]) },
+  { pkg: "curl", present: () => run("curl", ["--version"]) },
+  { pkg: "openssl", present: () => run("openssl", ["version"]) },
 ];
 
 function missing(): string[] {

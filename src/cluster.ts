@@ -73,9 +73,9 @@ function probeListeners(config: Config): Config["listeners"] {
     return config.listeners.map((l) => {
       let socket;
       try {
-        socket = l.protocol === "tcp"
-          ? Deno.listen({ hostname: l.host, port: l.port, transport: "tcp" })
-          : Deno.listenDatagram({ hostname: l.host, port: l.port, transport: "udp" });
+        socket = l.protocol === "udp"
+          ? Deno.listenDatagram({ hostname: l.host, port: l.port, transport: "udp" })
+          : Deno.listen({ hostname: l.host, port: l.port, transport: "tcp" });
       } catch (error) {
         throw bindError(l, error);
       }

@@ -5,6 +5,7 @@
  * are switched off are simply not wired.
  */
 
+import { readTlsPair, TlsPair } from "./config/tls_files.ts";
 import { giveBackHere, GiveBackPolicy } from "./server/memory_giveback.ts";
 import { SAMPLE_INTERVAL_SECONDS, SampleRing } from "./stats/samples.ts";
 import { ClientCounts } from "./stats/clients.ts";
@@ -60,7 +61,7 @@ import { randomPrng } from "./util/random.ts";
 
 /** A bound socket, for the "listening on" lines. */
 export interface BoundAddress {
-  readonly protocol: "tcp" | "udp";
+  readonly protocol: "tcp" | "udp" | "tls";
   readonly host: string;
   readonly port: number;
 }
@@ -546,13 +547,28 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       shardLoop?.done,
     ]);
   };
+  // The TLS listeners' certificate, read before anything is bound.
+  let tls: TlsPair | null = null;
+  if (config.listeners.some((l) => l.protocol === "tls")) {
+    try {
+      tls = readTlsPair(config.tlsCertFile!, config.tlsKeyFile!);
+    } catch (error) {
+      lag.close();
+      throw new StartError(error instanceof Error ? error.message : String(error), 1);
+    }
+  }
   let binding: Config["listeners"][number] | null = null;
   try {
     for (const l of config.listeners) {
       binding = l;
-      if (l.protocol === "tcp") {
-        const { addr } = http.listen(l.host, l.port, link !== null);
-        addresses.push({ protocol: "tcp", host: addr.hostname, port: addr.port });
+      if (l.protocol === "tcp" || l.protocol === "tls") {
+        const { addr } = http.listen(
+          l.host,
+          l.port,
+          link !== null,
+          l.protocol === "tls" ? tls : null,
+        );
+        addresses.push({ protocol: l.protocol, host: addr.hostname, port: addr.port });
         continue;
       }
       const o = { ...l, handler: udpHandler, clock, log };

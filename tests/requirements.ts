@@ -21,12 +21,14 @@ function runs(cmd: string, args: string[]): boolean {
 
 /** Options for Deno.test: skipped (with a notice) when `pkg` is missing, unless under CI. */
 export function needs(
-  pkg: "opentracker" | "python3-libtorrent" | "systemd" | "chromium",
+  pkg: "opentracker" | "python3-libtorrent" | "systemd" | "chromium" | "curl",
 ): { ignore: boolean } {
   const probes = {
     "opentracker": () => runs("/usr/bin/opentracker", ["-v"]) && runs("setpriv", ["--version"]),
     "python3-libtorrent": () => runs("/usr/bin/python3", ["-c", "import libtorrent"]),
     "systemd": () => runs("systemd-analyze", ["--version"]),
+    // HTTPS tests: curl as the client, openssl to make their certificate.
+    "curl": () => runs("curl", ["--version"]) && runs("openssl", ["version"]),
     // The browser, and network namespaces (root, iproute2) to keep it on loopback.
     "chromium": () =>
       runs("/usr/bin/chromium", ["--version"]) && runs("ip", ["-V"]) && Deno.uid() === 0,

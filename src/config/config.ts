@@ -11,7 +11,8 @@ import { HostPort, Net, netContains } from "./address.ts";
 
 /** One socket to bind. `host` is an address literal as Deno expects it (`::`, `127.0.0.1`). */
 export interface Listener {
-  readonly protocol: "tcp" | "udp";
+  /** `tls`: HTTPS (and, later, WSS) with the certificate of `listen.tcp.tls_cert`. */
+  readonly protocol: "tcp" | "udp" | "tls";
   readonly host: string;
   readonly port: number;
 }
@@ -76,6 +77,9 @@ export interface Config {
   readonly stateLoadFile: string | null;
   /** The tracker's own state file with peers (`tracker.statefile`), or null when off. */
   readonly stateFile: string | null;
+  /** `listen.tcp.tls_cert` / `listen.tcp.tls_key`: PEM files of the TLS listeners. */
+  readonly tlsCertFile: string | null;
+  readonly tlsKeyFile: string | null;
   /** Minutes between automatic state saves (`tracker.statefile_interval`). */
   readonly stateFileIntervalMinutes: number;
   /** Most open HTTP connections; 0 = auto (below the descriptor limit, at most the default). */
@@ -154,6 +158,8 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     livesyncKey: null,
     stateLoadFile: null,
     stateFile: null,
+    tlsCertFile: null,
+    tlsKeyFile: null,
     stateFileIntervalMinutes: DEFAULTS.stateFileIntervalMinutes,
     tcpConnectionsMax: 0,
     tcpAddressConnectionsMax: DEFAULTS.tcpAddressConnectionsMax,

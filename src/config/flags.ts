@@ -235,6 +235,11 @@ function resolve(d: Draft): Config {
     const o = d.origins.fifoAdd ?? d.origins.fifoDelete;
     throw new ConfigError(`${o}: access.fifo_add/fifo_delete need access.whitelist or blacklist`);
   }
+  if (d.listeners.some((l) => l.protocol === "tls") && (!d.tlsCertFile || !d.tlsKeyFile)) {
+    throw new ConfigError(
+      "listen.tls needs listen.tcp.tls_cert and listen.tcp.tls_key (the PEM certificate and key)",
+    );
+  }
   if (d.httpNumwantDefault > d.httpNumwantMax) {
     throw new ConfigError(
       `tracker.numwant_default ${d.httpNumwantDefault} exceeds tracker.numwant_max ${d.httpNumwantMax}`,
@@ -260,6 +265,8 @@ function resolve(d: Draft): Config {
     fifoDelete: under(d.fifoDelete),
     stateLoadFile: under(d.stateLoadFile),
     stateFile: under(d.stateFile),
+    tlsCertFile: under(d.tlsCertFile),
+    tlsKeyFile: under(d.tlsKeyFile),
     restrictStats: d.blessed.some((b) => (b.may & MAY.stat) !== 0),
     listeners: Object.freeze([...d.listeners]),
     blessed: Object.freeze([...d.blessed]),

@@ -33,6 +33,15 @@ function needs(config: Config): Need[] {
       : ".";
     out.push({ path: config.stateFile, kind: "read", what }, { path: dir, kind: "write", what });
   }
+  if (config.listeners.some((l) => l.protocol === "tls")) {
+    const files: [string | null, string, string | undefined][] = [
+      [config.tlsCertFile, "listen.tcp.tls_cert", o.tlsCertFile],
+      [config.tlsKeyFile, "listen.tcp.tls_key", o.tlsKeyFile],
+    ];
+    for (const [path, key, origin] of files) {
+      if (path !== null) out.push({ path, kind: "read", what: `${key} (${origin})` });
+    }
+  }
   if (config.stateLoadFile !== null) {
     out.push({ path: config.stateLoadFile, kind: "read", what: `-l (${o.stateLoadFile})` });
   }

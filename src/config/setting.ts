@@ -76,7 +76,7 @@ export function formatHostPortText(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export function listen(protocols: ("tcp" | "udp")[]): Setting["apply"] {
+export function listen(protocols: ("tcp" | "udp" | "tls")[]): Setting["apply"] {
   return (d, value) => {
     const hp = parseHostPort(value, DEFAULTS.port);
     if (hp === null) fail("not an address[:port]");
@@ -99,7 +99,7 @@ export function showNets(may: number): Setting["show"] {
   return (d) => d.blessed.filter((b) => b.may === may).map((b) => formatNet(b.net));
 }
 
-export function showListeners(protocol: "tcp" | "udp"): Setting["show"] {
+export function showListeners(protocol: "tcp" | "udp" | "tls"): Setting["show"] {
   return (d) =>
     d.listeners.filter((l) => l.protocol === protocol).map((l) =>
       formatHostPortText(l.host, l.port)

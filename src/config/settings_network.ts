@@ -38,6 +38,35 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
     show: showListeners("tcp"),
   },
   {
+    key: "listen.tls",
+    syntax: "address[:port]",
+    doc: "(ours) Bind TCP with TLS (HTTPS) on this address, with the certificate and key of " +
+      "listen.tcp.tls_cert and listen.tcp.tls_key. Default port 6969 (443 is the usual one).",
+    repeatable: true,
+    apply: listen(["tls"]),
+    show: showListeners("tls"),
+  },
+  {
+    key: "listen.tcp.tls_cert",
+    syntax: "file",
+    doc: "(ours) The PEM certificate chain of every listen.tls listener.",
+    apply: (d, v, o) => {
+      d.tlsCertFile = v;
+      d.origins.tlsCertFile = o;
+    },
+    show: (d) => d.tlsCertFile ? [d.tlsCertFile] : [],
+  },
+  {
+    key: "listen.tcp.tls_key",
+    syntax: "file",
+    doc: "(ours) The PEM private key of listen.tcp.tls_cert.",
+    apply: (d, v, o) => {
+      d.tlsKeyFile = v;
+      d.origins.tlsKeyFile = o;
+    },
+    show: (d) => d.tlsKeyFile ? [d.tlsKeyFile] : [],
+  },
+  {
     key: "listen.udp",
     syntax: "address[:port]",
     doc: "Bind UDP (BEP 15) on this address.",

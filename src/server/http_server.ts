@@ -135,10 +135,18 @@ export class HttpServer {
   /**
    * Binds `host:port` and starts accepting. Throws when the address cannot be bound. With
    * `reusePort` (several workers) every worker binds the same address and the kernel spreads
-   * the connections.
+   * the connections. With `tls` (PEM certificate chain and key) it serves HTTPS.
    */
-  listen(host: string, port: number, reusePort = false): HttpListener {
-    const listener = Deno.listen({ hostname: host, port, transport: "tcp", reusePort });
+  listen(
+    host: string,
+    port: number,
+    reusePort = false,
+    tls: { cert: string; key: string } | null = null,
+  ): HttpListener {
+    // With TLS the handshake happens on the connection's first read, inside the request deadline.
+    const listener = tls === null
+      ? Deno.listen({ hostname: host, port, transport: "tcp", reusePort })
+      : Deno.listenTls({ hostname: host, port, transport: "tcp", reusePort, ...tls });
     this.#listeners.push(listener);
     return { addr: listener.addr as Deno.NetAddr, done: this.#acceptLoop(listener) };
   }

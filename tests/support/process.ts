@@ -26,6 +26,8 @@ export interface TrackerProcess {
   /** Bound ports by protocol, in the order printed. */
   readonly tcp: number[];
   readonly udp: number[];
+  /** Ports of the TLS (HTTPS) listeners. */
+  readonly tls: number[];
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
   /**
@@ -78,6 +80,7 @@ export async function startTrackerProcess(
   };
   const tcp: number[] = [];
   const udp: number[] = [];
+  const tls: number[] = [];
   const collect = async (stream: ReadableStream<Uint8Array>, onLine?: (l: string) => void) => {
     const decoder = new TextDecoder();
     let pending = "";
@@ -97,9 +100,9 @@ export async function startTrackerProcess(
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => (resolveReady = r));
   const stdoutDone = collect(child.stdout, (line) => {
-    const m = line.match(/^listening on (tcp|udp) (.*):(\d+)$/);
+    const m = line.match(/^listening on (tcp|udp|tls) (.*):(\d+)$/);
     if (!m) return;
-    (m[1] === "tcp" ? tcp : udp).push(Number(m[3]));
+    (m[1] === "tcp" ? tcp : m[1] === "udp" ? udp : tls).push(Number(m[3]));
     if (++seen === listeners) resolveReady();
   });
   const stderrDone = collect(child.stderr);
@@ -110,6 +113,7 @@ export async function startTrackerProcess(
     pid: child.pid,
     tcp,
     udp,
+    tls,
     output: () => text,
     waitFor(pattern, timeoutMs = 10_000, fromStart = false) {
       return new Promise<void>((resolve, reject) => {

@@ -1,0 +1,124 @@
+/**
+ * HTTPS: `listen.tls` serves announce and scrape with the certificate of `listen.tcp.tls_cert`
+ * (a self-signed one the test makes with openssl), checked with curl; the swarm is the one of the
+ * plain listeners; a missing certificate or key stops the start with a message naming it.
+ */
+
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
+import { randomHash } from "./support/clients.ts";
+import { bdecode, urlencodeBytes } from "./support/http.ts";
+import { startFlags, withConfiguredTracker } from "./support/process.ts";
+import { needs } from "./requirements.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+async function run(
+  cmd: string,
+  args: string[],
+): Promise<{ code: number; out: Uint8Array; err: string }> {
+  const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  return { code: r.code, out: r.stdout, err: new TextDecoder().decode(r.stderr) };
+}
+
+function makeCertificate(dir: string): void {
+  const r = new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${dir}/key.pem`,
+      "-out",
+      `${dir}/cert.pem`,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  strictEqual(r.code, 0, new TextDecoder().decode(r.stderr));
+}
+
+const tlsConf = (dir: string) =>
+  `listen.tls 127.0.0.1:0\nlisten.tcp.tls_cert ${dir}/cert.pem\nlisten.tcp.tls_key ${dir}/key.pem\n`;
+
+Deno.test({
+  name: "HTTPS announce and scrape with curl against listen.tls; the same swarm as plain HTTP",
+  ...needs("curl"),
+  async fn() {
+    // The certificate in the tracker's own directory (the one its read grant covers).
+    await withConfiguredTracker((dir) => {
+      makeCertificate(dir);
+      return tlsConf(dir);
+    }, async (t, dir) => {
+      strictEqual(t.tls.length, 1);
+      const hash = randomHash();
+      const q = `info_hash=${urlencodeBytes(hash)}&peer_id=-TR3000-abcdefghijkl&compact=1`;
+      const curl = (url: string) => run("curl", ["-sS", "--cacert", `${dir}/cert.pem`, url]);
+      const https = `https://127.0.0.1:${t.tls[0]}`;
+      let r = await curl(`${https}/announce?${q}&port=6881&left=0`);
+      strictEqual(r.code, 0, r.err);
+      const a = bdecode(r.out);
+      deepStrictEqual([a.complete, a.incomplete], [1, 0]);
+      // Over plain HTTP on the tcp listener: the same torrent.
+      r = await curl(`http://127.0.0.1:${t.tcp[0]}/announce?${q}&port=6882&left=5`);
+      strictEqual(bdecode(r.out).complete, 1);
+      r = await curl(`${https}/scrape?info_hash=${urlencodeBytes(hash)}`);
+      strictEqual(r.code, 0, r.err);
+      const files = bdecode(r.out).files;
+      const entry = (files instanceof Map ? [...files.values()] : Object.values(files))[0] as {
+        complete: number;
+        incomplete: number;
+      };
+      deepStrictEqual([entry.complete, entry.incomplete], [1, 1]);
+      // The certificate is checked (no --cacert: refused), and plain HTTP gets no answer there.
+      r = await run("curl", ["-sS", `${https}/stats?mode=version`]);
+      ok(r.code !== 0, "an unknown certificate is refused by curl");
+      r = await run("curl", [
+        "-sS",
+        "-m",
+        "5",
+        `http://127.0.0.1:${t.tls[0]}/stats?mode=version`,
+      ]);
+      ok(r.code !== 0, "no plain HTTP on the TLS listener");
+    }, { listeners: 3 });
+  },
+});
+
+Deno.test("listen.tls without its certificate, or with a missing file, stops the start and says why", async () => {
+  const dir = await Deno.makeTempDir();
+  const start = async (conf: string) => {
+    await Deno.writeTextFile(`${dir}/c.conf`, conf);
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [...startFlags(), `--allow-read=${dir}`, `${ROOT}main.ts`, "-f", `${dir}/c.conf`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: r.code, err: new TextDecoder().decode(r.stderr) };
+  };
+  try {
+    let r = await start("listen.tls 127.0.0.1:0\n");
+    strictEqual(r.code, 1);
+    strictEqual(
+      r.err,
+      "listen.tls needs listen.tcp.tls_cert and listen.tcp.tls_key (the PEM certificate and key)\n",
+    );
+    r = await start(tlsConf(dir));
+    strictEqual(r.code, 1);
+    match(r.err, new RegExp(`^listen\\.tcp\\.tls_cert ${dir}/cert\\.pem: No such file`));
+    await Deno.writeTextFile(`${dir}/cert.pem`, "not a certificate\n");
+    r = await start(tlsConf(dir));
+    strictEqual(r.code, 1);
+    match(r.err, /listen\.tcp\.tls_cert .*cert\.pem: not a PEM file/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
