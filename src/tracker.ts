@@ -561,6 +561,11 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   try {
     for (const l of config.listeners) {
       binding = l;
+      if (l.protocol === "tls" && link === null && l.port !== 0) {
+        // A TLS listener shares its port (for certificate reloads): first make sure that no
+        // other process holds it (with several workers the main isolate checked).
+        Deno.listen({ hostname: l.host, port: l.port, transport: "tcp" }).close();
+      }
       if (l.protocol === "tcp" || l.protocol === "tls") {
         const { addr } = http.listen(
           l.host,
@@ -651,9 +656,28 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   const fifoReaders = listFile === null || place !== null
     ? []
     : feedFifos(config, applyChange, log);
+  // Certificates renew every 60-90 days: SIGHUP serves the TLS listeners with the files' pair.
+  const reloadCertificate = () => {
+    let pair: TlsPair;
+    try {
+      pair = readTlsPair(config.tlsCertFile!, config.tlsKeyFile!);
+      const n = http.replaceCertificate(pair);
+      say(
+        `SIGHUP: TLS certificate reloaded from ${config.tlsCertFile} ` +
+          `(${n} ${n === 1 ? "listener" : "listeners"})`,
+      );
+    } catch (error) {
+      log(
+        `SIGHUP: keeping the previous TLS certificate: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    }
+  };
   const reload = () => {
+    if (tls !== null) reloadCertificate();
     if (listFile === null) {
-      say("SIGHUP: nothing to reload (no access list is configured)");
+      if (tls === null) say("SIGHUP: nothing to reload (no access list is configured)");
       return;
     }
     const keep = (why: string) =>

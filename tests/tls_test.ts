@@ -122,3 +122,35 @@ Deno.test("listen.tls without its certificate, or with a missing file, stops the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "SIGHUP serves the TLS listeners with the renewed certificate, and keeps it when the files are bad",
+  ...needs("curl"),
+  async fn() {
+    await withConfiguredTracker((dir) => {
+      makeCertificate(dir);
+      return tlsConf(dir);
+    }, async (t, dir) => {
+      const https = `https://127.0.0.1:${t.tls[0]}/stats?mode=version`;
+      const curl = (ca: string) => run("curl", ["-sS", "--cacert", ca, https]);
+      strictEqual((await curl(`${dir}/cert.pem`)).code, 0);
+      // Renewed: a new key and certificate in place of the old files.
+      await Deno.copyFile(`${dir}/cert.pem`, `${dir}/old.pem`);
+      makeCertificate(dir);
+      let reloaded = t.waitFor(
+        /SIGHUP: TLS certificate reloaded from .*cert\.pem \(1 listener\)\n/,
+      );
+      Deno.kill(t.pid, "SIGHUP");
+      await reloaded;
+      strictEqual((await curl(`${dir}/cert.pem`)).code, 0, "the new certificate is served");
+      ok((await curl(`${dir}/old.pem`)).code !== 0, "the old one is not");
+      // A broken file: the previous certificate stays.
+      await Deno.writeTextFile(`${dir}/key.pem`, "-----BEGIN PRIVATE KEY-----\nbroken\n");
+      reloaded = t.waitFor(/SIGHUP: keeping the previous TLS certificate: .+\n/);
+      Deno.kill(t.pid, "SIGHUP");
+      await reloaded;
+      strictEqual((await curl(`${dir}/cert.pem`)).code, 0, "still served");
+    }, { listeners: 3 });
+  },
+});

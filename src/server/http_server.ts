@@ -117,6 +117,8 @@ export class HttpServer {
   readonly #o: HttpServerOptions;
   readonly #table: ConnectionTable;
   readonly #listeners: Deno.Listener[] = [];
+  /** The TLS listeners, rebound with a new certificate by {@link replaceCertificate}. */
+  readonly #tlsListeners: { host: string; port: number; listener: Deno.Listener }[] = [];
   readonly #sweeper: ReturnType<typeof setInterval>;
   readonly #sessions = new Set<Promise<void>>();
   #closed = false;
@@ -144,11 +146,44 @@ export class HttpServer {
     tls: { cert: string; key: string } | null = null,
   ): HttpListener {
     // With TLS the handshake happens on the connection's first read, inside the request deadline.
+    // A TLS listener always shares its port (SO_REUSEPORT): a new certificate comes with a new
+    // listener beside it, then the old one closes (the caller checked that no other process
+    // holds the port).
     const listener = tls === null
       ? Deno.listen({ hostname: host, port, transport: "tcp", reusePort })
-      : Deno.listenTls({ hostname: host, port, transport: "tcp", reusePort, ...tls });
+      : Deno.listenTls({ hostname: host, port, transport: "tcp", reusePort: true, ...tls });
     this.#listeners.push(listener);
-    return { addr: listener.addr as Deno.NetAddr, done: this.#acceptLoop(listener) };
+    const addr = listener.addr as Deno.NetAddr;
+    if (tls !== null) this.#tlsListeners.push({ host, port: addr.port, listener });
+    return { addr, done: this.#acceptLoop(listener) };
+  }
+
+  /**
+   * Serves every TLS listener with a new certificate: binds a listener with it beside each one,
+   * then closes the old (connections it had not accepted yet are reset: clients retry; those it
+   * accepted go on). Throws, changing nothing it has not replaced yet, when the new pair is
+   * refused. Returns the number of listeners replaced.
+   */
+  replaceCertificate(tls: { cert: string; key: string }): number {
+    let n = 0;
+    for (const t of this.#tlsListeners) {
+      const listener = Deno.listenTls({
+        hostname: t.host,
+        port: t.port,
+        transport: "tcp",
+        reusePort: true,
+        ...tls,
+      });
+      const old = t.listener;
+      t.listener = listener;
+      this.#listeners[this.#listeners.indexOf(old)] = listener;
+      void this.#acceptLoop(listener);
+      try {
+        old.close();
+      } catch { /* already closed */ }
+      n++;
+    }
+    return n;
   }
 
   /** Stops accepting, closes every connection and waits until their sessions ended. */
