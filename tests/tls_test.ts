@@ -7,7 +7,7 @@
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { randomHash } from "./support/clients.ts";
 import { bdecode, urlencodeBytes } from "./support/http.ts";
-import { startFlags, withConfiguredTracker } from "./support/process.ts";
+import { startFlags, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
 import { needs } from "./requirements.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -50,15 +50,23 @@ function makeCertificate(dir: string): void {
 const tlsConf = (dir: string) =>
   `listen.tls 127.0.0.1:0\nlisten.tcp.tls_cert ${dir}/cert.pem\nlisten.tcp.tls_key ${dir}/key.pem\n`;
 
+/** A tracker with a TLS listener (and the plain ones), its certificate in the tracker's directory. */
+function withTlsTracker(fn: (t: TrackerProcess, dir: string) => Promise<void>): Promise<void> {
+  return withConfiguredTracker(
+    (dir) => {
+      makeCertificate(dir);
+      return tlsConf(dir);
+    },
+    fn,
+    { listeners: 3 },
+  );
+}
+
 Deno.test({
   name: "HTTPS announce and scrape with curl against listen.tls; the same swarm as plain HTTP",
   ...needs("curl"),
   async fn() {
-    // The certificate in the tracker's own directory (the one its read grant covers).
-    await withConfiguredTracker((dir) => {
-      makeCertificate(dir);
-      return tlsConf(dir);
-    }, async (t, dir) => {
+    await withTlsTracker(async (t, dir) => {
       strictEqual(t.tls.length, 1);
       const hash = randomHash();
       const q = `info_hash=${urlencodeBytes(hash)}&peer_id=-TR3000-abcdefghijkl&compact=1`;
@@ -89,7 +97,7 @@ Deno.test({
         `http://127.0.0.1:${t.tls[0]}/stats?mode=version`,
       ]);
       ok(r.code !== 0, "no plain HTTP on the TLS listener");
-    }, { listeners: 3 });
+    });
   },
 });
 
@@ -128,10 +136,7 @@ Deno.test({
     "SIGHUP serves the TLS listeners with the renewed certificate, and keeps it when the files are bad",
   ...needs("curl"),
   async fn() {
-    await withConfiguredTracker((dir) => {
-      makeCertificate(dir);
-      return tlsConf(dir);
-    }, async (t, dir) => {
+    await withTlsTracker(async (t, dir) => {
       const https = `https://127.0.0.1:${t.tls[0]}/stats?mode=version`;
       const curl = (ca: string) => run("curl", ["-sS", "--cacert", ca, https]);
       strictEqual((await curl(`${dir}/cert.pem`)).code, 0);
@@ -151,6 +156,6 @@ Deno.test({
       Deno.kill(t.pid, "SIGHUP");
       await reloaded;
       strictEqual((await curl(`${dir}/cert.pem`)).code, 0, "still served");
-    }, { listeners: 3 });
+    });
   },
 });

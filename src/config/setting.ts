@@ -106,13 +106,26 @@ export function showListeners(protocol: "tcp" | "udp" | "tls"): Setting["show"] 
     );
 }
 
-export function path(
-  field: "accessListFile" | "fifoAdd" | "fifoDelete" | "rootDir",
-): Setting["apply"] {
+/** Config fields that hold a file or directory path (with the origin of their value). */
+type PathField =
+  | "accessListFile"
+  | "fifoAdd"
+  | "fifoDelete"
+  | "rootDir"
+  | "stateFile"
+  | "tlsCertFile"
+  | "tlsKeyFile";
+
+export function path(field: PathField): Setting["apply"] {
   return (d, value, origin) => {
     d[field] = value;
     d.origins[field] = origin;
   };
+}
+
+/** A path setting: its value and how it is shown (`--print-config`). */
+export function pathSetting(field: PathField): Pick<Setting, "apply" | "show"> {
+  return { apply: path(field), show: (d) => d[field] ? [d[field]!] : [] };
 }
 
 export function number<K extends keyof Draft>(

@@ -13,6 +13,7 @@ import {
   listen,
   number,
   path,
+  pathSetting,
   Setting,
   showListeners,
   showNets,
@@ -50,21 +51,13 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
     key: "listen.tcp.tls_cert",
     syntax: "file",
     doc: "(ours) The PEM certificate chain of every listen.tls listener.",
-    apply: (d, v, o) => {
-      d.tlsCertFile = v;
-      d.origins.tlsCertFile = o;
-    },
-    show: (d) => d.tlsCertFile ? [d.tlsCertFile] : [],
+    ...pathSetting("tlsCertFile"),
   },
   {
     key: "listen.tcp.tls_key",
     syntax: "file",
     doc: "(ours) The PEM private key of listen.tcp.tls_cert.",
-    apply: (d, v, o) => {
-      d.tlsKeyFile = v;
-      d.origins.tlsKeyFile = o;
-    },
-    show: (d) => d.tlsKeyFile ? [d.tlsKeyFile] : [],
+    ...pathSetting("tlsKeyFile"),
   },
   {
     key: "listen.udp",

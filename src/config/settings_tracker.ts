@@ -16,6 +16,7 @@ import {
   formatHostPortText,
   number,
   path,
+  pathSetting,
   Setting,
   showNets,
   uint,
@@ -129,11 +130,7 @@ export const TRACKER_SETTINGS: readonly Setting[] = [
     syntax: "file",
     doc: "(ours) Keep every torrent and peer in this file: loaded at start, written every " +
       "statefile_interval minutes and on SIGTERM/SIGINT, atomically. Off when unset.",
-    apply: (d, v, o) => {
-      d.stateFile = v;
-      d.origins.stateFile = o;
-    },
-    show: (d) => d.stateFile ? [d.stateFile] : [],
+    ...pathSetting("stateFile"),
   },
   {
     key: "tracker.statefile_interval",
