@@ -60,6 +60,14 @@ function startsWithWord(buf: Uint8Array, at: number, end: number, word: string):
   return true;
 }
 
+/** True when `buf[start, end)` holds the lower-case ASCII `word` anywhere, ignoring case. */
+function containsWord(buf: Uint8Array, start: number, end: number, word: string): boolean {
+  for (let at = start; at + word.length <= end; at++) {
+    if (startsWithWord(buf, at, end, word)) return true;
+  }
+  return false;
+}
+
 function isBlank(c: number): boolean {
   return c === 32 || c === 9;
 }
@@ -163,7 +171,7 @@ export class RequestHead {
               this.acceptEncodingStart = vs;
               this.acceptEncodingEnd = ve;
             } else if (nameLength === 6 && startsWithWord(buf, line, colon, "accept")) {
-              this.acceptsHtml ||= ascii(buf, vs, ve).toLowerCase().includes("text/html");
+              this.acceptsHtml ||= containsWord(buf, vs, ve, "text/html");
             }
             break;
           case 116: // t

@@ -93,6 +93,17 @@ Deno.test("RequestHead.parse() joins X-Forwarded-For lines and reads Accept-Enco
   );
 });
 
+Deno.test("RequestHead.parse() notes an Accept header naming text/html, in any case or line", () => {
+  strictEqual(parse("GET / HTTP/1.1\r\nAccept: Text/HTML,*/*;q=0.8\r\n\r\n").acceptsHtml, true);
+  strictEqual(
+    parse("GET / HTTP/1.1\r\nAccept: */*\r\naccept: text/html\r\n\r\n").acceptsHtml,
+    true,
+  );
+  strictEqual(parse("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n").acceptsHtml, false);
+  strictEqual(parse("GET / HTTP/1.1\r\nAccept-Encoding: text/html\r\n\r\n").acceptsHtml, false);
+  strictEqual(parse("GET / HTTP/1.1\r\nAccept: text/htm\r\n\r\n").acceptsHtml, false);
+});
+
 Deno.test("mayBeGet() rejects a request as soon as its first bytes cannot be GET /", () => {
   const cases: [string, boolean][] = [
     ["", true],
