@@ -37,7 +37,12 @@ import { HashSet20 } from "./swarm/hash_set.ts";
 import { Swarm } from "./swarm/swarm.ts";
 import { AccessChange, closeFifos, feedFifos } from "./server/access_feeds.ts";
 import { ClientAddress } from "./server/client_address.ts";
-import { CLOSING_SLACK, connectionCap, ConnectionTable } from "./server/connections.ts";
+import {
+  CLOSING_SLACK,
+  connectionCap,
+  ConnectionTable,
+  LocalAddressCounts,
+} from "./server/connections.ts";
 import { SharedCounts } from "./util/shared_counts.ts";
 import { HttpRoutes } from "./server/http_routes.ts";
 import { HttpServer } from "./server/http_server.ts";
@@ -463,7 +468,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     idleTimeoutMs: config.tcpIdleTimeoutSeconds * 1000,
     writeTimeoutMs: config.tcpWriteTimeoutSeconds * 1000,
     closingSlack: Math.max(1, share(CLOSING_SLACK)),
-  }, place === null ? null : new SharedCounts(place.wiring.addressCounts));
+  }, place === null ? new LocalAddressCounts() : new SharedCounts(place.wiring.addressCounts));
   const routes = new HttpRoutes({
     logic,
     counters,

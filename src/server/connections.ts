@@ -35,7 +35,41 @@
 
 import { DEFAULTS } from "../types.ts";
 import { ConnectionFigures } from "../stats/metrics.ts";
-import { SharedCounts } from "../util/shared_counts.ts";
+
+/**
+ * Open connections per address key: this table's own ({@link LocalAddressCounts}), or with
+ * several workers util/shared_counts.ts's `SharedCounts`, whose cap is the tracker's (one
+ * address's connections reach every worker's listener).
+ */
+export interface AddressCounts {
+  /** Adds one for `key` unless it holds `max`; "full" when a shared table has no room for it. */
+  acquire(key: string, max: number): "ok" | "max" | "full";
+  /** Takes one from `key`, which {@link acquire} gave "ok" for. */
+  release(key: string): void;
+}
+
+/** {@link AddressCounts} of one table: a map of the addresses with open connections. */
+export class LocalAddressCounts implements AddressCounts {
+  readonly #held = new Map<string, number>();
+
+  /** Addresses with at least one open connection. */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  acquire(key: string, max: number): "ok" | "max" {
+    const held = this.#held.get(key) ?? 0;
+    if (held >= max) return "max";
+    this.#held.set(key, held + 1);
+    return "ok";
+  }
+
+  release(key: string): void {
+    const held = (this.#held.get(key) ?? 1) - 1;
+    if (held === 0) this.#held.delete(key);
+    else this.#held.set(key, held);
+  }
+}
 
 /** What a connection waits for; see the module table. */
 export const CONN_STATE = { request: 0, idle: 1, busy: 2, writing: 3 } as const;
@@ -184,21 +218,20 @@ export class ConnectionTable {
   readonly counters: ConnectionCounters = new ConnectionCounters();
   readonly #limits: ConnectionLimits;
   readonly #lists: List[] = [new List(), new List(), new List(), new List()];
-  readonly #perAddress = new Map<string, number>();
   #ceiling: number;
   #open = 0;
   #closing = 0;
   #roomWaiters: (() => void)[] = [];
-  readonly #shared: SharedCounts | null;
+  readonly #perAddress: AddressCounts;
 
-  /**
-   * `shared`: with several workers, the per-address counts of all of them (the cap is the
-   * tracker's, and one address's connections reach every worker's listener).
-   */
-  constructor(limits: ConnectionLimits, shared: SharedCounts | null = null) {
+  /** `perAddress`: with several workers, the counts all of them share. */
+  constructor(
+    limits: ConnectionLimits,
+    perAddress: AddressCounts = new LocalAddressCounts(),
+  ) {
     this.#limits = limits;
     this.#ceiling = limits.connectionsMax;
-    this.#shared = shared;
+    this.#perAddress = perAddress;
   }
 
   /** Connections open now, closing ones included (the descriptors they hold). */
@@ -221,31 +254,19 @@ export class ConnectionTable {
     return this.#lists[state].length;
   }
 
-  /** Addresses with at least one open connection. */
-  get addresses(): number {
-    return this.#perAddress.size;
-  }
-
   /**
    * Admits a new connection from `key` (see {@link addressKey}) in state `request`. Returns null
    * when its address is at its cap. Call only when {@link whenRoom} said there is room.
    */
   admit(key: string, close: () => void, nowMs: number): Tracked | null {
-    const held = this.#perAddress.get(key) ?? 0;
-    if (this.#shared !== null) {
-      const got = this.#shared.acquire(key, this.#limits.perAddressMax);
-      if (got !== "ok") {
-        this.counters.refused[
-          got === "max" ? REFUSE_REASON.perAddress : REFUSE_REASON.addressTableFull
-        ]++;
-        return null;
-      }
-    } else if (held >= this.#limits.perAddressMax) {
-      this.counters.refused[REFUSE_REASON.perAddress]++;
+    const got = this.#perAddress.acquire(key, this.#limits.perAddressMax);
+    if (got !== "ok") {
+      this.counters.refused[
+        got === "max" ? REFUSE_REASON.perAddress : REFUSE_REASON.addressTableFull
+      ]++;
       return null;
     }
     const t = new Tracked(key, close);
-    this.#perAddress.set(key, held + 1);
     this.#open++;
     if (this.#open > this.counters.peak) this.counters.peak = this.#open;
     this.counters.accepted++;
@@ -284,10 +305,7 @@ export class ConnectionTable {
     if (t.closing) this.#closing--;
     else this.#lists[t.state].remove(t);
     this.#open--;
-    const held = this.#perAddress.get(t.key)! - 1;
-    if (held === 0) this.#perAddress.delete(t.key);
-    else this.#perAddress.set(t.key, held);
-    this.#shared?.release(t.key);
+    this.#perAddress.release(t.key);
     // A connection went: waiting accept loops look again (they re-check, so waking is safe).
     if (this.#roomWaiters.length > 0) {
       const waiters = this.#roomWaiters;

@@ -9,6 +9,7 @@ import {
   ConnectionLimits,
   ConnectionTable,
   descriptorReserve,
+  LocalAddressCounts,
   REFUSE_REASON,
   Tracked,
 } from "./connections.ts";
@@ -26,7 +27,8 @@ const LIMITS: ConnectionLimits = {
  * connection's session ends at once (release), else it stays counted until `end(name)`.
  */
 function table(limits: Partial<ConnectionLimits> = {}, sessionsEnd = true) {
-  const t = new ConnectionTable({ ...LIMITS, ...limits });
+  const perAddress = new LocalAddressCounts();
+  const t = new ConnectionTable({ ...LIMITS, ...limits }, perAddress);
   const closed: string[] = [];
   const byName = new Map<string, Tracked>();
   const admit = (name: string, key = name, now = 0) => {
@@ -38,17 +40,17 @@ function table(limits: Partial<ConnectionLimits> = {}, sessionsEnd = true) {
     return c;
   };
   const end = (name: string) => t.release(byName.get(name)!);
-  return { t, closed, admit, end };
+  return { t, closed, admit, end, perAddress };
 }
 
 Deno.test("ConnectionTable.admit() refuses an address at its cap and admits others", () => {
-  const { t, admit } = table();
+  const { t, admit, perAddress } = table();
   for (let i = 0; i < 3; i++) ok(admit(`a${i}`, "1.2.3.4") !== null);
   strictEqual(admit("a3", "1.2.3.4"), null);
   strictEqual(t.counters.refused[REFUSE_REASON.perAddress], 1);
   ok(admit("b", "5.6.7.8") !== null);
   strictEqual(t.open, 4);
-  strictEqual(t.addresses, 2);
+  strictEqual(perAddress.size, 2);
 });
 
 Deno.test("ConnectionTable.whenRoom() at the cap closes the oldest idle, then the oldest request", () => {
@@ -137,14 +139,14 @@ Deno.test("ConnectionTable.sweep() closes each state at its own deadline", () =>
 });
 
 Deno.test("ConnectionTable.enter() restarts the deadline; release() is idempotent", () => {
-  const { t, closed, admit } = table();
+  const { t, closed, admit, perAddress } = table();
   const a = admit("a", "a", 0)!;
   t.enter(a, CONN_STATE.request, 9_000);
   strictEqual(t.sweep(10_000), 0);
   t.release(a);
   t.release(a);
   strictEqual(t.open, 0);
-  strictEqual(t.addresses, 0);
+  strictEqual(perAddress.size, 0);
   t.enter(a, CONN_STATE.idle, 0); // a released connection stays released
   strictEqual(t.count(CONN_STATE.idle), 0);
   deepStrictEqual(closed, []);
