@@ -30,13 +30,18 @@ export async function isolatedBrowser(): Promise<IsolatedBrowser> {
   const name = `otb${Deno.pid}x${made++}`;
   await run("ip", ["netns", "add", name]);
   const dir = await Deno.makeTempDir({ prefix: "otb-" });
+  const inside = ["ip", "netns", "exec", name];
+  const remove = async () => {
+    await run("ip", ["netns", "del", name]).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
   try {
-    await run("ip", ["netns", "exec", name, "ip", "link", "set", "lo", "up"]);
+    await run(inside[0], [...inside.slice(1), "ip", "link", "set", "lo", "up"]);
     // puppeteer starts this script; it execs Chromium inside the namespace (pipes inherited).
     const launcher = `${dir}/chromium`;
     await Deno.writeTextFile(
       launcher,
-      `#!/bin/sh\nexec ip netns exec ${name} /usr/bin/chromium "$@"\n`,
+      `#!/bin/sh\nexec ${inside.join(" ")} /usr/bin/chromium "$@"\n`,
     );
     await Deno.chmod(launcher, 0o755);
     const browser = await puppeteer.launch({
@@ -56,19 +61,17 @@ export async function isolatedBrowser(): Promise<IsolatedBrowser> {
     });
     return {
       browser,
-      wrapper: ["ip", "netns", "exec", name],
+      wrapper: inside,
       async close() {
         try {
           await browser.close();
         } finally {
-          await run("ip", ["netns", "del", name]).catch(() => {});
-          await Deno.remove(dir, { recursive: true }).catch(() => {});
+          await remove();
         }
       },
     };
   } catch (error) {
-    await run("ip", ["netns", "del", name]).catch(() => {});
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await remove();
     throw error;
   }
 }
