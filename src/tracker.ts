@@ -46,6 +46,8 @@ import {
 import { SharedCounts } from "./util/shared_counts.ts";
 import { HttpRoutes } from "./server/http_routes.ts";
 import { HttpServer } from "./server/http_server.ts";
+import { wsConnectionLimits, WsHub } from "./server/ws_hub.ts";
+import { WsLink, WsSwarm } from "./logic/ws_swarm.ts";
 import { LagMeter } from "./server/lag_meter.ts";
 import { descriptorLimit, libcUnavailableReason } from "./server/libc.ts";
 import { LivesyncReceiver } from "./server/livesync_handler.ts";
@@ -321,6 +323,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   // Live sync's outbox exists once its sockets are bound; the logic's sink forwards to it.
   let livesync: LivesyncNode | null = null;
   const clients = new ClientCounts();
+  const wsSwarm = new WsSwarm<WsLink>();
   const logic = new TrackerLogic({
     swarm,
     access,
@@ -346,6 +349,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       popularThresholdPeers: config.popularThresholdPeers,
       probationSeconds: config.peerProbationMinutes * 60,
     },
+    ws: wsSwarm,
   });
   const lag = new LagMeter();
   const scanner = new StatsScanner(swarm, { clock });
@@ -451,6 +455,11 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       handoffWakeups: link?.wakeups ?? 0,
       clients: clients.entries(),
       clientsOverflow: clients.overflow,
+      wsConnections: ws?.open ?? 0,
+      wsQueuedBytes: ws?.queuedBytes ?? 0,
+      wsTorrents: wsSwarm.torrents,
+      wsPeers: wsSwarm.peers,
+      wsSeeders: wsSwarm.seeders,
     };
   };
   // With several workers, /stats and /metrics show the sums of the last gathering, which every
@@ -467,6 +476,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     requestTimeoutMs: config.tcpRequestTimeoutSeconds * 1000,
     idleTimeoutMs: config.tcpIdleTimeoutSeconds * 1000,
     writeTimeoutMs: config.tcpWriteTimeoutSeconds * 1000,
+    websocketTimeoutMs: config.wsTimeoutSeconds * 1000,
     closingSlack: Math.max(1, share(CLOSING_SLACK)),
   }, place === null ? new LocalAddressCounts() : new SharedCounts(place.wiring.addressCounts));
   const routes = new HttpRoutes({
@@ -506,7 +516,19 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     },
     shards: link,
   });
-  const http = new HttpServer({ routes, counters, connections, clock, log });
+  const ws = config.webSocket
+    ? new WsHub({
+      logic,
+      counters,
+      table: connections,
+      worker: link?.index ?? 0,
+      connectionsMax: share(config.wsConnectionsMax || Math.floor(cap.connectionsMax / 2)),
+      limits: wsConnectionLimits(),
+      intervalSeconds: config.wsIntervalSeconds,
+      timeoutMs: config.wsTimeoutSeconds * 1000,
+    })
+    : null;
+  const http = new HttpServer({ routes, counters, connections, clock, log, ws });
   const udpHandler = new UdpHandler({
     logic,
     counters,
@@ -545,6 +567,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   const closeSockets = async () => {
     for (const l of udpListeners) l.close();
     shardLoop?.close();
+    ws?.close();
     await Promise.all([
       http.close(),
       ...udpListeners.map((l) => l.done),

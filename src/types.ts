@@ -136,6 +136,22 @@ export const DEFAULTS = {
   tcpIdleTimeoutSeconds: 30,
   /** A reply or full-scrape chunk the client does not take within this time ends it. */
   tcpWriteTimeoutSeconds: 30,
+  /** WebTorrent clients re-announce over their WebSocket this often (bittorrent-tracker's). */
+  wsIntervalSeconds: 120,
+  /** A silent WebSocket is pinged after half of this and closed after all of it. */
+  wsTimeoutSeconds: 120,
+  /**
+   * Bytes of one WebSocket message: 10 offers of the 1–3 KiB of SDP browsers write fit many
+   * times over (aquatic_ws's limit). It bounds what a connection buffers while a message arrives.
+   */
+  wsMessageBytesMax: 65_536,
+  /**
+   * Bytes queued for one WebSocket client that does not read: past it the client is closed
+   * rather than buffered without bound (some 100 relayed offers).
+   */
+  wsSendBufferBytesMax: 262_144,
+  /** Messages per second one WebSocket connection may send, sustained (a burst may double it). */
+  wsMessagesPerSecond: 20,
   /**
    * Full scrapes streaming at once. Each holds 4 bytes per torrent, a 32 KiB chunk and a gzip
    * state of about 300 KiB until it ends or its client is cut off by the write deadline.

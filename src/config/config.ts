@@ -92,6 +92,14 @@ export interface Config {
   readonly tcpIdleTimeoutSeconds: number;
   /** Seconds a reply (or a chunk of a full scrape) may wait for the client to read it. */
   readonly tcpWriteTimeoutSeconds: number;
+  /** `listen.ws`: WebSocket (WebTorrent) upgrades on the HTTP and TLS listeners. */
+  readonly webSocket: boolean;
+  /** Most open WebSocket connections; 0 = auto (half the HTTP connection cap). */
+  readonly wsConnectionsMax: number;
+  /** The interval WebSocket announce replies give. */
+  readonly wsIntervalSeconds: number;
+  /** Seconds of silence after which a WebSocket connection is closed (pinged at half). */
+  readonly wsTimeoutSeconds: number;
   /** `listen.udp.workers`: accepted for compatibility; Deno serves UDP on the event loop. */
   readonly udpWorkers: number;
   /**
@@ -166,6 +174,10 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     tcpRequestTimeoutSeconds: DEFAULTS.tcpRequestTimeoutSeconds,
     tcpIdleTimeoutSeconds: DEFAULTS.tcpIdleTimeoutSeconds,
     tcpWriteTimeoutSeconds: DEFAULTS.tcpWriteTimeoutSeconds,
+    webSocket: true,
+    wsConnectionsMax: 0,
+    wsIntervalSeconds: DEFAULTS.wsIntervalSeconds,
+    wsTimeoutSeconds: DEFAULTS.wsTimeoutSeconds,
     udpWorkers: 0,
     udpBatch: "auto",
     workers: 0,

@@ -9,7 +9,8 @@
  * - write: the state directory (and FIFOs, which are opened read-write).
  * - ffi scoped to the C library's file ({@link LIBC_PATHS}), for the batched UDP path and the
  *   descriptor limit; `ffi: false` leaves it out (then UDP takes the portable path).
- * - no env, run or sys.
+ * - env: only the two names npm `ws` (WebSocket frames) reads when it loads, to decide whether to
+ *   look for its optional native helpers ({@link WS_ENV}); no other variable, no run or sys.
  * - and one V8 flag, `--expose-gc`: after a burst of announces the tracker collects and gives the
  *   freed memory back to the system (server/memory_giveback.ts).
  *
@@ -17,6 +18,9 @@
  */
 
 import { LIBC_PATHS } from "../types.ts";
+
+/** The environment variables npm `ws` reads at load (its answer to them changes nothing here). */
+export const WS_ENV = ["WS_NO_BUFFER_UTIL", "WS_NO_UTF_8_VALIDATE"] as const;
 
 /** Directories the sandbox opens. */
 export interface PermissionDirs {
@@ -48,6 +52,7 @@ export function permissionFlags(dirs: PermissionDirs): string[] {
   if (read.length > 0) flags.push(`--allow-read=${read.join(",")}`);
   if (dirs.write.length > 0) flags.push(`--allow-write=${dirs.write.join(",")}`);
   if (dirs.ffi !== false) flags.push(`--allow-ffi=${LIBC_PATHS.join(",")}`);
+  flags.push(`--allow-env=${WS_ENV.join(",")}`);
   flags.push("--v8-flags=--expose-gc");
   return flags;
 }

@@ -108,6 +108,41 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
     ...number("tcpWriteTimeoutSeconds", 1, 3600),
   },
   {
+    key: "listen.ws",
+    syntax: "on|off",
+    doc: "(ours) Serve WebTorrent clients: a WebSocket upgrade on /announce or / of any HTTP or " +
+      "TLS listener speaks the WebSocket tracker protocol (ws:// and wss://). off: such a " +
+      "request is an ordinary HTTP request, as in opentracker. Default on.",
+    apply: (d, v) => {
+      d.webSocket = bool(v);
+    },
+    show: (d) => [d.webSocket ? "on" : "off"],
+  },
+  {
+    key: "listen.ws.connections_max",
+    syntax: "auto|count",
+    doc: "(ours) Most open WebSocket connections (they count among the HTTP connections too, " +
+      "and are never evicted for a newcomer). auto: half the HTTP connection cap. Default auto.",
+    apply: (d, v) => {
+      d.wsConnectionsMax = v === "auto" ? 0 : uint(v, 1, 10_000_000);
+    },
+    show: (d) => [d.wsConnectionsMax === 0 ? "auto" : String(d.wsConnectionsMax)],
+  },
+  {
+    key: "listen.ws.interval",
+    syntax: "seconds",
+    doc: "(ours) The interval of WebSocket announce replies; a WebSocket peer that has not " +
+      "announced for twice this is dropped. Default " + `${DEFAULTS.wsIntervalSeconds}.`,
+    ...number("wsIntervalSeconds", 10, 86_400),
+  },
+  {
+    key: "listen.ws.timeout",
+    syntax: "seconds",
+    doc: "(ours) A WebSocket connection silent for half of this is pinged; silent for all of " +
+      `it, it is closed. Default ${DEFAULTS.wsTimeoutSeconds}.`,
+    ...number("wsTimeoutSeconds", 2, 86_400),
+  },
+  {
     key: "listen.udp.workers",
     syntax: "count",
     doc: "Accepted for compatibility. UDP is served on the event loop; the value is not used.",

@@ -19,6 +19,8 @@ import { Swarm } from "../swarm/swarm.ts";
 import { AnnounceResult, REPLY, ScrapeCounts } from "../swarm/announce_result.ts";
 import { AccessControl } from "./access.ts";
 import { announceInterval, IntervalOptions } from "./interval.ts";
+import { WsAnnounceOutcome, WsLink, WsSwarm } from "./ws_swarm.ts";
+import { WsAnnounce } from "../protocol/ws_tracker.ts";
 
 /** Where records for the cluster go (live sync's outbox); the server sends them. */
 export interface SyncSink {
@@ -78,6 +80,8 @@ export interface TrackerLogicOptions {
   sync: SyncSink | null;
   prng: Prng;
   interval: IntervalOptions;
+  /** The WebSocket (WebTorrent) peers of this worker's torrents. */
+  ws: WsSwarm<WsLink>;
 }
 
 /** The tracker logic of one process. */
@@ -180,6 +184,45 @@ export class TrackerLogic {
    */
   scrape(hashes: Uint8Array, off: number, nowSeconds: number, out: ScrapeCounts): boolean {
     return this.#o.swarm.scrape(hashes, off, Math.floor(nowSeconds / 60), out);
+  }
+
+  /**
+   * A WebSocket announce on the connection `link`; null when the access list refuses the
+   * torrent (a stop is never refused). The outcome names the connections its offers go to.
+   * WebSocket peers are a swarm of their own (a browser reaches only browsers): they are not
+   * told to live sync, whose records carry addresses.
+   */
+  wsAnnounce(a: WsAnnounce, link: WsLink, nowMs: number): WsAnnounceOutcome<WsLink> | null {
+    const o = this.#o;
+    o.counters.wsAnnounces++;
+    o.clients.count(a.peerId);
+    if (a.event !== EVENT.stopped && !o.access.allowed(a.infoHash, 0)) {
+      o.counters.wsRefused++;
+      return null;
+    }
+    return o.ws.announce(a, link, nowMs);
+  }
+
+  /** The connection of the peer an answer goes to, or null when it has gone. */
+  wsAnswerTarget(infoHash: Uint8Array, toPeerId: Uint8Array): WsLink | null {
+    return this.#o.ws.answerTarget(infoHash, toPeerId);
+  }
+
+  /** WebSocket scrape counts of a torrent, or null when it has no WebSocket peers. */
+  wsScrape(
+    infoHash: Uint8Array,
+  ): { complete: number; incomplete: number; downloaded: number } | null {
+    return this.#o.ws.scrape(infoHash);
+  }
+
+  /** A WebSocket connection closed: its peers go. */
+  wsClosed(link: WsLink): void {
+    this.#o.ws.closeConnection(link);
+  }
+
+  /** Drops the WebSocket peers that have not announced since `nowMs - timeoutMs`. */
+  wsExpire(nowMs: number, timeoutMs: number): void {
+    this.#o.ws.expire(nowMs, timeoutMs);
   }
 
   /**

@@ -16,6 +16,15 @@
 import { EVENT } from "../types.ts";
 import { toBinaryString, WsAnnounce } from "../protocol/ws_tracker.ts";
 
+/**
+ * A WebSocket connection as the logic names it: the worker that holds its socket and its number
+ * there. The server keeps one object per connection (the swarm compares them by identity).
+ */
+export interface WsLink {
+  readonly worker: number;
+  readonly id: number;
+}
+
 /** Limits of {@link WsSwarm}. */
 export interface WsSwarmLimits {
   /** Peers of one torrent. */

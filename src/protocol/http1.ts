@@ -95,6 +95,16 @@ export class RequestHead {
   /** `Accept-Encoding` value range, or start -1. */
   acceptEncodingStart = -1;
   acceptEncodingEnd = -1;
+  /**
+   * A WebSocket opening handshake: `Upgrade: websocket` with `upgrade` among the Connection
+   * tokens. Its `Sec-WebSocket-Key` and `Sec-WebSocket-Version` values are ranges (start -1 when
+   * absent); the server checks them.
+   */
+  upgradeWebSocket = false;
+  wsKeyStart = -1;
+  wsKeyEnd = -1;
+  wsVersionStart = -1;
+  wsVersionEnd = -1;
   /** `X-Forwarded-For` value ranges, in order (start, end pairs). */
   readonly forwarded: Int32Array = new Int32Array(2 * FORWARDED_LINES_MAX);
   forwardedCount = 0;
@@ -111,7 +121,13 @@ export class RequestHead {
     this.hasBody = false;
     this.acceptEncodingStart = this.acceptEncodingEnd = -1;
     this.acceptsHtml = false;
+    this.wsKeyStart =
+      this.wsKeyEnd =
+      this.wsVersionStart =
+      this.wsVersionEnd =
+        -1;
     this.forwardedCount = 0;
+    let upgradeWebSocket = false;
     let lineEnd = buf.indexOf(10, start);
     if (lineEnd < 0 || lineEnd >= end) lineEnd = end;
     // Request line: opentracker accepts exactly "GET /" (case-sensitive), nothing else.
@@ -135,6 +151,7 @@ export class RequestHead {
     }
     let close = false;
     let keepAlive = false;
+    let connectionUpgrade = false;
     for (let line = lineEnd + 1; line < end;) {
       let next = buf.indexOf(10, line);
       if (next < 0 || next >= end) next = end;
@@ -151,6 +168,7 @@ export class RequestHead {
               const t = connectionTokens(buf, vs, ve);
               close ||= (t & TOKEN_CLOSE) !== 0;
               keepAlive ||= (t & TOKEN_KEEP_ALIVE) !== 0;
+              connectionUpgrade ||= (t & TOKEN_UPGRADE) !== 0;
             } else if (nameLength === 14 && startsWithWord(buf, line, colon, "content-length")) {
               this.hasBody ||= !(ve - vs === 1 && buf[vs] === 48);
             }
@@ -179,11 +197,28 @@ export class RequestHead {
               this.hasBody = true;
             }
             break;
+          case 117: // u
+            if (nameLength === 7 && startsWithWord(buf, line, colon, "upgrade")) {
+              upgradeWebSocket ||= ve - vs === 9 && startsWithWord(buf, vs, ve, "websocket");
+            }
+            break;
+          case 115: // s
+            if (nameLength === 17 && startsWithWord(buf, line, colon, "sec-websocket-key")) {
+              this.wsKeyStart = vs;
+              this.wsKeyEnd = ve;
+            } else if (
+              nameLength === 21 && startsWithWord(buf, line, colon, "sec-websocket-version")
+            ) {
+              this.wsVersionStart = vs;
+              this.wsVersionEnd = ve;
+            }
+            break;
         }
       }
       line = next + 1;
     }
     this.keepAlive = !this.hasBody && (this.http11 ? !close : keepAlive);
+    this.upgradeWebSocket = upgradeWebSocket && connectionUpgrade && this.isGet;
   }
 
   /** The `X-Forwarded-For` lines joined with commas (as RFC 9110 combines them), or null. */
@@ -207,8 +242,9 @@ export class RequestHead {
 
 const TOKEN_CLOSE = 1;
 const TOKEN_KEEP_ALIVE = 2;
+const TOKEN_UPGRADE = 4;
 
-/** The `close` and `keep-alive` tokens of a Connection value (a comma list). */
+/** The `close`, `keep-alive` and `upgrade` tokens of a Connection value (a comma list). */
 function connectionTokens(buf: Uint8Array, start: number, end: number): number {
   let found = 0;
   let i = start;
@@ -220,6 +256,7 @@ function connectionTokens(buf: Uint8Array, start: number, end: number): number {
     while (k > i && isBlank(buf[k - 1])) k--;
     if (k - i === 5 && startsWithWord(buf, i, k, "close")) found |= TOKEN_CLOSE;
     else if (k - i === 10 && startsWithWord(buf, i, k, "keep-alive")) found |= TOKEN_KEEP_ALIVE;
+    else if (k - i === 7 && startsWithWord(buf, i, k, "upgrade")) found |= TOKEN_UPGRADE;
     i = j + 1;
   }
   return found;

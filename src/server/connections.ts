@@ -13,6 +13,7 @@
  * | `idle`    | the first byte of the next keep-alive request  | entering the state: `idleTimeoutMs` |
  * | `busy`    | the tracker (a stats scan, the next stream chunk) | none: bounded by the work |
  * | `writing` | the client to take a reply or chunk             | the start of the write: `writeTimeoutMs` |
+ * | `websocket` | the next frame of an upgraded connection (its replies are queued, not awaited) | the last frame received: `websocketTimeoutMs` |
  *
  * Each state keeps its connections in a list ordered by entry time. Its timeout is one constant,
  * so the head of each list is the next to expire: a sweep costs only the expired ones, and the
@@ -20,7 +21,7 @@
  *
  * At the cap the accept loops ask {@link whenRoom}: it closes the oldest idle connection (a
  * keep-alive client with nothing to say), else the oldest incomplete request (a slow or
- * malicious sender), and lets the next connection in at once. A closed connection keeps its
+ * malicious sender; a WebSocket peer is never evicted for a newcomer, it has its own cap), and lets the next connection in at once. A closed connection keeps its
  * descriptor until its session has ended (its pending read is cancelled on a later turn of the
  * event loop), so it stays counted until {@link release}; up to {@link CLOSING_SLACK} of them may
  * be pending while new connections come in, well inside the descriptor reserve, so that a queue
@@ -72,9 +73,9 @@ export class LocalAddressCounts implements AddressCounts {
 }
 
 /** What a connection waits for; see the module table. */
-export const CONN_STATE = { request: 0, idle: 1, busy: 2, writing: 3 } as const;
+export const CONN_STATE = { request: 0, idle: 1, busy: 2, writing: 3, websocket: 4 } as const;
 export type ConnState = typeof CONN_STATE[keyof typeof CONN_STATE];
-const STATE_NAMES = ["request", "idle", "busy", "writing"];
+const STATE_NAMES = ["request", "idle", "busy", "writing", "websocket"];
 
 /** Why the table closed a connection (the reasons counted in /metrics). */
 export const CLOSE_REASON = {
@@ -83,6 +84,7 @@ export const CLOSE_REASON = {
   writeTimeout: 2,
   evicted: 3,
   shutdown: 4,
+  websocketTimeout: 5,
 } as const;
 export const CLOSE_REASON_NAMES = [
   "request_timeout",
@@ -90,6 +92,7 @@ export const CLOSE_REASON_NAMES = [
   "write_timeout",
   "evicted",
   "shutdown",
+  "websocket_timeout",
 ];
 
 /** Why a new connection was refused. */
@@ -105,6 +108,8 @@ export interface ConnectionLimits {
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly writeTimeoutMs: number;
+  /** Silence after which a WebSocket connection closes (pings are sent before: see the server). */
+  readonly websocketTimeoutMs: number;
   /**
    * Closed connections that may still hold descriptors while new ones come in (default
    * {@link CLOSING_SLACK}; with several workers each has its share, since the descriptors are
@@ -121,7 +126,7 @@ export class ConnectionCounters {
   /** Times the accept loops waited at the cap for a connection to go. */
   capWaits = 0;
   /** Closed by the table, by {@link CLOSE_REASON}. */
-  readonly closed: Float64Array = new Float64Array(5);
+  readonly closed: Float64Array = new Float64Array(CLOSE_REASON_NAMES.length);
   /** Accepts that failed (EMFILE, ENFILE, ENOBUFS, ...). */
   acceptErrors = 0;
   /** Largest number open at once. */
@@ -217,7 +222,7 @@ export function connectionCap(
 export class ConnectionTable {
   readonly counters: ConnectionCounters = new ConnectionCounters();
   readonly #limits: ConnectionLimits;
-  readonly #lists: List[] = [new List(), new List(), new List(), new List()];
+  readonly #lists: List[] = STATE_NAMES.map(() => new List());
   #ceiling: number;
   #open = 0;
   #closing = 0;
@@ -323,7 +328,23 @@ export class ConnectionTable {
       CLOSE_REASON.requestTimeout,
     ) +
       this.#expire(CONN_STATE.idle, nowMs - l.idleTimeoutMs, CLOSE_REASON.idleTimeout) +
-      this.#expire(CONN_STATE.writing, nowMs - l.writeTimeoutMs, CLOSE_REASON.writeTimeout);
+      this.#expire(CONN_STATE.writing, nowMs - l.writeTimeoutMs, CLOSE_REASON.writeTimeout) +
+      this.#expire(
+        CONN_STATE.websocket,
+        nowMs - l.websocketTimeoutMs,
+        CLOSE_REASON.websocketTimeout,
+      );
+  }
+
+  /**
+   * Visits the WebSocket connections silent since `silentSince` or longer, oldest first (the
+   * server pings them). Stops at the first that is not, so a call costs only the silent ones.
+   */
+  eachSilentWebSocket(silentSince: number, visit: (t: Tracked) => void): void {
+    for (let t = this.#lists[CONN_STATE.websocket].head; t !== null; t = t.next) {
+      if (t.since > silentSince) return;
+      visit(t);
+    }
   }
 
   #expire(state: ConnState, enteredBefore: number, reason: number): number {

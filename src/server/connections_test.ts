@@ -20,6 +20,7 @@ const LIMITS: ConnectionLimits = {
   requestTimeoutMs: 10_000,
   idleTimeoutMs: 30_000,
   writeTimeoutMs: 20_000,
+  websocketTimeoutMs: 60_000,
 };
 
 /**

@@ -32,6 +32,8 @@ import { ERROR_PAGE, ErrorPage } from "../protocol/http_response.ts";
 import { HttpReply } from "./http_reply.ts";
 import { HttpRoutes } from "./http_routes.ts";
 import { addressKey, CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
+import { isDisconnect, writeAll } from "./conn_io.ts";
+import { isWebSocketPath, WsHub } from "./ws_hub.ts";
 
 /** First read buffer of a connection; typical announces are 300–600 bytes. */
 const READ_BYTES_INITIAL = 1024;
@@ -55,6 +57,8 @@ export interface HttpServerOptions {
   clock: () => number;
   /** Logs unexpected errors and accept failures (never bad input). */
   log: (line: string) => void;
+  /** Takes WebSocket upgrades on `/announce` and `/`; null: they are plain HTTP requests. */
+  ws?: WsHub | null;
 }
 
 /** A bound listener. */
@@ -64,25 +68,9 @@ export interface HttpListener {
   readonly done: Promise<void>;
 }
 
-/** What ends a connection quietly: the peer went away, or the table closed it. */
-function isDisconnect(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.UnexpectedEof;
-}
-
 /** "Too many open files" for the process (EMFILE) or the system (ENFILE). */
 function isDescriptorExhaustion(error: unknown): boolean {
   return error instanceof Error && /os error 2[34]\b/.test(error.message);
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 /** The wire bytes of a reply without a stream (head and body in one buffer). */
@@ -329,6 +317,13 @@ export class HttpServer {
         continue;
       }
       head.parse(buf, start, headEnd);
+      const ws = this.#o.ws ?? null;
+      if (head.upgradeWebSocket && ws !== null && isWebSocketPath(head)) {
+        // The connection is the WebSocket's from here; what followed the head is its first bytes.
+        table.enter(t, CONN_STATE.writing, performance.now());
+        await ws.upgrade(conn, t, head, buf.subarray(headEnd, end));
+        return;
+      }
       let reply: HttpReply;
       try {
         const r = this.#o.routes.handle(head, ip, this.#o.clock());

@@ -69,6 +69,11 @@ export function metricsSource(overrides: Partial<MetricsSource> = {}): MetricsSo
     handoffWakeups: 0,
     clients: [],
     clientsOverflow: 0,
+    wsConnections: 0,
+    wsQueuedBytes: 0,
+    wsTorrents: 0,
+    wsPeers: 0,
+    wsSeeders: 0,
     ...overrides,
   };
 }

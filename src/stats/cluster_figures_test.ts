@@ -53,6 +53,11 @@ function figures(k: number): MetricsSource {
       ...(k === 2 ? [[hexOf("-TR3000-bbbbbbbbbbbb"), 5] as const] : []),
     ],
     clientsOverflow: k,
+    wsConnections: k,
+    wsQueuedBytes: 0,
+    wsTorrents: k,
+    wsPeers: 2 * k,
+    wsSeeders: k,
   };
 }
 

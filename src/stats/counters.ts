@@ -73,6 +73,24 @@ export class Counters {
   fullScrapeBytes = 0;
   /** Full scrapes refused because access.fullscrape_concurrency were streaming. */
   fullScrapesRefused = 0;
+  /** WebSocket (WebTorrent): upgrades accepted, and refused (a bad handshake or the cap). */
+  wsHandshakes = 0;
+  wsHandshakesRefused = 0;
+  /** WebSocket messages read, announces and scrapes among them. */
+  wsMessages = 0;
+  wsAnnounces = 0;
+  wsScrapes = 0;
+  /** WebSocket announces refused by the access list. */
+  wsRefused = 0;
+  /** WebSocket messages answered with an error (bad JSON, fields, limits, the rate). */
+  wsBadMessages = 0;
+  /** Offers and answers relayed to another peer; answers whose peer had gone. */
+  wsOffersRelayed = 0;
+  wsAnswersRelayed = 0;
+  wsAnswersUndelivered = 0;
+  /** WebSocket connections closed by the tracker, by why: a slow reader, a protocol breach. */
+  wsClosedSlow = 0;
+  wsClosedProtocol = 0;
   /** Times freed memory was given back to the system (server/memory_giveback.ts). */
   memoryGiveBacks = 0;
   /** Renewals by the renewed peer's age in minutes (`renew` mode). */

@@ -59,6 +59,12 @@ export interface MetricsSource extends StatsSource {
   /** Announces by peer_id prefix (stats/clients.ts), and those that found the table full. */
   readonly clients: readonly ClientEntry[];
   readonly clientsOverflow: number;
+  /** WebSocket (WebTorrent): open connections, bytes queued for them, torrents and peers held. */
+  readonly wsConnections: number;
+  readonly wsQueuedBytes: number;
+  readonly wsTorrents: number;
+  readonly wsPeers: number;
+  readonly wsSeeders: number;
 }
 
 const HTTP_CODES: [number, string][] = [
@@ -291,6 +297,7 @@ export function renderMetrics(m: MetricsSource): string {
     "New peers admitted above a budget's watermark with a short first lifetime.",
   );
   out.push(`opentracker_peers_probation_total ${m.probationPeers}`);
+  webSocketMetrics(m, family, out);
   family("opentracker_workers", "gauge", "Workers serving (tracker.workers).");
   out.push(`opentracker_workers ${m.workers}`);
   family(
@@ -350,4 +357,69 @@ export function renderMetrics(m: MetricsSource): string {
   family("opentracker_uptime_seconds", "gauge", "Seconds since start.");
   out.push(`opentracker_uptime_seconds ${m.uptimeSeconds}`);
   return out.join("\n") + "\n";
+}
+
+/** The WebSocket (WebTorrent) series. */
+function webSocketMetrics(
+  m: MetricsSource,
+  family: (name: string, type: "counter" | "gauge", help: string) => void,
+  out: string[],
+): void {
+  const c = m.counters;
+  family("opentracker_ws_connections", "gauge", "Open WebSocket connections.");
+  out.push(`opentracker_ws_connections ${m.wsConnections}`);
+  family(
+    "opentracker_ws_send_queue_bytes",
+    "gauge",
+    "Bytes queued for WebSocket clients that have not read them yet.",
+  );
+  out.push(`opentracker_ws_send_queue_bytes ${m.wsQueuedBytes}`);
+  family("opentracker_ws_torrents", "gauge", "Torrents with WebSocket peers.");
+  out.push(`opentracker_ws_torrents ${m.wsTorrents}`);
+  family("opentracker_ws_peers", "gauge", "WebSocket peers held, by role.");
+  out.push(`opentracker_ws_peers{role="seeder"} ${m.wsSeeders}`);
+  out.push(`opentracker_ws_peers{role="leecher"} ${m.wsPeers - m.wsSeeders}`);
+  family(
+    "opentracker_ws_handshakes_total",
+    "counter",
+    "WebSocket upgrades, accepted and refused (a bad handshake, or the connection cap).",
+  );
+  out.push(`opentracker_ws_handshakes_total{result="accepted"} ${c.wsHandshakes}`);
+  out.push(`opentracker_ws_handshakes_total{result="refused"} ${c.wsHandshakesRefused}`);
+  family("opentracker_ws_messages_total", "counter", "WebSocket messages read, by action.");
+  out.push(`opentracker_ws_messages_total{action="announce"} ${c.wsAnnounces}`);
+  out.push(`opentracker_ws_messages_total{action="scrape"} ${c.wsScrapes}`);
+  out.push(
+    `opentracker_ws_messages_total{action="other"} ${c.wsMessages - c.wsAnnounces - c.wsScrapes}`,
+  );
+  family(
+    "opentracker_ws_refused_total",
+    "counter",
+    "WebSocket announces refused by the access list.",
+  );
+  out.push(`opentracker_ws_refused_total ${c.wsRefused}`);
+  family(
+    "opentracker_ws_bad_messages_total",
+    "counter",
+    "WebSocket messages answered with an error: bad JSON or fields, a limit, the message rate.",
+  );
+  out.push(`opentracker_ws_bad_messages_total ${c.wsBadMessages}`);
+  family("opentracker_ws_relayed_total", "counter", "Offers and answers relayed to a peer.");
+  out.push(`opentracker_ws_relayed_total{kind="offer"} ${c.wsOffersRelayed}`);
+  out.push(`opentracker_ws_relayed_total{kind="answer"} ${c.wsAnswersRelayed}`);
+  family(
+    "opentracker_ws_answers_undelivered_total",
+    "counter",
+    "Answers whose offering peer had gone.",
+  );
+  out.push(`opentracker_ws_answers_undelivered_total ${c.wsAnswersUndelivered}`);
+  family(
+    "opentracker_ws_closed_total",
+    "counter",
+    "WebSocket connections the tracker closed: a client that did not read its queue " +
+      "(slow_reader), a broken frame or an oversized message (protocol). Timeouts are in " +
+      "opentracker_http_connections_closed_total.",
+  );
+  out.push(`opentracker_ws_closed_total{reason="slow_reader"} ${c.wsClosedSlow}`);
+  out.push(`opentracker_ws_closed_total{reason="protocol"} ${c.wsClosedProtocol}`);
 }

@@ -12,6 +12,7 @@ import { HashSet20 } from "../../src/swarm/hash_set.ts";
 import { Swarm, SwarmOptions } from "../../src/swarm/swarm.ts";
 import { Prng } from "../../src/util/random.ts";
 import { AnnounceRequest, EVENT } from "../../src/types.ts";
+import { WsLink, WsSwarm } from "../../src/logic/ws_swarm.ts";
 
 export const TEST_SEED: Uint32Array = Uint32Array.of(1, 2, 3, 4);
 
@@ -29,6 +30,7 @@ export function testLogic(options: TestLogicOptions = {}) {
   const access = options.access ?? new AccessControl("open", new HashSet20(TEST_SEED), TEST_SEED);
   const woodpeckers = new Woodpeckers();
   const clients = new ClientCounts();
+  const ws = new WsSwarm<WsLink>();
   const logic = new TrackerLogic({
     swarm,
     access,
@@ -38,8 +40,9 @@ export function testLogic(options: TestLogicOptions = {}) {
     sync: options.sync ?? null,
     prng: new Prng([4, 3, 2, 1]),
     interval: { baseSeconds: 1800, variationSeconds: 360 },
+    ws,
   });
-  return { logic, swarm, counters, access, woodpeckers, clients };
+  return { logic, swarm, counters, access, woodpeckers, clients, ws };
 }
 
 /** An announce of torrent `hash` from `ip`:`port` (numwant 50, no event, leeching by default). */

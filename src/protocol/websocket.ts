@@ -1,0 +1,202 @@
+/**
+ * The WebSocket wire (RFC 6455) on our own HTTP connections: the opening handshake's check and
+ * reply, and the frames after it. Our HTTP server is not `Deno.serve`, so `Deno.upgradeWebSocket`
+ * does not apply; framing comes from npm `ws` (the reference implementation of Node's ecosystem):
+ * its `Receiver` reads client frames (unmasking, fragments, control frames, UTF-8 validation, a
+ * payload limit checked on the frame header before any payload is buffered) and its
+ * `Sender.frame` writes server frames. Nothing here does I/O: bytes in, events and bytes out.
+ *
+ * Compression (permessage-deflate) is never negotiated: tracker messages are small, and inflating
+ * is the classic way to make a server allocate without bound.
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { Receiver, Sender } from "ws";
+import { ascii, RequestHead } from "./http1.ts";
+
+/** The GUID RFC 6455 appends to the client's key. */
+const HANDSHAKE_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** Opcodes of the frames we write. */
+export const OPCODE = { text: 0x1, close: 0x8, ping: 0x9, pong: 0xa } as const;
+
+/** Close codes we send. */
+export const CLOSE_CODE = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  policyViolation: 1008,
+  tooBig: 1009,
+} as const;
+
+/**
+ * Why a handshake is refused (the text of a 400 reply), or null when `head` is a valid RFC 6455
+ * opening handshake: version 13 and a key that is 16 bytes in base64.
+ */
+export function handshakeProblem(head: RequestHead): string | null {
+  if (!head.upgradeWebSocket) return "not a WebSocket upgrade";
+  if (head.wsVersionStart < 0) return "Sec-WebSocket-Version is missing";
+  if (ascii(head.buf, head.wsVersionStart, head.wsVersionEnd) !== "13") {
+    return "only Sec-WebSocket-Version 13 is supported";
+  }
+  const key = handshakeKey(head);
+  if (key === null) return "Sec-WebSocket-Key must be 16 bytes in base64";
+  return null;
+}
+
+function handshakeKey(head: RequestHead): string | null {
+  if (head.wsKeyStart < 0 || head.wsKeyEnd - head.wsKeyStart !== 24) return null;
+  const key = ascii(head.buf, head.wsKeyStart, head.wsKeyEnd);
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) return null;
+  return key;
+}
+
+/** The `Sec-WebSocket-Accept` value for a client's key. */
+export function acceptValue(key: string): string {
+  return createHash("sha1").update(key + HANDSHAKE_GUID).digest("base64");
+}
+
+const encoder = new TextEncoder();
+
+/** The 101 reply to a handshake {@link handshakeProblem} accepted. */
+export function switchingProtocols(head: RequestHead): Uint8Array {
+  const key = handshakeKey(head);
+  if (key === null) throw new Error("switchingProtocols on a refused handshake");
+  return encoder.encode(
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      `Sec-WebSocket-Accept: ${acceptValue(key)}\r\n\r\n`,
+  );
+}
+
+/** The refusal of a handshake: `400 Bad Request` naming the problem, then close. */
+export function handshakeRefusal(problem: string): Uint8Array {
+  const body = `${problem}\n`;
+  return encoder.encode(
+    "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nSec-WebSocket-Version: 13\r\n" +
+      `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
+}
+
+/** One frame from the server: unmasked, final, `payload` after the header, in one buffer. */
+export function frame(opcode: number, payload: Uint8Array): Uint8Array {
+  const parts = Sender.frame(Buffer.from(payload.buffer, payload.byteOffset, payload.length), {
+    fin: true,
+    opcode,
+    mask: false,
+    readOnly: true,
+    rsv1: false,
+  }) as Uint8Array[];
+  const n = parts.reduce((sum, p) => sum + p.length, 0);
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** A text frame. */
+export function textFrame(text: string): Uint8Array {
+  return frame(OPCODE.text, encoder.encode(text));
+}
+
+/** A close frame with a status code and a reason (cut to the 123 bytes a control frame allows). */
+export function closeFrame(code: number, reason = ""): Uint8Array {
+  const r = encoder.encode(reason).subarray(0, 123);
+  const payload = new Uint8Array(2 + r.length);
+  payload[0] = code >> 8;
+  payload[1] = code & 0xff;
+  payload.set(r, 2);
+  return frame(OPCODE.close, payload);
+}
+
+/** What a {@link FrameReader} reports. */
+export interface FrameEvents {
+  /** A complete data message (text, or binary read as UTF-8 text). */
+  message(text: string): void;
+  ping(data: Uint8Array): void;
+  pong(): void;
+  /** The client sent a close frame (code 1005 when it gave none). */
+  closed(code: number, reason: string): void;
+  /** The client broke the protocol or a limit: close with `code`; nothing more is read. */
+  failed(code: number, reason: string): void;
+}
+
+/** Limits of a {@link FrameReader}. */
+export interface FrameLimits {
+  /** Bytes of one message (its fragments together). */
+  readonly messageBytesMax: number;
+  /** Fragments of one message. */
+  readonly fragmentsMax: number;
+}
+
+const decoder = new TextDecoder();
+
+/** Reads the client's frames of one connection; feed it bytes as they arrive. */
+export class FrameReader {
+  readonly #receiver: Receiver;
+  readonly #fail: (error: Error | null | undefined) => void;
+  #done = false;
+
+  constructor(limits: FrameLimits, events: FrameEvents) {
+    this.#receiver = new Receiver({
+      isServer: true,
+      maxPayload: limits.messageBytesMax,
+      maxFragments: limits.fragmentsMax,
+      allowSynchronousEvents: true,
+      skipUTF8Validation: false,
+    });
+    const r = this.#receiver;
+    r.on("message", (data: Uint8Array) => {
+      if (!this.#done) events.message(decoder.decode(data));
+    });
+    r.on("ping", (data: Uint8Array) => {
+      if (!this.#done) events.ping(data);
+    });
+    r.on("pong", () => {
+      if (!this.#done) events.pong();
+    });
+    r.on("conclude", (code: number, reason: Uint8Array) => {
+      if (this.#done) return;
+      this.#done = true;
+      events.closed(code, decoder.decode(reason));
+    });
+    this.#fail = (error: Error | null | undefined) => {
+      if (error === null || error === undefined || this.#done) return;
+      this.#done = true;
+      events.failed(statusCodeOf(error), error.message);
+    };
+  }
+
+  /** After a close frame or a failure nothing more is read. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Reads `bytes`. The reader keeps views of what it has not consumed, so the caller must not
+   * reuse the buffer: pass a copy when the read buffer is reused.
+   */
+  push(bytes: Uint8Array): void {
+    if (this.#done) return;
+    // The receiver's own step, called directly rather than through its Writable `write`: that
+    // would report an error a tick later (and queue chunks meanwhile); this reports it before
+    // returning, so nothing after a broken frame is read.
+    this.#receiver._write(
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+      "buffer",
+      this.#fail,
+    );
+  }
+}
+
+/** The close code `ws` attaches to its errors (a symbol-keyed property), or 1002. */
+function statusCodeOf(error: Error): number {
+  const o = error as unknown as Record<symbol, unknown>;
+  for (const s of Object.getOwnPropertySymbols(error)) {
+    if (s.description === "status-code" && typeof o[s] === "number") return o[s] as number;
+  }
+  return CLOSE_CODE.protocolError;
+}

@@ -1,0 +1,21 @@
+/**
+ * What the TCP sessions (HTTP and WebSocket) share about a `Deno.Conn`: writing a whole buffer,
+ * and telling a client that went away from a failure worth a log line.
+ */
+
+/** What ends a connection quietly: the peer went away, or the table closed it. */
+export function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.UnexpectedEof;
+}
+
+/** Writes all of `data` (a write may take part of it). */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}

@@ -1,0 +1,234 @@
+/**
+ * One upgraded WebSocket connection: reads frames off the socket into whole messages, and sends
+ * through a bounded queue. Sends never wait: relays to a peer are queued and written in order;
+ * a client that does not read and lets more than the send limit pile up is closed (never
+ * buffered without bound). The connection table keeps it in its `websocket` state, whose
+ * deadline every received frame restarts; the hub pings it when it has been silent.
+ */
+
+import { WsLink } from "../logic/ws_swarm.ts";
+import {
+  CLOSE_CODE,
+  closeFrame,
+  frame,
+  FrameLimits,
+  FrameReader,
+  OPCODE,
+  textFrame,
+} from "../protocol/websocket.ts";
+import { CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
+import { writeAll } from "./conn_io.ts";
+
+/**
+ * Read buffer of a connection. Small: an idle WebSocket holds it in its pending read, and
+ * tracker messages are a few KiB; a larger one takes a few reads.
+ */
+const READ_BYTES = 2048;
+
+/** Limits of one connection. */
+export interface WsConnectionLimits extends FrameLimits {
+  /** Bytes queued for the client before it is closed as a slow reader. */
+  readonly sendBufferBytesMax: number;
+  /** Messages per second, sustained; a burst may reach twice this. */
+  readonly messagesPerSecond: number;
+}
+
+/** What a connection tells its hub. */
+export interface WsConnectionEvents {
+  /** A whole text message, within the rate. */
+  message(c: WsConnection, text: string): void;
+  /** A message over the rate (dropped; the hub answers with an error). */
+  overRate(c: WsConnection): void;
+  /** Closed for breaking the protocol (a close frame with the code was sent). */
+  protocolError(c: WsConnection, code: number, reason: string): void;
+  /** Closed because more than the send limit was queued. */
+  slowReader(c: WsConnection): void;
+}
+
+/** A WebSocket connection of this worker. */
+export class WsConnection {
+  readonly link: WsLink;
+  readonly tracked: Tracked;
+  /** Sent a ping since the last frame from the client. */
+  pinged = false;
+  readonly #conn: Deno.Conn;
+  readonly #table: ConnectionTable;
+  readonly #limits: WsConnectionLimits;
+  readonly #events: WsConnectionEvents;
+  readonly #reader: FrameReader;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #writing = false;
+  /** After a close frame was queued: nothing else is sent, the socket closes once it is out. */
+  #closing = false;
+  #closed = false;
+  /** After our close frame: wait for the client to close. */
+  #linger = false;
+  #tokens: number;
+  #refilledMs: number;
+
+  constructor(
+    conn: Deno.Conn,
+    tracked: Tracked,
+    link: WsLink,
+    table: ConnectionTable,
+    limits: WsConnectionLimits,
+    events: WsConnectionEvents,
+  ) {
+    this.#conn = conn;
+    this.tracked = tracked;
+    this.link = link;
+    this.#table = table;
+    this.#limits = limits;
+    this.#events = events;
+    this.#tokens = 2 * limits.messagesPerSecond;
+    this.#refilledMs = performance.now();
+    this.#reader = new FrameReader(limits, {
+      message: (text) => this.#message(text),
+      ping: (data) => this.#send(frame(OPCODE.pong, data), true),
+      pong: () => {},
+      closed: (code) => {
+        // Echo the close (RFC 6455 section 5.5.1) and end once it is written.
+        this.close(code === 1005 ? CLOSE_CODE.normal : code, "", false);
+      },
+      failed: (code, reason) => {
+        this.close(code, reason, true);
+        this.#events.protocolError(this, code, reason);
+      },
+    });
+  }
+
+  /** Bytes queued for the client. */
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Reads until the socket closes. `first` holds the bytes that arrived after the handshake's
+   * head. Rejects with the socket's error (the caller tells a disconnect from a failure).
+   */
+  async run(first: Uint8Array): Promise<void> {
+    const table = this.#table;
+    table.enter(this.tracked, CONN_STATE.websocket, performance.now());
+    if (first.length > 0) this.#reader.push(first.slice());
+    const buf = new Uint8Array(READ_BYTES);
+    while (!this.#closed && !(this.#reader.done && !this.#linger)) {
+      const n = await this.#conn.read(buf);
+      if (n === null) break;
+      // After our close frame: discard until the client closes (the table's deadline bounds it).
+      if (this.#reader.done) continue;
+      this.pinged = false;
+      table.enter(this.tracked, CONN_STATE.websocket, performance.now());
+      // The reader keeps views of bytes it has not consumed: it gets a copy, the buffer is reused.
+      this.#reader.push(buf.slice(0, n));
+    }
+    // Let a queued close frame go out before the socket closes.
+    while (this.#writing && !this.#closed) await this.#drained();
+  }
+
+  /** Sends a text message; false when the connection is closing or was closed as a slow reader. */
+  sendText(text: string): boolean {
+    return this.#send(textFrame(text), false);
+  }
+
+  ping(): void {
+    this.pinged = true;
+    this.#send(frame(OPCODE.ping, new Uint8Array(0)), true);
+  }
+
+  /**
+   * Queues a close frame. Without `linger` the socket closes once it is written (the answer to
+   * the client's close). With it our side ends after the frame (FIN) and the connection waits,
+   * reading and discarding, for the client to close, within the write deadline: closing at once
+   * would reset a connection whose client is still sending, and it would never see the frame that
+   * says why.
+   */
+  close(code: number, reason: string, linger: boolean): void {
+    if (this.#closing || this.#closed) return;
+    this.#send(closeFrame(code, reason), true);
+    this.#closing = true;
+    this.#linger = linger;
+    if (linger) this.#table.enter(this.tracked, CONN_STATE.writing, performance.now());
+    else if (!this.#writing) this.#shut();
+  }
+
+  /** Closes the socket now (the pending read ends the session). */
+  #shut(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    this.#queued = 0;
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+
+  #message(text: string): void {
+    const now = performance.now();
+    const rate = this.#limits.messagesPerSecond;
+    this.#tokens = Math.min(2 * rate, this.#tokens + (now - this.#refilledMs) * rate / 1000);
+    this.#refilledMs = now;
+    if (this.#tokens < 1) {
+      this.#events.overRate(this);
+      return;
+    }
+    this.#tokens--;
+    this.#events.message(this, text);
+  }
+
+  /** Queues `bytes`; `control` frames pass the limit (they are tiny and bounded by reads). */
+  #send(bytes: Uint8Array, control: boolean): boolean {
+    if (this.#closing || this.#closed) return false;
+    if (!control && this.#queued + bytes.length > this.#limits.sendBufferBytesMax) {
+      this.#events.slowReader(this);
+      this.#shut();
+      return false;
+    }
+    this.#queue.push(bytes);
+    this.#queued += bytes.length;
+    if (!this.#writing) void this.#drain();
+    return true;
+  }
+
+  #wakeDrained: (() => void) | null = null;
+
+  #drained(): Promise<void> {
+    return new Promise((resolve) => this.#wakeDrained = resolve);
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        // Everything queued so far in one write.
+        const parts = this.#queue;
+        this.#queue = [];
+        let bytes = parts[0];
+        if (parts.length > 1) {
+          bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+          let off = 0;
+          for (const p of parts) {
+            bytes.set(p, off);
+            off += p.length;
+          }
+        }
+        await writeAll(this.#conn, bytes);
+        if (!this.#closed) this.#queued -= bytes.length;
+      }
+    } catch {
+      // The client went away: the pending read ends the session.
+      this.#shut();
+    } finally {
+      this.#writing = false;
+      if (this.#closing && !this.#linger) this.#shut();
+      else if (this.#closing && !this.#closed) {
+        // Our close frame is out: end our side (FIN); the client closes its side in turn, and the
+        // read loop, discarding what it still sent, ends there.
+        this.#conn.closeWrite().catch(() => this.#shut());
+      }
+      const wake = this.#wakeDrained;
+      this.#wakeDrained = null;
+      wake?.();
+    }
+  }
+}

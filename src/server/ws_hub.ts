@@ -1,0 +1,231 @@
+/**
+ * The WebSocket (WebTorrent) frontend of one worker: takes upgrades from the HTTP server, holds
+ * the upgraded connections, reads their messages (protocol/ws_tracker.ts), calls the tracker
+ * logic, and writes the replies and relays to the connections the logic names.
+ *
+ * A message about a torrent is handled where its WebSocket peers are kept; with one worker that
+ * is here. Relays go to a {@link WsLink}: a connection of this worker is written to at once.
+ */
+
+import { DEFAULTS } from "../types.ts";
+import { Counters } from "../stats/counters.ts";
+import { TrackerLogic } from "../logic/tracker_logic.ts";
+import { WsLink } from "../logic/ws_swarm.ts";
+import { ascii, RequestHead } from "../protocol/http1.ts";
+import { handshakeProblem, handshakeRefusal, switchingProtocols } from "../protocol/websocket.ts";
+import {
+  parseWsMessage,
+  writeAnnounceReply,
+  writeAnswer,
+  writeError,
+  writeOffer,
+  writeScrapeReply,
+  WS_LIMITS,
+  WsAnnounce,
+  WsScrape,
+  WsScrapeEntry,
+} from "../protocol/ws_tracker.ts";
+import { ConnectionTable, Tracked } from "./connections.ts";
+import { writeAll } from "./conn_io.ts";
+import { WsConnection, WsConnectionLimits } from "./ws_connection.ts";
+
+/** How often silent connections are pinged. */
+const SWEEP_INTERVAL_MS = 1000;
+/** How often peers that stopped announcing are looked for (a walk over every WebSocket peer). */
+const EXPIRE_INTERVAL_MS = 30_000;
+
+/** Options of {@link WsHub}. */
+export interface WsHubOptions {
+  logic: TrackerLogic;
+  counters: Counters;
+  table: ConnectionTable;
+  /** This worker's number (0 with one worker). */
+  worker: number;
+  /** Most open WebSocket connections of this worker. */
+  connectionsMax: number;
+  limits: WsConnectionLimits;
+  /** The interval announce replies give. */
+  intervalSeconds: number;
+  /** Silence after which a connection closes (the table's deadline); pinged at half. */
+  timeoutMs: number;
+}
+
+const NOT_AUTHORIZED = "Requested download is not authorized for use with this tracker.";
+const encoder = new TextEncoder();
+
+/** The 503 a handshake gets when the WebSocket connections are at their cap. */
+const AT_CAP = encoder.encode(
+  "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n" +
+    "Content-Length: 39\r\nRetry-After: 60\r\n\r\ntoo many WebSocket connections, retry\n",
+);
+
+/** Paths a WebSocket tracker is reached on: `/announce` and `/`, with any query. */
+export function isWebSocketPath(head: RequestHead): boolean {
+  const target = ascii(head.buf, head.targetStart, Math.min(head.targetEnd, head.targetStart + 10));
+  return target === "/" || target.startsWith("/?") || target === "/announce" ||
+    target.startsWith("/announce?");
+}
+
+/** The WebSocket connections of one worker and their messages. */
+export class WsHub {
+  readonly #o: WsHubOptions;
+  readonly #conns = new Map<number, WsConnection>();
+  readonly #byTracked = new Map<Tracked, WsConnection>();
+  readonly #sweeper: ReturnType<typeof setInterval>;
+  #nextId = 1;
+  #expiredAt = performance.now();
+
+  constructor(options: WsHubOptions) {
+    this.#o = options;
+    this.#sweeper = setInterval(() => this.sweep(performance.now()), SWEEP_INTERVAL_MS);
+  }
+
+  /** Open WebSocket connections of this worker. */
+  get open(): number {
+    return this.#conns.size;
+  }
+
+  /** Bytes queued for WebSocket clients of this worker. */
+  get queuedBytes(): number {
+    let n = 0;
+    for (const c of this.#conns.values()) n += c.queuedBytes;
+    return n;
+  }
+
+  /** Stops the sweeps (the HTTP server closes the connections). */
+  close(): void {
+    clearInterval(this.#sweeper);
+  }
+
+  /**
+   * Serves an upgrade request on `conn` (tracked as `t`): refuses a bad handshake or one over the
+   * cap with an HTTP error, else switches protocols and serves the WebSocket until it closes.
+   * `rest` holds the bytes read after the head.
+   */
+  async upgrade(conn: Deno.Conn, t: Tracked, head: RequestHead, rest: Uint8Array): Promise<void> {
+    const o = this.#o;
+    const problem = handshakeProblem(head);
+    if (problem !== null || this.#conns.size >= o.connectionsMax) {
+      o.counters.wsHandshakesRefused++;
+      await writeAll(conn, problem === null ? AT_CAP : handshakeRefusal(problem));
+      return;
+    }
+    await writeAll(conn, switchingProtocols(head));
+    o.counters.wsHandshakes++;
+    const id = this.#nextId;
+    this.#nextId = this.#nextId >= 0x7fffffff ? 1 : this.#nextId + 1;
+    const c = new WsConnection(conn, t, { worker: o.worker, id }, o.table, o.limits, {
+      message: (c, text) => this.#message(c, text),
+      overRate: (c) => {
+        o.counters.wsBadMessages++;
+        c.sendText(writeError({
+          reason: `too many messages: at most ${o.limits.messagesPerSecond} per second`,
+          action: null,
+          infoHash: null,
+        }));
+      },
+      protocolError: () => o.counters.wsClosedProtocol++,
+      slowReader: () => o.counters.wsClosedSlow++,
+    });
+    this.#conns.set(id, c);
+    this.#byTracked.set(t, c);
+    try {
+      await c.run(rest);
+    } finally {
+      this.#conns.delete(id);
+      this.#byTracked.delete(t);
+      o.logic.wsClosed(c.link);
+    }
+  }
+
+  /** Pings the connections silent for half the timeout (once each) and drops silent peers. */
+  sweep(nowMs: number): void {
+    const o = this.#o;
+    o.table.eachSilentWebSocket(nowMs - o.timeoutMs / 2, (t) => {
+      const c = this.#byTracked.get(t);
+      if (c !== undefined && !c.pinged) c.ping();
+    });
+    // A peer that has not announced for two intervals has gone, whatever its connection does.
+    if (nowMs - this.#expiredAt >= EXPIRE_INTERVAL_MS) {
+      this.#expiredAt = nowMs;
+      o.logic.wsExpire(nowMs, 2000 * o.intervalSeconds);
+    }
+  }
+
+  /** Delivers `text` to the connection `link`; false when it has gone. */
+  deliver(link: WsLink, text: string): boolean {
+    const c = this.#conns.get(link.id);
+    return c !== undefined && c.link === link && c.sendText(text);
+  }
+
+  #message(c: WsConnection, text: string): void {
+    const o = this.#o;
+    o.counters.wsMessages++;
+    const m = parseWsMessage(text, WS_LIMITS);
+    if (m.kind === "error") {
+      o.counters.wsBadMessages++;
+      c.sendText(writeError(m));
+    } else if (m.kind === "scrape") {
+      this.#scrape(c, m);
+    } else {
+      this.#announce(m, c.link);
+    }
+  }
+
+  #announce(a: WsAnnounce, from: WsLink): void {
+    const o = this.#o;
+    const out = o.logic.wsAnnounce(a, from, performance.now());
+    if (out === null || out.refused !== null) {
+      const reason = out === null ? NOT_AUTHORIZED : out.refused!;
+      this.deliver(from, writeError({ reason, action: "announce", infoHash: a.infoHash }));
+      return;
+    }
+    // An announce that carries an answer gets no reply of its own (as bittorrent-tracker does).
+    if (a.answer === null) {
+      this.deliver(
+        from,
+        writeAnnounceReply(a.infoHash, out.complete, out.incomplete, o.intervalSeconds),
+      );
+    }
+    for (let i = 0; i < out.targets.length; i++) {
+      if (this.deliver(out.targets[i].conn, writeOffer(a.infoHash, a.peerId, a.offers[i]))) {
+        o.counters.wsOffersRelayed++;
+      }
+    }
+    if (a.answer !== null) {
+      const to = o.logic.wsAnswerTarget(a.infoHash, a.answer.toPeerId);
+      const text = writeAnswer(a.infoHash, a.peerId, a.answer.offerId, a.answer.answer);
+      if (to !== null && this.deliver(to, text)) o.counters.wsAnswersRelayed++;
+      else o.counters.wsAnswersUndelivered++;
+    }
+  }
+
+  #scrape(c: WsConnection, s: WsScrape): void {
+    const o = this.#o;
+    o.counters.wsScrapes++;
+    if (s.infoHashes.length === 0) {
+      o.counters.wsBadMessages++;
+      c.sendText(writeError({
+        reason: `name the torrents to scrape in info_hash (at most ${WS_LIMITS.scrapeHashesMax})`,
+        action: "scrape",
+        infoHash: null,
+      }));
+      return;
+    }
+    const entries: WsScrapeEntry[] = s.infoHashes.map((infoHash) => ({
+      infoHash,
+      ...(o.logic.wsScrape(infoHash) ?? { complete: 0, incomplete: 0, downloaded: 0 }),
+    }));
+    c.sendText(writeScrapeReply(entries));
+  }
+}
+
+/** The limits of a connection from the defaults (the frame and rate limits). */
+export function wsConnectionLimits(): WsConnectionLimits {
+  return {
+    messageBytesMax: DEFAULTS.wsMessageBytesMax,
+    fragmentsMax: 16,
+    sendBufferBytesMax: DEFAULTS.wsSendBufferBytesMax,
+    messagesPerSecond: DEFAULTS.wsMessagesPerSecond,
+  };
+}

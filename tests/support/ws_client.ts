@@ -1,0 +1,105 @@
+/**
+ * A WebTorrent-style tracker client for tests on Deno's own `WebSocket`: sends the JSON messages
+ * browsers send and awaits the tracker's, in order.
+ */
+
+/** A 20-character binary string of random bytes (as WebTorrent writes info_hash and peer_id). */
+export function randomId(): string {
+  return String.fromCharCode(...crypto.getRandomValues(new Uint8Array(20)));
+}
+
+// deno-lint-ignore no-explicit-any
+export type Message = any;
+
+/** One WebSocket connection to the tracker. */
+export class WsClient {
+  readonly socket: WebSocket;
+  readonly #inbox: Message[] = [];
+  #waiter: (() => void) | null = null;
+  #closed: { code: number; reason: string } | null = null;
+
+  private constructor(socket: WebSocket) {
+    this.socket = socket;
+    socket.onmessage = (e) => {
+      this.#inbox.push(JSON.parse(e.data as string));
+      this.#wake();
+    };
+    socket.onclose = (e) => {
+      this.#closed = { code: e.code, reason: e.reason };
+      this.#wake();
+    };
+  }
+
+  /** Connects to `url` (ws:// or wss://); rejects when the handshake fails. */
+  static connect(url: string): Promise<WsClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url);
+      socket.onopen = () => resolve(new WsClient(socket));
+      socket.onerror = (e) => reject(new Error(`WebSocket ${url}: ${(e as ErrorEvent).message}`));
+    });
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.();
+  }
+
+  send(message: Message): void {
+    this.socket.send(typeof message === "string" ? message : JSON.stringify(message));
+  }
+
+  /** The next message from the tracker; rejects when the socket closes first or after 10 s. */
+  async next(timeoutMs = 10_000): Promise<Message> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#inbox.length === 0) {
+      if (this.#closed !== null) {
+        throw new Error(`closed (${this.#closed.code} ${this.#closed.reason}) awaiting a message`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error("no message from the tracker in time");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiter = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+    return this.#inbox.shift();
+  }
+
+  /** Messages received and not yet taken. */
+  get pending(): number {
+    return this.#inbox.length;
+  }
+
+  /** Resolves with the close code and reason once the socket closed (10 s at most). */
+  async closed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#closed === null) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error("the socket did not close in time");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiter = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+    return this.#closed;
+  }
+
+  /** Closes and waits for the close to complete. */
+  async close(): Promise<void> {
+    if (this.#closed !== null) return;
+    this.socket.close();
+    await this.closed();
+  }
+}
+
+/** An offer as WebTorrent sends one. */
+export function offer(
+  sdp = "v=0 offer",
+): { offer_id: string; offer: { type: "offer"; sdp: string } } {
+  return { offer_id: randomId(), offer: { type: "offer", sdp } };
+}

@@ -1,0 +1,294 @@
+/**
+ * The WebSocket (WebTorrent) tracker over real sockets with Deno's own WebSocket client: offers
+ * reach other peers with their offer_id, answers come back to the offerer, stops and closed
+ * sockets remove peers, bad input gets an error or a close with a reason, limits hold, the
+ * handshake is checked, `listen.ws off` leaves an upgrade request to HTTP as in opentracker.
+ */
+
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { Sender } from "ws";
+import { metric, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
+import { latin1 } from "./support/http.ts";
+import { Message, offer, randomId, WsClient } from "./support/ws_client.ts";
+
+const url = (t: TrackerProcess, path = "/announce") => `ws://127.0.0.1:${t.tcp[0]}${path}`;
+
+function announce(infoHash: string, peerId: string, extra: Record<string, unknown> = {}): Message {
+  return { action: "announce", info_hash: infoHash, peer_id: peerId, left: 100, ...extra };
+}
+
+/** Scrapes `infoHash` on `c` until `want(entry)` holds (the tracker sees a close asynchronously). */
+async function scrapeUntil(
+  c: WsClient,
+  infoHash: string,
+  want: (e: { complete: number; incomplete: number }) => boolean,
+): Promise<{ complete: number; incomplete: number; downloaded: number }> {
+  for (let i = 0; i < 200; i++) {
+    c.send({ action: "scrape", info_hash: infoHash });
+    const r = await c.next();
+    strictEqual(r.action, "scrape");
+    const e = r.files[infoHash];
+    if (want(e)) return e;
+  }
+  throw new Error("the scrape never showed the expected counts");
+}
+
+Deno.test("websocket: an offer reaches another peer and its answer comes back", async () => {
+  await withConfiguredTracker("tracker.workers 1\n", async (t) => {
+    const hash = randomId();
+    const [idA, idB] = [randomId(), randomId()];
+    const a = await WsClient.connect(url(t));
+    const b = await WsClient.connect(url(t, "/"));
+    try {
+      // A is alone: its offers go nowhere; the reply counts it.
+      a.send(announce(hash, idA, { event: "started", numwant: 2, offers: [offer(), offer()] }));
+      deepStrictEqual(await a.next(), {
+        action: "announce",
+        interval: 120,
+        info_hash: hash,
+        complete: 0,
+        incomplete: 1,
+      });
+      // B, a seeder, offers once: A receives it with B's peer_id and the offer_id.
+      const o = offer("v=0 B's offer é");
+      b.send(announce(hash, idB, { event: "started", left: 0, offers: [o] }));
+      const replyB = await b.next();
+      strictEqual(replyB.complete, 1);
+      strictEqual(replyB.incomplete, 1);
+      deepStrictEqual(await a.next(), {
+        action: "announce",
+        offer: o.offer,
+        offer_id: o.offer_id,
+        peer_id: idB,
+        info_hash: hash,
+      });
+      // A answers: B receives the answer from A, and A gets no reply of its own.
+      const answer = { type: "answer", sdp: "v=0 A's answer" };
+      a.send(announce(hash, idA, { answer, offer_id: o.offer_id, to_peer_id: idB }));
+      deepStrictEqual(await b.next(), {
+        action: "announce",
+        answer,
+        offer_id: o.offer_id,
+        peer_id: idA,
+        info_hash: hash,
+      });
+      // Scrape in order after the answer: A had nothing more to read.
+      deepStrictEqual(await scrapeUntil(a, hash, () => true), {
+        complete: 1,
+        incomplete: 1,
+        downloaded: 0,
+      });
+      // An answer to a peer that is not there is dropped (and counted).
+      a.send(announce(hash, idA, { answer, offer_id: o.offer_id, to_peer_id: randomId() }));
+      // A stop removes B; a closed socket removes A.
+      b.send(announce(hash, idB, { event: "stopped", left: 0 }));
+      strictEqual((await b.next()).complete, 0);
+      await a.close();
+      await scrapeUntil(b, hash, (e) => e.incomplete === 0);
+      strictEqual(await metric(t.tcp[0], 'opentracker_ws_relayed_total{kind="offer"}'), 1);
+      strictEqual(await metric(t.tcp[0], 'opentracker_ws_relayed_total{kind="answer"}'), 1);
+      strictEqual(await metric(t.tcp[0], "opentracker_ws_answers_undelivered_total"), 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+Deno.test("websocket: bad messages get a failure reason, over-limit frames a close", async () => {
+  await withConfiguredTracker("tracker.workers 1\n", async (t) => {
+    const c = await WsClient.connect(url(t));
+    try {
+      const cases: [Message, Message][] = [
+        ["{not json", { "failure reason": "invalid JSON" }],
+        [{ action: "connect" }, { "failure reason": 'invalid action: "connect"' }],
+        [{ action: "announce", info_hash: "short" }, {
+          action: "announce",
+          "failure reason": "invalid info_hash",
+        }],
+        [{ action: "scrape" }, {
+          action: "scrape",
+          "failure reason": "name the torrents to scrape in info_hash (at most 64)",
+        }],
+      ];
+      for (const [send, want] of cases) {
+        c.send(send);
+        deepStrictEqual(await c.next(), want);
+      }
+      // Still served after the errors.
+      const hash = randomId();
+      c.send(announce(hash, randomId()));
+      strictEqual((await c.next()).incomplete, 1);
+      // A message over 64 KiB closes the connection with 1009.
+      c.send(announce(hash, randomId(), { pad: "x".repeat(70_000) }));
+      const closed = await c.closed();
+      strictEqual(closed.code, 1009);
+      match(closed.reason, /Max payload size exceeded/);
+      strictEqual(await metric(t.tcp[0], 'opentracker_ws_closed_total{reason="protocol"}'), 1);
+      strictEqual(await metric(t.tcp[0], "opentracker_ws_bad_messages_total"), 4);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+Deno.test("websocket: a connection that sends too fast is told, and kept", async () => {
+  await withConfiguredTracker("tracker.workers 1\n", async (t) => {
+    const c = await WsClient.connect(url(t));
+    try {
+      const hash = randomId();
+      const id = randomId();
+      // 100 at once: the burst allowance (2 × 20) passes, the rest are refused one by one.
+      for (let i = 0; i < 100; i++) c.send(announce(hash, id));
+      let replies = 0;
+      let refused = 0;
+      for (let i = 0; i < 100; i++) {
+        const m = await c.next();
+        if (m.action === "announce") replies++;
+        else if (m["failure reason"] === "too many messages: at most 20 per second") refused++;
+      }
+      ok(replies >= 40 && replies < 60, `${replies} replies`);
+      strictEqual(replies + refused, 100);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+Deno.test("websocket: closed mode refuses torrents off the whitelist", async () => {
+  const listed = randomId();
+  const hex = Buffer.from(listed, "latin1").toString("hex");
+  await withConfiguredTracker(
+    (dir) => {
+      Deno.writeTextFileSync(`${dir}/whitelist`, `${hex}\n`);
+      return `tracker.workers 1\naccess.whitelist ${dir}/whitelist\n`;
+    },
+    async (t) => {
+      const c = await WsClient.connect(url(t));
+      try {
+        const other = randomId();
+        c.send(announce(other, randomId()));
+        deepStrictEqual(await c.next(), {
+          action: "announce",
+          "failure reason": "Requested download is not authorized for use with this tracker.",
+          info_hash: other,
+        });
+        c.send(announce(listed, randomId()));
+        strictEqual((await c.next()).incomplete, 1);
+      } finally {
+        await c.close();
+      }
+    },
+  );
+});
+
+/** Sends `head` on a raw TCP connection and returns everything the tracker sent until it closed. */
+async function raw(port: number, head: string, keepOpen = false): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(head));
+    const chunks: number[] = [];
+    const buf = new Uint8Array(4096);
+    while (true) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      chunks.push(...buf.subarray(0, n));
+      if (keepOpen && latin1(Uint8Array.from(chunks)).includes("\r\n\r\n")) break;
+    }
+    return latin1(Uint8Array.from(chunks));
+  } finally {
+    conn.close();
+  }
+}
+
+const upgradeHead = (extra = "Sec-WebSocket-Version: 13\r\n", path = "/announce") =>
+  `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`;
+
+Deno.test("websocket: the handshake is checked; other paths and listen.ws off stay HTTP", async () => {
+  await withConfiguredTracker("tracker.workers 1\n", async (t) => {
+    const port = t.tcp[0];
+    match(
+      await raw(port, upgradeHead("Sec-WebSocket-Version: 8\r\n")),
+      /^HTTP\/1\.1 400 Bad Request\r\n[^]*\r\n\r\nonly Sec-WebSocket-Version 13 is supported\n$/,
+    );
+    match(
+      await raw(port, upgradeHead(), true),
+      /^HTTP\/1\.1 101 Switching Protocols\r\n[^]*Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/,
+    );
+    // An upgrade of the stats path is an ordinary stats request.
+    match(await raw(port, upgradeHead(undefined, "/stats?mode=tcp4"), true), /^HTTP\/1\.1 200 OK/);
+    strictEqual(await metric(port, 'opentracker_ws_handshakes_total{result="refused"}'), 1);
+  });
+  await withConfiguredTracker("tracker.workers 1\nlisten.ws off\n", async (t) => {
+    // opentracker's answer to an announce without info_hash.
+    match(await raw(t.tcp[0], upgradeHead()), /^HTTP\/1\.0 400 Invalid Request/);
+  });
+});
+
+Deno.test("websocket: a silent connection is pinged, then closed at the timeout", async () => {
+  await withConfiguredTracker("tracker.workers 1\nlisten.ws.timeout 2\n", async (t) => {
+    // Deno's client answers pings: it stays past the timeout.
+    const kept = await WsClient.connect(url(t));
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.tcp[0] });
+    try {
+      await conn.write(new TextEncoder().encode(upgradeHead()));
+      // Read until the close: the 101, then a ping (0x89) after about 1 s; no pong is sent.
+      const got: number[] = [];
+      const buf = new Uint8Array(1024);
+      while (true) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        got.push(...buf.subarray(0, n));
+      }
+      const text = latin1(Uint8Array.from(got));
+      const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+      strictEqual(body.charCodeAt(0), 0x89);
+      strictEqual(
+        await metric(
+          t.tcp[0],
+          'opentracker_http_connections_closed_total{reason="websocket_timeout"}',
+        ),
+        1,
+      );
+      // The client that answered the pings is still served.
+      const hash = randomId();
+      kept.send(announce(hash, randomId()));
+      strictEqual((await kept.next()).incomplete, 1);
+    } finally {
+      conn.close();
+      await kept.close();
+    }
+  });
+});
+
+Deno.test("websocket: frames a client sends unmasked close the connection with 1002", async () => {
+  await withConfiguredTracker("tracker.workers 1\n", async (t) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.tcp[0] });
+    try {
+      await conn.write(new TextEncoder().encode(upgradeHead()));
+      const parts = Sender.frame(Buffer.from("{}"), {
+        fin: true,
+        opcode: 1,
+        mask: false,
+        readOnly: true,
+        rsv1: false,
+      });
+      await conn.write(new Uint8Array(Buffer.concat(parts)));
+      const got: number[] = [];
+      const buf = new Uint8Array(1024);
+      while (true) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        got.push(...buf.subarray(0, n));
+      }
+      const text = latin1(Uint8Array.from(got));
+      const close = text.slice(text.indexOf("\r\n\r\n") + 4);
+      strictEqual(close.charCodeAt(0), 0x88);
+      strictEqual((close.charCodeAt(2) << 8) | close.charCodeAt(3), 1002);
+    } finally {
+      conn.close();
+    }
+  });
+});
