@@ -526,6 +526,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       limits: wsConnectionLimits(),
       intervalSeconds: config.wsIntervalSeconds,
       timeoutMs: config.wsTimeoutSeconds * 1000,
+      shards: link,
     })
     : null;
   const http = new HttpServer({ routes, counters, connections, clock, log, ws });
@@ -640,6 +641,9 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         const flags = readSyncRecord(data, at, syncReq);
         livesync?.outbox.add(syncReq.infoHash, syncReq.ip, syncReq.port, flags, performance.now());
       },
+      wsMessage: (from, id, text) => ws?.received(from, id, text),
+      wsDeliver: (id, text) => ws?.delivered(id, text),
+      wsClosed: (from, id) => ws?.remoteClosed(from, id),
       drained: () => {
         for (const b of batchedListeners) b.flushQueued();
       },

@@ -9,6 +9,7 @@ import { randomHash } from "./support/clients.ts";
 import { bdecode, urlencodeBytes } from "./support/http.ts";
 import { startFlags, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
 import { needs } from "./requirements.ts";
+import { exchangeOverConn, randomId, WsClient } from "./support/ws_client.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -40,6 +41,9 @@ function makeCertificate(dir: string): void {
       "/CN=127.0.0.1",
       "-addext",
       "subjectAltName=IP:127.0.0.1",
+      // A leaf, not a CA: rustls (Deno's TLS client) refuses a CA certificate as the server's.
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
     ],
     stdout: "null",
     stderr: "piped",
@@ -99,6 +103,33 @@ Deno.test({
       ok(r.code !== 0, "no plain HTTP on the TLS listener");
     });
   },
+});
+
+Deno.test("wss:// on the TLS listener: the WebSocket tracker over TLS, the same WebSocket swarm", async () => {
+  await withTlsTracker(async (t, dir) => {
+    const hash = randomId();
+    const caCerts = [await Deno.readTextFile(`${dir}/cert.pem`)];
+    const secure = await Deno.connectTls({ hostname: "127.0.0.1", port: t.tls[0], caCerts });
+    try {
+      const reply = await exchangeOverConn(secure, "/announce", {
+        action: "announce",
+        info_hash: hash,
+        peer_id: randomId(),
+        left: 0,
+      });
+      deepStrictEqual([reply.action, reply.complete, reply.incomplete], ["announce", 1, 0]);
+      // A ws:// client on the plain listener sees the wss:// peer.
+      const plain = await WsClient.connect(`ws://127.0.0.1:${t.tcp[0]}/announce`);
+      try {
+        plain.send({ action: "announce", info_hash: hash, peer_id: randomId(), left: 1 });
+        deepStrictEqual([(await plain.next()).complete, await plain.pending], [1, 0]);
+      } finally {
+        await plain.close();
+      }
+    } finally {
+      secure.close();
+    }
+  });
 });
 
 Deno.test("listen.tls without its certificate, or with a missing file, stops the start and says why", async () => {

@@ -292,3 +292,65 @@ Deno.test("websocket: frames a client sends unmasked close the connection with 1
     }
   });
 });
+
+for (const workers of [2, 4]) {
+  Deno.test(`websocket, ${workers} workers: offers and answers cross workers, a scrape gathers, a close reaches the owner`, async () => {
+    await withConfiguredTracker(`tracker.workers ${workers}\n`, async (t) => {
+      const hash = randomId();
+      const peers: WsClient[] = [];
+      const ids: string[] = [];
+      try {
+        // Six connections: the kernel spreads them over the workers' listeners.
+        for (let k = 0; k < 6; k++) {
+          peers.push(await WsClient.connect(url(t)));
+          ids.push(randomId());
+        }
+        for (let k = 0; k < 6; k++) {
+          // Peer k makes k offers: as many as the peers before it, so each of them gets one.
+          const offers = Array.from({ length: k }, () => offer(`v=0 from ${k}`));
+          peers[k].send(announce(hash, ids[k], { event: "started", offers }));
+          const reply = await peers[k].next();
+          strictEqual(reply.incomplete, k + 1, `reply to peer ${k}`);
+          const used = new Set<string>();
+          for (let j = 0; j < k; j++) {
+            const got = await peers[j].next();
+            strictEqual(got.peer_id, ids[k]);
+            strictEqual(got.info_hash, hash);
+            strictEqual(got.offer.sdp, `v=0 from ${k}`);
+            ok(offers.some((o) => o.offer_id === got.offer_id) && !used.has(got.offer_id));
+            used.add(got.offer_id);
+            peers[j].send(announce(hash, ids[j], {
+              answer: { type: "answer", sdp: `v=0 answer of ${j}` },
+              offer_id: got.offer_id,
+              to_peer_id: ids[k],
+            }));
+          }
+          const answeredBy = new Set<string>();
+          for (let j = 0; j < k; j++) {
+            const a = await peers[k].next();
+            strictEqual(a.answer.sdp, `v=0 answer of ${ids.indexOf(a.peer_id)}`);
+            answeredBy.add(a.peer_id);
+          }
+          strictEqual(answeredBy.size, k);
+        }
+        // A scrape of eight torrents (most unknown) is answered by each owner for its own.
+        const hashes = [hash, ...Array.from({ length: 7 }, randomId)];
+        peers[0].send({ action: "scrape", info_hash: hashes });
+        const files: Record<string, { complete: number; incomplete: number }> = {};
+        while (Object.keys(files).length < hashes.length) {
+          const r = await peers[0].next();
+          strictEqual(r.action, "scrape");
+          Object.assign(files, r.files);
+        }
+        strictEqual(files[hash].incomplete, 6);
+        for (const h of hashes.slice(1)) strictEqual(files[h].incomplete, 0);
+        // Closed sockets take their peers away on the owner, whichever worker held them.
+        for (let k = 1; k < 6; k++) await peers[k].close();
+        await scrapeUntil(peers[0], hash, (e) => e.incomplete === 1);
+        ok(await metric(t.tcp[0], 'opentracker_handoff_records_total{direction="sent"}') > 0);
+      } finally {
+        for (const p of peers) await p.close();
+      }
+    });
+  });
+}

@@ -220,6 +220,11 @@ export class TrackerLogic {
     this.#o.ws.closeConnection(link);
   }
 
+  /** True while the connection `link` holds WebSocket peers here. */
+  wsHolds(link: WsLink): boolean {
+    return this.#o.ws.holds(link);
+  }
+
   /** Drops the WebSocket peers that have not announced since `nowMs - timeoutMs`. */
   wsExpire(nowMs: number, timeoutMs: number): void {
     this.#o.ws.expire(nowMs, timeoutMs);

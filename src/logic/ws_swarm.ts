@@ -173,6 +173,11 @@ export class WsSwarm<C extends object> {
     };
   }
 
+  /** True while `conn` holds a peer in some torrent. */
+  holds(conn: C): boolean {
+    return (this.#byConn.get(conn)?.size ?? 0) > 0;
+  }
+
   /** Removes every peer of a closed connection; returns how many. */
   closeConnection(conn: C): number {
     const mine = this.#byConn.get(conn);

@@ -15,6 +15,10 @@
  * |               | record for the owner of its torrent                                       |
  * | syncOut       | as syncRecord: a record to send to the cluster, for the worker with the    |
  * |               | live sync socket                                                          |
+ * | wsMessage     | 2–3 from, 4–7 connection id, 8… a WebSocket message (UTF-8) for the owner  |
+ * |               | of its torrent, from a connection of worker `from`                         |
+ * | wsDeliver     | 4–7 connection id, 8… a message (UTF-8) for a connection of this worker    |
+ * | wsClosed      | 2–3 from, 4–7 connection id: that connection closed, its peers go          |
  *
  * A forwarded datagram is answered by the owner from its own socket on the same address (the
  * listener index names it); the other kinds are answered to the worker named by `from`.
@@ -33,6 +37,9 @@ export const SHARD_MESSAGE = {
   httpReply: 5,
   syncRecord: 6,
   syncOut: 7,
+  wsMessage: 8,
+  wsDeliver: 9,
+  wsClosed: 10,
 } as const;
 
 /** Bytes before a forwarded datagram. */
@@ -186,6 +193,24 @@ export function writeHttpReplyHead(b: Uint8Array, at: number, requestId: number)
   b[at] = SHARD_MESSAGE.httpReply;
   b[at + 1] = b[at + 2] = b[at + 3] = 0;
   putU32(b, at + 4, requestId);
+}
+
+/** Bytes before the text of a WebSocket record (wsMessage, wsDeliver; all of wsClosed). */
+export const WS_HEAD_BYTES = 8;
+
+/** Writes the head of a WebSocket record of `kind` (its text follows at +8). */
+export function writeWsHead(
+  b: Uint8Array,
+  at: number,
+  kind: number,
+  from: number,
+  connectionId: number,
+): void {
+  b[at] = kind;
+  b[at + 1] = 0;
+  b[at + 2] = from & 255;
+  b[at + 3] = from >>> 8;
+  putU32(b, at + 4, connectionId);
 }
 
 /** Bytes of a live sync record (syncRecord, syncOut). */

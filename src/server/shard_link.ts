@@ -12,6 +12,7 @@
  */
 
 import {
+  fromOf,
   getU32,
   HTTP_REPLY_HEAD_BYTES,
   putScrapeAnswerEntry,
@@ -26,6 +27,8 @@ import {
   writeHttpReplyHead,
   writeScrapeHead,
   writeSyncRecord,
+  writeWsHead,
+  WS_HEAD_BYTES,
 } from "../protocol/shard_message.ts";
 import { ShardMap } from "../logic/shards.ts";
 import { ringBufferBytes, SpscRing } from "../util/spsc_ring.ts";
@@ -93,6 +96,12 @@ export interface ShardInbox {
   syncRecord(data: Uint8Array, at: number): void;
   /** A record to send to the cluster (this is the worker with the live sync socket). */
   syncOut(data: Uint8Array, at: number): void;
+  /** A WebSocket message for a torrent this one owns, from connection `id` of worker `from`. */
+  wsMessage(from: number, id: number, text: Uint8Array): void;
+  /** A WebSocket message for connection `id` of this worker. */
+  wsDeliver(id: number, text: Uint8Array): void;
+  /** Connection `id` of worker `from` closed. */
+  wsClosed(from: number, id: number): void;
   /** Called once per drain, after the records: flush what they produced (UDP replies). */
   drained(): void;
 }
@@ -362,6 +371,28 @@ export class ShardLink {
     b.set(body.subarray(0, length), at + HTTP_REPLY_HEAD_BYTES);
   }
 
+  /** Bytes of the longest WebSocket text a record can carry. */
+  get wsTextBytesMax(): number {
+    let max = Infinity;
+    for (const ring of this.#out) if (ring !== null) max = Math.min(max, ring.payloadBytesMax);
+    return max - WS_HEAD_BYTES;
+  }
+
+  /**
+   * Hands a WebSocket record of `kind` (wsMessage, wsDeliver, wsClosed) about connection `id` to
+   * worker `to`, with `text` (UTF-8, at most {@link wsTextBytesMax}); false when the ring was full
+   * (dropped and counted). {@link flush} publishes it.
+   */
+  sendWs(to: number, kind: number, id: number, text: Uint8Array | null): boolean {
+    const n = text === null ? 0 : text.length;
+    const at = this.reserve(to, WS_HEAD_BYTES + n);
+    if (at < 0) return false;
+    const b = this.buffer(to);
+    writeWsHead(b, at, kind, this.index, id);
+    if (text !== null) b.set(text, at + WS_HEAD_BYTES);
+    return true;
+  }
+
   /** Forgets an expected HTTP reply whose record could not be sent. */
   forgetHttp(id: number): void {
     this.#http.delete(id);
@@ -430,6 +461,19 @@ export class ShardLink {
             break;
           case SHARD_MESSAGE.syncOut:
             inbox.syncOut(data, at);
+            break;
+          case SHARD_MESSAGE.wsMessage:
+            inbox.wsMessage(
+              fromOf(data, at),
+              getU32(data, at + 4),
+              data.subarray(at + 8, at + len),
+            );
+            break;
+          case SHARD_MESSAGE.wsDeliver:
+            inbox.wsDeliver(getU32(data, at + 4), data.subarray(at + 8, at + len));
+            break;
+          case SHARD_MESSAGE.wsClosed:
+            inbox.wsClosed(fromOf(data, at), getU32(data, at + 4));
             break;
           case SHARD_MESSAGE.httpReply: {
             const id = getU32(data, at + 4);

@@ -3,8 +3,13 @@
  * the upgraded connections, reads their messages (protocol/ws_tracker.ts), calls the tracker
  * logic, and writes the replies and relays to the connections the logic names.
  *
- * A message about a torrent is handled where its WebSocket peers are kept; with one worker that
- * is here. Relays go to a {@link WsLink}: a connection of this worker is written to at once.
+ * A message about a torrent is handled by the worker that owns the torrent (`tracker.workers`),
+ * where its WebSocket peers are kept: a message on a connection of this worker about another
+ * worker's torrent is handed to that worker as it came (a ring record, server/shard_link.ts), and
+ * what the owner sends back — the reply, offers and answers for any connection of any worker —
+ * goes to a {@link WsLink}: a connection of this worker is written to at once, one of another
+ * worker through its ring. A scrape naming torrents of several workers gets one reply from each.
+ * When a connection closes, every worker it talked to drops its peers.
  */
 
 import { DEFAULTS } from "../types.ts";
@@ -15,6 +20,7 @@ import { ascii, RequestHead } from "../protocol/http1.ts";
 import { handshakeProblem, handshakeRefusal, switchingProtocols } from "../protocol/websocket.ts";
 import {
   parseWsMessage,
+  toBinaryString,
   writeAnnounceReply,
   writeAnswer,
   writeError,
@@ -25,7 +31,9 @@ import {
   WsScrape,
   WsScrapeEntry,
 } from "../protocol/ws_tracker.ts";
+import { SHARD_MESSAGE } from "../protocol/shard_message.ts";
 import { ConnectionTable, Tracked } from "./connections.ts";
+import { ShardLink } from "./shard_link.ts";
 import { writeAll } from "./conn_io.ts";
 import { WsConnection, WsConnectionLimits } from "./ws_connection.ts";
 
@@ -48,10 +56,13 @@ export interface WsHubOptions {
   intervalSeconds: number;
   /** Silence after which a connection closes (the table's deadline); pinged at half. */
   timeoutMs: number;
+  /** With several workers: this worker's links to the others. */
+  shards: ShardLink | null;
 }
 
 const NOT_AUTHORIZED = "Requested download is not authorized for use with this tracker.";
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** The 503 a handshake gets when the WebSocket connections are at their cap. */
 const AT_CAP = encoder.encode(
@@ -71,6 +82,10 @@ export class WsHub {
   readonly #o: WsHubOptions;
   readonly #conns = new Map<number, WsConnection>();
   readonly #byTracked = new Map<Tracked, WsConnection>();
+  /** Connections of other workers that sent messages here, by worker × 2^31 + id. */
+  readonly #remote = new Map<number, WsLink>();
+  /** The other workers each local connection sent messages to (told when it closes). */
+  readonly #contacted = new Map<WsConnection, Set<number>>();
   readonly #sweeper: ReturnType<typeof setInterval>;
   #nextId = 1;
   #expiredAt = performance.now();
@@ -135,6 +150,12 @@ export class WsHub {
       this.#conns.delete(id);
       this.#byTracked.delete(t);
       o.logic.wsClosed(c.link);
+      const contacted = this.#contacted.get(c);
+      if (contacted !== undefined) {
+        this.#contacted.delete(c);
+        for (const to of contacted) o.shards!.sendWs(to, SHARD_MESSAGE.wsClosed, id, null);
+        o.shards!.flush();
+      }
     }
   }
 
@@ -149,11 +170,20 @@ export class WsHub {
     if (nowMs - this.#expiredAt >= EXPIRE_INTERVAL_MS) {
       this.#expiredAt = nowMs;
       o.logic.wsExpire(nowMs, 2000 * o.intervalSeconds);
+      // A connection of another worker whose peers all went is forgotten here (its close may
+      // have been lost at a full ring); it comes back with its next message.
+      for (const [key, link] of this.#remote) {
+        if (!o.logic.wsHolds(link)) this.#remote.delete(key);
+      }
     }
   }
 
-  /** Delivers `text` to the connection `link`; false when it has gone. */
+  /** Delivers `text` to the connection `link`; false when it has gone (or a ring was full). */
   deliver(link: WsLink, text: string): boolean {
+    const o = this.#o;
+    if (link.worker !== o.worker) {
+      return o.shards!.sendWs(link.worker, SHARD_MESSAGE.wsDeliver, link.id, encoder.encode(text));
+    }
     const c = this.#conns.get(link.id);
     return c !== undefined && c.link === link && c.sendText(text);
   }
@@ -166,10 +196,59 @@ export class WsHub {
       o.counters.wsBadMessages++;
       c.sendText(writeError(m));
     } else if (m.kind === "scrape") {
-      this.#scrape(c, m);
+      this.#routeScrape(c, m);
     } else {
-      this.#announce(m, c.link);
+      const owner = o.shards === null ? o.worker : o.shards.map.of(m.infoHash);
+      if (owner === o.worker) this.#announce(m, c.link);
+      else this.#forward(c, owner, text, m.infoHash);
     }
+    o.shards?.flush();
+  }
+
+  /** Hands a message to the worker that owns its torrent. */
+  #forward(c: WsConnection, owner: number, text: string, infoHash: Uint8Array | null): void {
+    const o = this.#o;
+    const shards = o.shards!;
+    const bytes = encoder.encode(text);
+    let why: string | null = null;
+    if (bytes.length > shards.wsTextBytesMax) {
+      why = `message too long for this tracker's workers: at most ${shards.wsTextBytesMax} bytes`;
+    } else if (!shards.sendWs(owner, SHARD_MESSAGE.wsMessage, c.link.id, bytes)) {
+      why = "the tracker is busy, retry";
+    }
+    if (why !== null) {
+      o.counters.wsBadMessages++;
+      const action = infoHash === null ? "scrape" : "announce";
+      c.sendText(writeError({ reason: why, action, infoHash }));
+      return;
+    }
+    let contacted = this.#contacted.get(c);
+    if (contacted === undefined) this.#contacted.set(c, contacted = new Set());
+    contacted.add(owner);
+  }
+
+  /** A message another worker's connection sent about a torrent of this worker. */
+  received(from: number, id: number, utf8: Uint8Array): void {
+    const key = from * 0x80000000 + id;
+    let link = this.#remote.get(key);
+    if (link === undefined) this.#remote.set(key, link = { worker: from, id });
+    const m = parseWsMessage(decoder.decode(utf8), WS_LIMITS);
+    if (m.kind === "announce") this.#announce(m, link);
+    else if (m.kind === "scrape") this.#scrape(link, m.infoHashes);
+  }
+
+  /** A message the owner of a torrent sends to connection `id` of this worker. */
+  delivered(id: number, utf8: Uint8Array): void {
+    this.#conns.get(id)?.sendText(decoder.decode(utf8));
+  }
+
+  /** Connection `id` of worker `from` closed: its peers here go. */
+  remoteClosed(from: number, id: number): void {
+    const key = from * 0x80000000 + id;
+    const link = this.#remote.get(key);
+    if (link === undefined) return;
+    this.#remote.delete(key);
+    this.#o.logic.wsClosed(link);
   }
 
   #announce(a: WsAnnounce, from: WsLink): void {
@@ -200,7 +279,8 @@ export class WsHub {
     }
   }
 
-  #scrape(c: WsConnection, s: WsScrape): void {
+  /** A scrape: this worker's torrents answered here, each other owner's handed to it. */
+  #routeScrape(c: WsConnection, s: WsScrape): void {
     const o = this.#o;
     o.counters.wsScrapes++;
     if (s.infoHashes.length === 0) {
@@ -212,11 +292,33 @@ export class WsHub {
       }));
       return;
     }
-    const entries: WsScrapeEntry[] = s.infoHashes.map((infoHash) => ({
+    if (o.shards === null) return this.#scrape(c.link, s.infoHashes);
+    const byOwner = new Map<number, Uint8Array[]>();
+    for (const h of s.infoHashes) {
+      const owner = o.shards.map.of(h);
+      let list = byOwner.get(owner);
+      if (list === undefined) byOwner.set(owner, list = []);
+      list.push(h);
+    }
+    for (const [owner, hashes] of byOwner) {
+      if (owner === o.worker) this.#scrape(c.link, hashes);
+      else {
+        const text = JSON.stringify({
+          action: "scrape",
+          info_hash: hashes.map((h) => toBinaryString(h)),
+        });
+        this.#forward(c, owner, text, null);
+      }
+    }
+  }
+
+  #scrape(to: WsLink, hashes: readonly Uint8Array[]): void {
+    const o = this.#o;
+    const entries: WsScrapeEntry[] = hashes.map((infoHash) => ({
       infoHash,
       ...(o.logic.wsScrape(infoHash) ?? { complete: 0, incomplete: 0, downloaded: 0 }),
     }));
-    c.sendText(writeScrapeReply(entries));
+    this.deliver(to, writeScrapeReply(entries));
   }
 }
 

@@ -103,3 +103,51 @@ export function offer(
 ): { offer_id: string; offer: { type: "offer"; sdp: string } } {
   return { offer_id: randomId(), offer: { type: "offer", sdp } };
 }
+
+/**
+ * One WebSocket request and its reply over an already open connection (a TLS one with the test's
+ * own CA, which Deno's WebSocket cannot be given): the handshake, one masked text frame, one
+ * unfragmented text frame back.
+ */
+export async function exchangeOverConn(
+  conn: Deno.Conn,
+  path: string,
+  message: Message,
+): Promise<Message> {
+  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  await conn.write(new TextEncoder().encode(
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  ));
+  let got = new Uint8Array(0);
+  const more = async () => {
+    const buf = new Uint8Array(16_384);
+    const n = await conn.read(buf);
+    if (n === null) throw new Error("closed by the tracker");
+    const joined = new Uint8Array(got.length + n);
+    joined.set(got);
+    joined.set(buf.subarray(0, n), got.length);
+    got = joined;
+  };
+  const text = () => new TextDecoder().decode(got);
+  while (!text().includes("\r\n\r\n")) await more();
+  const headEnd = text().indexOf("\r\n\r\n") + 4;
+  if (!text().startsWith("HTTP/1.1 101 ")) throw new Error(`no upgrade: ${text()}`);
+  // A client's frame is masked (RFC 6455 section 5.3).
+  const payload = new TextEncoder().encode(JSON.stringify(message));
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  const head = payload.length < 126
+    ? [0x81, 0x80 | payload.length]
+    : [0x81, 0x80 | 126, payload.length >> 8, payload.length & 255];
+  const frame = new Uint8Array([...head, ...mask, ...payload.map((b, i) => b ^ mask[i & 3])]);
+  await conn.write(frame);
+  got = got.slice(headEnd);
+  while (got.length < 2) await more();
+  const short = got[1] & 127;
+  const [length, start] = short < 126 ? [short, 2] : [0, 4];
+  while (got.length < start) await more();
+  const n = short < 126 ? length : (got[2] << 8) | got[3];
+  while (got.length < start + n) await more();
+  if (got[0] !== 0x81) throw new Error(`not a text frame: ${got[0]}`);
+  return JSON.parse(new TextDecoder().decode(got.subarray(start, start + n)));
+}
