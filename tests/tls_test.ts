@@ -9,6 +9,7 @@ import { randomHash } from "./support/clients.ts";
 import { bdecode, urlencodeBytes } from "./support/http.ts";
 import { startFlags, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
 import { needs } from "./requirements.ts";
+import { makeCertificate } from "./support/tls.ts";
 import { exchangeOverConn, randomId, WsClient } from "./support/ws_client.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -19,36 +20,6 @@ async function run(
 ): Promise<{ code: number; out: Uint8Array; err: string }> {
   const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
   return { code: r.code, out: r.stdout, err: new TextDecoder().decode(r.stderr) };
-}
-
-function makeCertificate(dir: string): void {
-  const r = new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      `${dir}/key.pem`,
-      "-out",
-      `${dir}/cert.pem`,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      // A leaf, not a CA: rustls (Deno's TLS client) refuses a CA certificate as the server's.
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).outputSync();
-  strictEqual(r.code, 0, new TextDecoder().decode(r.stderr));
 }
 
 const tlsConf = (dir: string) =>
@@ -105,31 +76,34 @@ Deno.test({
   },
 });
 
-Deno.test("wss:// on the TLS listener: the WebSocket tracker over TLS, the same WebSocket swarm", async () => {
-  await withTlsTracker(async (t, dir) => {
-    const hash = randomId();
-    const caCerts = [await Deno.readTextFile(`${dir}/cert.pem`)];
-    const secure = await Deno.connectTls({ hostname: "127.0.0.1", port: t.tls[0], caCerts });
-    try {
-      const reply = await exchangeOverConn(secure, "/announce", {
-        action: "announce",
-        info_hash: hash,
-        peer_id: randomId(),
-        left: 0,
-      });
-      deepStrictEqual([reply.action, reply.complete, reply.incomplete], ["announce", 1, 0]);
-      // A ws:// client on the plain listener sees the wss:// peer.
-      const plain = await WsClient.connect(`ws://127.0.0.1:${t.tcp[0]}/announce`);
+Deno.test({
+  name: "wss:// on the TLS listener: the WebSocket tracker over TLS, the same WebSocket swarm",
+  ...needs("curl"),
+  fn: () =>
+    withTlsTracker(async (t, dir) => {
+      const hash = randomId();
+      const caCerts = [await Deno.readTextFile(`${dir}/cert.pem`)];
+      const secure = await Deno.connectTls({ hostname: "127.0.0.1", port: t.tls[0], caCerts });
       try {
-        plain.send({ action: "announce", info_hash: hash, peer_id: randomId(), left: 1 });
-        deepStrictEqual([(await plain.next()).complete, await plain.pending], [1, 0]);
+        const reply = await exchangeOverConn(secure, "/announce", {
+          action: "announce",
+          info_hash: hash,
+          peer_id: randomId(),
+          left: 0,
+        });
+        deepStrictEqual([reply.action, reply.complete, reply.incomplete], ["announce", 1, 0]);
+        // A ws:// client on the plain listener sees the wss:// peer.
+        const plain = await WsClient.connect(`ws://127.0.0.1:${t.tcp[0]}/announce`);
+        try {
+          plain.send({ action: "announce", info_hash: hash, peer_id: randomId(), left: 1 });
+          deepStrictEqual([(await plain.next()).complete, await plain.pending], [1, 0]);
+        } finally {
+          await plain.close();
+        }
       } finally {
-        await plain.close();
+        secure.close();
       }
-    } finally {
-      secure.close();
-    }
-  });
+    }),
 });
 
 Deno.test("listen.tls without its certificate, or with a missing file, stops the start and says why", async () => {

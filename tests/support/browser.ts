@@ -25,8 +25,8 @@ async function run(cmd: string, args: string[]): Promise<void> {
   }
 }
 
-/** Creates the namespace and starts Chromium in it. */
-export async function isolatedBrowser(): Promise<IsolatedBrowser> {
+/** Creates the namespace and starts Chromium in it, with `args` added to its flags. */
+export async function isolatedBrowser(args: readonly string[] = []): Promise<IsolatedBrowser> {
   const name = `otb${Deno.pid}x${made++}`;
   await run("ip", ["netns", "add", name]);
   const dir = await Deno.makeTempDir({ prefix: "otb-" });
@@ -57,6 +57,7 @@ export async function isolatedBrowser(): Promise<IsolatedBrowser> {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        ...args,
       ],
     });
     return {
