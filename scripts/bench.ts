@@ -24,6 +24,7 @@
 import { parseArgs } from "node:util";
 import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
 import { freePort, waitForPort } from "../tests/support/ports.ts";
+import { median, rssKiB, Running, running, sh } from "./bench_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -44,14 +45,6 @@ const SECONDS = Number(values.seconds);
 const RUNS = Number(values.runs);
 const ROOT = new URL("../", import.meta.url).pathname;
 const SOURCE = `${ROOT}../shared/bench/udpload.c`;
-
-function sh(cmd: string[], opts: { quiet?: boolean } = {}): { ok: boolean; out: string } {
-  const r = new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
-    .outputSync();
-  const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-  if (!r.success && !opts.quiet) console.error(out);
-  return { ok: r.success, out };
-}
 
 const work = Deno.makeTempDirSync();
 Deno.chmodSync(work, 0o755);
@@ -79,24 +72,6 @@ if (wanted("debian") && sh(["/usr/bin/opentracker", "-v"], { quiet: true }).ok) 
   references.push({ name: "Debian opentracker", binary: "/usr/bin/opentracker", whitelist: true });
 }
 if (references.length === 0) console.error("No reference opentracker found: ours alone.");
-
-interface Running {
-  pid: number;
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** A started tracker process; stopping it sends SIGTERM and waits for the exit. */
-function running(child: Deno.ChildProcess, port: number): Running {
-  return {
-    pid: child.pid,
-    port,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
-}
 
 /** How a workload runs: our UDP path and workers, the trackers' CPUs and the generator's. */
 interface Setup {
@@ -240,16 +215,6 @@ function load(
   const line = r.out.split("\n").find((l) => l.startsWith("RESULT "));
   if (!line) throw new Error(`no RESULT line:\n${r.out}`);
   return JSON.parse(line.slice(7));
-}
-
-function rssKiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(status.match(/VmRSS:\s+(\d+)/)![1]);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 type Row = {

@@ -523,7 +523,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       table: connections,
       worker: link?.index ?? 0,
       connectionsMax: share(config.wsConnectionsMax || Math.floor(cap.connectionsMax / 2)),
-      limits: wsConnectionLimits(),
+      limits: wsConnectionLimits(config.wsMessagesPerSecond),
       intervalSeconds: config.wsIntervalSeconds,
       timeoutMs: config.wsTimeoutSeconds * 1000,
       shards: link,

@@ -100,6 +100,8 @@ export interface Config {
   readonly wsIntervalSeconds: number;
   /** Seconds of silence after which a WebSocket connection is closed (pinged at half). */
   readonly wsTimeoutSeconds: number;
+  /** Messages per second one WebSocket connection may send (bursts of twice as many). */
+  readonly wsMessagesPerSecond: number;
   /** `listen.udp.workers`: accepted for compatibility; Deno serves UDP on the event loop. */
   readonly udpWorkers: number;
   /**
@@ -178,6 +180,7 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     wsConnectionsMax: 0,
     wsIntervalSeconds: DEFAULTS.wsIntervalSeconds,
     wsTimeoutSeconds: DEFAULTS.wsTimeoutSeconds,
+    wsMessagesPerSecond: DEFAULTS.wsMessagesPerSecond,
     udpWorkers: 0,
     udpBatch: "auto",
     workers: 0,

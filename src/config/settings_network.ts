@@ -143,6 +143,14 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
     ...number("wsTimeoutSeconds", 2, 86_400),
   },
   {
+    key: "listen.ws.messages_per_second",
+    syntax: "count",
+    doc: "(ours) Messages one WebSocket connection may send per second, sustained (a burst may " +
+      "reach twice as many); more are answered with an error and dropped. Default " +
+      `${DEFAULTS.wsMessagesPerSecond}.`,
+    ...number("wsMessagesPerSecond", 1, 1_000_000),
+  },
+  {
     key: "listen.udp.workers",
     syntax: "count",
     doc: "Accepted for compatibility. UDP is served on the event loop; the value is not used.",

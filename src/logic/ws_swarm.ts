@@ -43,8 +43,8 @@ export const WS_SWARM_LIMITS: WsSwarmLimits = {
 };
 
 interface Peer<C> {
+  /** The peer_id as the binary string the client sent (the peer_id itself, 20 characters). */
   readonly key: string;
-  readonly peerId: Uint8Array;
   readonly conn: C;
   seeding: boolean;
   seenMs: number;
@@ -61,7 +61,8 @@ interface Torrent<C> {
 /** Where an offer goes. */
 export interface WsTarget<C> {
   readonly conn: C;
-  readonly peerId: Uint8Array;
+  /** Its peer_id as a binary string. */
+  readonly key: string;
 }
 
 /** The outcome of {@link WsSwarm.announce}. */
@@ -132,7 +133,7 @@ export class WsSwarm<C extends object> {
         t = { peers: [], at: new Map(), seeders: 0, downloaded: 0 };
         this.#torrents.set(hashKey, t);
       }
-      peer = { key: peerKey, peerId: a.peerId.slice(), conn, seeding: false, seenMs: nowMs };
+      peer = { key: peerKey, conn, seeding: false, seenMs: nowMs };
       t.at.set(peerKey, t.peers.length);
       t.peers.push(peer);
       this.#peers++;

@@ -1,4 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { toBinaryString } from "../protocol/ws_tracker.ts";
 import { WsSwarm } from "./ws_swarm.ts";
 import { WsAnnounce } from "../protocol/ws_tracker.ts";
 import { EVENT } from "../types.ts";
@@ -38,7 +39,7 @@ Deno.test("WsSwarm: offers go to other peers of the torrent, answers find the of
   const r = s.announce(announce(1, 1, { offers: 5 }), a, 1);
   deepStrictEqual([r.complete, r.incomplete, r.refused], [1, 1, null]);
   deepStrictEqual(r.targets.map((t) => t.conn), [b]);
-  deepStrictEqual([...r.targets[0].peerId], [...id(2)]);
+  strictEqual(r.targets[0].key, toBinaryString(id(2)));
   strictEqual(s.answerTarget(hash(1), id(1)), a);
   strictEqual(s.answerTarget(hash(1), id(3)), null, "not in this torrent");
   deepStrictEqual(s.scrape(hash(1)), { complete: 1, incomplete: 1, downloaded: 0 });

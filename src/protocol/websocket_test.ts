@@ -85,11 +85,11 @@ function clientFrame(opcode: number, payload: Uint8Array | string, fin = true): 
 function reader(limits = { messageBytesMax: 1024, fragmentsMax: 4 }) {
   const events: string[] = [];
   const r = new FrameReader(limits, {
-    message: (t) => events.push(`message ${t}`),
-    ping: (d) => events.push(`ping ${new TextDecoder().decode(d)}`),
-    pong: () => events.push("pong"),
-    closed: (code, reason) => events.push(`closed ${code} ${reason}`),
-    failed: (code, reason) => events.push(`failed ${code} ${reason}`),
+    onMessage: (t) => events.push(`message ${t}`),
+    onPing: (d) => events.push(`ping ${new TextDecoder().decode(d)}`),
+    onPong: () => events.push("pong"),
+    onClose: (code, reason) => events.push(`closed ${code} ${reason}`),
+    onFail: (code, reason) => events.push(`failed ${code} ${reason}`),
   });
   return { r, events };
 }

@@ -87,21 +87,28 @@ export interface WsError {
   readonly infoHash: Uint8Array | null;
 }
 
+/** True when `v` is a 20-character binary string (every code unit a byte). */
+function isBinaryString(v: unknown): v is string {
+  if (typeof v !== "string" || v.length !== 20) return false;
+  for (let i = 0; i < 20; i++) if (v.charCodeAt(i) > 255) return false;
+  return true;
+}
+
 /** The bytes of a 20-character binary string, or null. */
 export function binaryString(v: unknown): Uint8Array | null {
-  if (typeof v !== "string" || v.length !== 20) return null;
+  if (!isBinaryString(v)) return null;
   const out = new Uint8Array(20);
-  for (let i = 0; i < 20; i++) {
-    const c = v.charCodeAt(i);
-    if (c > 255) return null;
-    out[i] = c;
-  }
+  for (let i = 0; i < 20; i++) out[i] = v.charCodeAt(i);
   return out;
 }
 
 /** The binary string of `bytes[off, off + 20)`. */
 export function toBinaryString(bytes: Uint8Array, off = 0): string {
-  return String.fromCharCode(...bytes.subarray(off, off + 20));
+  // A loop of one-character appends: V8 builds the 20 characters without the argument list a
+  // spread into fromCharCode would (measured: a sixth of a WebSocket announce's cost).
+  let s = "";
+  for (let i = off; i < off + 20; i++) s += String.fromCharCode(bytes[i]);
+  return s;
 }
 
 function sdpOf(v: unknown, type: "offer" | "answer", limits: WsLimits): Sdp | string {
@@ -174,7 +181,7 @@ function parseAnnounce(o: Record<string, unknown>, limits: WsLimits): WsAnnounce
         string,
         unknown
       >;
-      if (binaryString(entry.offer_id) === null) return fail("invalid offer_id", infoHash);
+      if (!isBinaryString(entry.offer_id)) return fail("invalid offer_id", infoHash);
       const offer = sdpOf(entry.offer, "offer", limits);
       if (typeof offer === "string") return fail(offer, infoHash);
       offers.push({ offerId: entry.offer_id as string, offer });
@@ -184,7 +191,7 @@ function parseAnnounce(o: Record<string, unknown>, limits: WsLimits): WsAnnounce
   if (o.answer !== undefined) {
     const toPeerId = binaryString(o.to_peer_id);
     if (toPeerId === null) return fail("invalid to_peer_id (required with answer)", infoHash);
-    if (binaryString(o.offer_id) === null) return fail("invalid offer_id", infoHash);
+    if (!isBinaryString(o.offer_id)) return fail("invalid offer_id", infoHash);
     const sdp = sdpOf(o.answer, "answer", limits);
     if (typeof sdp === "string") return fail(sdp, infoHash);
     answer = { toPeerId, offerId: o.offer_id as string, answer: sdp };

@@ -320,9 +320,10 @@ export class HttpServer {
       const ws = this.#o.ws ?? null;
       if (head.upgradeWebSocket && ws !== null && isWebSocketPath(head)) {
         // The connection is the WebSocket's from here; what followed the head is its first bytes.
+        // Returned, not awaited: this session's buffers go with its frame (a WebSocket may stay
+        // open for hours).
         table.enter(t, CONN_STATE.writing, performance.now());
-        await ws.upgrade(conn, t, head, buf.subarray(headEnd, end));
-        return;
+        return ws.upgrade(conn, t, head, buf.slice(headEnd, end));
       }
       let reply: HttpReply;
       try {

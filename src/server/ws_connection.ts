@@ -11,6 +11,7 @@ import {
   CLOSE_CODE,
   closeFrame,
   frame,
+  FrameEvents,
   FrameLimits,
   FrameReader,
   OPCODE,
@@ -20,10 +21,16 @@ import { CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
 import { writeAll } from "./conn_io.ts";
 
 /**
- * Read buffer of a connection. Small: an idle WebSocket holds it in its pending read, and
- * tracker messages are a few KiB; a larger one takes a few reads.
+ * Read buffers: an idle WebSocket holds one in its pending read, so a quiet connection reads
+ * into a small one; a read that fills its buffer makes the next one four times larger, up to the
+ * largest (a busy connection keeps its size).
  */
-const READ_BYTES = 2048;
+const READ_BYTES_QUIET = 256;
+const EMPTY = new Uint8Array(0);
+const READ_BYTES_MAX = 16_384;
+/** A frame that arrives this long after the previous read marks the connection quiet: its next
+ * read buffer is the small one. */
+const QUIET_MS = 1000;
 
 /** Limits of one connection. */
 export interface WsConnectionLimits extends FrameLimits {
@@ -46,7 +53,7 @@ export interface WsConnectionEvents {
 }
 
 /** A WebSocket connection of this worker. */
-export class WsConnection {
+export class WsConnection implements FrameEvents {
   readonly link: WsLink;
   readonly tracked: Tracked;
   /** Sent a ping since the last frame from the client. */
@@ -59,6 +66,8 @@ export class WsConnection {
   #queue: Uint8Array[] = [];
   #queued = 0;
   #writing = false;
+  /** A drain is queued as a microtask. */
+  #scheduled = false;
   /** After a close frame was queued: nothing else is sent, the socket closes once it is out. */
   #closing = false;
   #closed = false;
@@ -83,19 +92,38 @@ export class WsConnection {
     this.#events = events;
     this.#tokens = 2 * limits.messagesPerSecond;
     this.#refilledMs = performance.now();
-    this.#reader = new FrameReader(limits, {
-      message: (text) => this.#message(text),
-      ping: (data) => this.#send(frame(OPCODE.pong, data), true),
-      pong: () => {},
-      closed: (code) => {
-        // Echo the close (RFC 6455 section 5.5.1) and end once it is written.
-        this.close(code === 1005 ? CLOSE_CODE.normal : code, "", false);
-      },
-      failed: (code, reason) => {
-        this.close(code, reason, true);
-        this.#events.protocolError(this, code, reason);
-      },
-    });
+    this.#reader = new FrameReader(limits, this);
+  }
+
+  // The frame reader's events: methods, so that a connection carries no closures of its own.
+
+  onMessage(text: string): void {
+    const now = performance.now();
+    const rate = this.#limits.messagesPerSecond;
+    this.#tokens = Math.min(2 * rate, this.#tokens + (now - this.#refilledMs) * rate / 1000);
+    this.#refilledMs = now;
+    if (this.#tokens < 1) {
+      this.#events.overRate(this);
+      return;
+    }
+    this.#tokens--;
+    this.#events.message(this, text);
+  }
+
+  onPing(data: Uint8Array): void {
+    this.#send(frame(OPCODE.pong, data), true);
+  }
+
+  onPong(): void {}
+
+  onClose(code: number): void {
+    // Echo the close (RFC 6455 section 5.5.1) and end once it is written.
+    this.close(code === 1005 ? CLOSE_CODE.normal : code, "", false);
+  }
+
+  onFail(code: number, reason: string): void {
+    this.close(code, reason, true);
+    this.#events.protocolError(this, code, reason);
   }
 
   /** Bytes queued for the client. */
@@ -105,25 +133,40 @@ export class WsConnection {
 
   /**
    * Reads until the socket closes. `first` holds the bytes that arrived after the handshake's
-   * head. Rejects with the socket's error (the caller tells a disconnect from a failure).
+   * head (the reader keeps it). Rejects with the socket's error (the caller tells a disconnect
+   * from a failure).
    */
   async run(first: Uint8Array): Promise<void> {
     const table = this.#table;
     table.enter(this.tracked, CONN_STATE.websocket, performance.now());
-    if (first.length > 0) this.#reader.push(first.slice());
-    const buf = new Uint8Array(READ_BYTES);
+    if (first.length > 0) this.#reader.push(first);
+    first = EMPTY; // not held by this frame for the connection's life
+    let buf = new Uint8Array(READ_BYTES_QUIET);
+    let lastMs = performance.now();
     while (!this.#closed && !(this.#reader.done && !this.#linger)) {
       const n = await this.#conn.read(buf);
       if (n === null) break;
       // After our close frame: discard until the client closes (the table's deadline bounds it).
       if (this.#reader.done) continue;
+      const now = performance.now();
+      const quiet = now - lastMs >= QUIET_MS;
+      lastMs = now;
       this.pinged = false;
-      table.enter(this.tracked, CONN_STATE.websocket, performance.now());
+      table.enter(this.tracked, CONN_STATE.websocket, now);
       // The reader keeps views of bytes it has not consumed: it gets a copy, the buffer is reused.
       this.#reader.push(buf.slice(0, n));
+      // Between messages the reader holds no receiver (measured: no slower under load, and an
+      // idle connection keeps 1.4 KiB less).
+      this.#reader.shed();
+      const next = n === buf.length
+        ? Math.min(4 * buf.length, READ_BYTES_MAX)
+        : quiet
+        ? READ_BYTES_QUIET
+        : buf.length;
+      if (next !== buf.length) buf = new Uint8Array(next);
     }
     // Let a queued close frame go out before the socket closes.
-    while (this.#writing && !this.#closed) await this.#drained();
+    while ((this.#writing || this.#scheduled) && !this.#closed) await this.#drained();
   }
 
   /** Sends a text message; false when the connection is closing or was closed as a slow reader. */
@@ -149,7 +192,7 @@ export class WsConnection {
     this.#closing = true;
     this.#linger = linger;
     if (linger) this.#table.enter(this.tracked, CONN_STATE.writing, performance.now());
-    else if (!this.#writing) this.#shut();
+    else if (!this.#writing && !this.#scheduled) this.#shut();
   }
 
   /** Closes the socket now (the pending read ends the session). */
@@ -163,19 +206,6 @@ export class WsConnection {
     } catch { /* already closed */ }
   }
 
-  #message(text: string): void {
-    const now = performance.now();
-    const rate = this.#limits.messagesPerSecond;
-    this.#tokens = Math.min(2 * rate, this.#tokens + (now - this.#refilledMs) * rate / 1000);
-    this.#refilledMs = now;
-    if (this.#tokens < 1) {
-      this.#events.overRate(this);
-      return;
-    }
-    this.#tokens--;
-    this.#events.message(this, text);
-  }
-
   /** Queues `bytes`; `control` frames pass the limit (they are tiny and bounded by reads). */
   #send(bytes: Uint8Array, control: boolean): boolean {
     if (this.#closing || this.#closed) return false;
@@ -186,7 +216,16 @@ export class WsConnection {
     }
     this.#queue.push(bytes);
     this.#queued += bytes.length;
-    if (!this.#writing) void this.#drain();
+    if (!this.#writing && !this.#scheduled) {
+      // The write waits for the microtasks already queued: Deno resolves the reads that
+      // completed together in one batch, so every message they produce for this client leaves
+      // in one write (measured: a write costs more than handling a message).
+      this.#scheduled = true;
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        if (!this.#writing) void this.#drain();
+      });
+    }
     return true;
   }
 

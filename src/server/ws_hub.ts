@@ -35,7 +35,7 @@ import { SHARD_MESSAGE } from "../protocol/shard_message.ts";
 import { ConnectionTable, Tracked } from "./connections.ts";
 import { ShardLink } from "./shard_link.ts";
 import { writeAll } from "./conn_io.ts";
-import { WsConnection, WsConnectionLimits } from "./ws_connection.ts";
+import { WsConnection, WsConnectionEvents, WsConnectionLimits } from "./ws_connection.ts";
 
 /** How often silent connections are pinged. */
 const SWEEP_INTERVAL_MS = 1000;
@@ -90,6 +90,21 @@ export class WsHub {
   #nextId = 1;
   #expiredAt = performance.now();
 
+  /** What the connections report: one object for all of them (each call names its connection). */
+  readonly #events: WsConnectionEvents = {
+    message: (c, text) => this.#message(c, text),
+    overRate: (c) => {
+      this.#o.counters.wsBadMessages++;
+      c.sendText(writeError({
+        reason: `too many messages: at most ${this.#o.limits.messagesPerSecond} per second`,
+        action: null,
+        infoHash: null,
+      }));
+    },
+    protocolError: () => this.#o.counters.wsClosedProtocol++,
+    slowReader: () => this.#o.counters.wsClosedSlow++,
+  };
+
   constructor(options: WsHubOptions) {
     this.#o = options;
     this.#sweeper = setInterval(() => this.sweep(performance.now()), SWEEP_INTERVAL_MS);
@@ -115,7 +130,8 @@ export class WsHub {
   /**
    * Serves an upgrade request on `conn` (tracked as `t`): refuses a bad handshake or one over the
    * cap with an HTTP error, else switches protocols and serves the WebSocket until it closes.
-   * `rest` holds the bytes read after the head.
+   * `rest` holds the bytes read after the head. `head` is read before the first await only (the
+   * caller drops its buffer then).
    */
   async upgrade(conn: Deno.Conn, t: Tracked, head: RequestHead, rest: Uint8Array): Promise<void> {
     const o = this.#o;
@@ -129,31 +145,26 @@ export class WsHub {
     o.counters.wsHandshakes++;
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0x7fffffff ? 1 : this.#nextId + 1;
-    const c = new WsConnection(conn, t, { worker: o.worker, id }, o.table, o.limits, {
-      message: (c, text) => this.#message(c, text),
-      overRate: (c) => {
-        o.counters.wsBadMessages++;
-        c.sendText(writeError({
-          reason: `too many messages: at most ${o.limits.messagesPerSecond} per second`,
-          action: null,
-          infoHash: null,
-        }));
-      },
-      protocolError: () => o.counters.wsClosedProtocol++,
-      slowReader: () => o.counters.wsClosedSlow++,
-    });
+    const c = new WsConnection(conn, t, { worker: o.worker, id }, o.table, o.limits, this.#events);
     this.#conns.set(id, c);
     this.#byTracked.set(t, c);
+    // Returned, not awaited: this frame (with the request head) ends here.
+    return this.#serve(c, rest);
+  }
+
+  /** Serves an upgraded connection until it closes, then drops its peers everywhere. */
+  async #serve(c: WsConnection, rest: Uint8Array): Promise<void> {
+    const o = this.#o;
     try {
       await c.run(rest);
     } finally {
-      this.#conns.delete(id);
-      this.#byTracked.delete(t);
+      this.#conns.delete(c.link.id);
+      this.#byTracked.delete(c.tracked);
       o.logic.wsClosed(c.link);
       const contacted = this.#contacted.get(c);
       if (contacted !== undefined) {
         this.#contacted.delete(c);
-        for (const to of contacted) o.shards!.sendWs(to, SHARD_MESSAGE.wsClosed, id, null);
+        for (const to of contacted) o.shards!.sendWs(to, SHARD_MESSAGE.wsClosed, c.link.id, null);
         o.shards!.flush();
       }
     }
@@ -322,12 +333,12 @@ export class WsHub {
   }
 }
 
-/** The limits of a connection from the defaults (the frame and rate limits). */
-export function wsConnectionLimits(): WsConnectionLimits {
+/** The limits of a connection: the configured message rate, the frame and queue bounds. */
+export function wsConnectionLimits(messagesPerSecond: number): WsConnectionLimits {
   return {
     messageBytesMax: DEFAULTS.wsMessageBytesMax,
     fragmentsMax: 16,
     sendBufferBytesMax: DEFAULTS.wsSendBufferBytesMax,
-    messagesPerSecond: DEFAULTS.wsMessagesPerSecond,
+    messagesPerSecond,
   };
 }
