@@ -529,7 +529,13 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       shards: link,
     })
     : null;
-  const http = new HttpServer({ routes, counters, connections, clock, log, ws });
+  // Plain TCP on epoll (fd_tcp.ts) needs FFI to the C library, as the batched UDP path does.
+  const tcpWhy = config.tcpBatch === "off" ? null : libcUnavailableReason();
+  if (config.tcpBatch === "on" && tcpWhy !== null) {
+    throw new StartError(`listen.tcp.batch on: ${tcpWhy}`, 1);
+  }
+  const epoll = config.tcpBatch !== "off" && tcpWhy === null;
+  const http = new HttpServer({ routes, counters, connections, clock, log, ws, epoll });
   const udpHandler = new UdpHandler({
     logic,
     counters,

@@ -109,6 +109,11 @@ export interface Config {
    * it when FFI is granted on Linux.
    */
   readonly udpBatch: "auto" | "on" | "off";
+  /**
+   * `listen.tcp.batch`: plain TCP listeners on epoll through FFI to the C library; `auto` takes
+   * it when FFI is granted on Linux.
+   */
+  readonly tcpBatch: "auto" | "on" | "off";
   /** `tracker.workers`: shards of the swarm, each in its own worker; 0 = one per core. */
   readonly workers: number;
   readonly announceIntervalSeconds: number;
@@ -183,6 +188,7 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     wsMessagesPerSecond: DEFAULTS.wsMessagesPerSecond,
     udpWorkers: 0,
     udpBatch: "auto",
+    tcpBatch: "auto",
     workers: 0,
     announceIntervalSeconds: DEFAULTS.announceIntervalSeconds,
     announceVariationSeconds: DEFAULTS.announceVariationSeconds,

@@ -151,6 +151,18 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
     ...number("wsMessagesPerSecond", 1, 1_000_000),
   },
   {
+    key: "listen.tcp.batch",
+    syntax: "auto|on|off",
+    doc: "(ours) Serve the plain TCP listeners (HTTP, WebSocket) on epoll through FFI to the C " +
+      "library (Linux): one wait reports every ready connection, reads and writes are direct " +
+      "calls. auto: when FFI to the C library is granted on Linux, else Deno's own TCP. on: " +
+      "refuse to start without it. TLS listeners always use Deno's. Default auto.",
+    apply: (d, v) => {
+      d.tcpBatch = v.toLowerCase() === "auto" ? "auto" : bool(v) ? "on" : "off";
+    },
+    show: (d) => [d.tcpBatch],
+  },
+  {
     key: "listen.udp.workers",
     syntax: "count",
     doc: "Accepted for compatibility. UDP is served on the event loop; the value is not used.",

@@ -3,6 +3,25 @@
  * and telling a client that went away from a failure worth a log line.
  */
 
+/**
+ * What the sessions use of a TCP connection: `Deno.Conn` has it, and so does fd_tcp.ts's
+ * connection on epoll.
+ */
+export interface TcpConn {
+  readonly remoteAddr: Deno.Addr;
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+}
+
+/** A listener of either kind. */
+export interface TcpListener {
+  readonly addr: Deno.Addr;
+  accept(): Promise<TcpConn>;
+  close(): void;
+}
+
 /** What ends a connection quietly: the peer went away, or the table closed it. */
 export function isDisconnect(error: unknown): boolean {
   return error instanceof Deno.errors.BadResource ||
@@ -15,7 +34,7 @@ export function isDisconnect(error: unknown): boolean {
 }
 
 /** Writes all of `data` (a write may take part of it). */
-export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+export async function writeAll(conn: TcpConn, data: Uint8Array): Promise<void> {
   let off = 0;
   while (off < data.length) off += await conn.write(data.subarray(off));
 }

@@ -32,7 +32,8 @@ import { ERROR_PAGE, ErrorPage } from "../protocol/http_response.ts";
 import { HttpReply } from "./http_reply.ts";
 import { HttpRoutes } from "./http_routes.ts";
 import { addressKey, CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
-import { isDisconnect, writeAll } from "./conn_io.ts";
+import { isDisconnect, TcpConn, TcpListener, writeAll } from "./conn_io.ts";
+import { FdListener } from "./fd_tcp.ts";
 import { isWebSocketPath, WsHub } from "./ws_hub.ts";
 
 /** First read buffer of a connection; typical announces are 300–600 bytes. */
@@ -59,6 +60,8 @@ export interface HttpServerOptions {
   log: (line: string) => void;
   /** Takes WebSocket upgrades on `/announce` and `/`; null: they are plain HTTP requests. */
   ws?: WsHub | null;
+  /** Plain TCP listeners on epoll through FFI (fd_tcp.ts) instead of `Deno.listen`. */
+  epoll?: boolean;
 }
 
 /** A bound listener. */
@@ -104,9 +107,9 @@ const INTERNAL_ERROR = REQUEST_TOO_LARGE;
 export class HttpServer {
   readonly #o: HttpServerOptions;
   readonly #table: ConnectionTable;
-  readonly #listeners: Deno.Listener[] = [];
+  readonly #listeners: TcpListener[] = [];
   /** The TLS listeners, rebound with a new certificate by {@link replaceCertificate}. */
-  readonly #tlsListeners: { host: string; port: number; listener: Deno.Listener }[] = [];
+  readonly #tlsListeners: { host: string; port: number; listener: TcpListener }[] = [];
   readonly #sweeper: ReturnType<typeof setInterval>;
   readonly #sessions = new Set<Promise<void>>();
   #closed = false;
@@ -137,9 +140,11 @@ export class HttpServer {
     // A TLS listener always shares its port (SO_REUSEPORT): a new certificate comes with a new
     // listener beside it, then the old one closes (the caller checked that no other process
     // holds the port).
-    const listener = tls === null
-      ? Deno.listen({ hostname: host, port, transport: "tcp", reusePort })
-      : Deno.listenTls({ hostname: host, port, transport: "tcp", reusePort: true, ...tls });
+    const listener: TcpListener = tls !== null
+      ? Deno.listenTls({ hostname: host, port, transport: "tcp", reusePort: true, ...tls })
+      : this.#o.epoll
+      ? new FdListener(host, port, reusePort)
+      : Deno.listen({ hostname: host, port, transport: "tcp", reusePort });
     this.#listeners.push(listener);
     const addr = listener.addr as Deno.NetAddr;
     if (tls !== null) this.#tlsListeners.push({ host, port: addr.port, listener });
@@ -188,7 +193,7 @@ export class HttpServer {
     await Promise.all(this.#sessions);
   }
 
-  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+  async #acceptLoop(listener: TcpListener): Promise<void> {
     let backoffMs = 0;
     while (!this.#closed) {
       // At the cap, new connections wait in the kernel's queue until one of ours has gone.
@@ -197,7 +202,7 @@ export class HttpServer {
         await room;
         continue;
       }
-      let conn: Deno.Conn;
+      let conn: TcpConn;
       try {
         conn = await listener.accept();
         backoffMs = 0;
@@ -238,7 +243,7 @@ export class HttpServer {
     );
   }
 
-  async #serve(conn: Deno.Conn): Promise<void> {
+  async #serve(conn: TcpConn): Promise<void> {
     this.#o.counters.tcpAccepts++;
     const ip = new Uint8Array(16);
     const hostname = (conn.remoteAddr as Deno.NetAddr).hostname;
@@ -269,7 +274,7 @@ export class HttpServer {
   }
 
   /** Requests of one connection, in order, until it closes or may not be kept. */
-  async #session(conn: Deno.Conn, t: Tracked, ip: Uint8Array): Promise<void> {
+  async #session(conn: TcpConn, t: Tracked, ip: Uint8Array): Promise<void> {
     const table = this.#table;
     const head = new RequestHead();
     let buf = new Uint8Array(READ_BYTES_INITIAL);
@@ -357,7 +362,7 @@ export class HttpServer {
   }
 
   /** A chunked reply: each chunk is written before the next is produced. */
-  async #stream(conn: Deno.Conn, t: Tracked, reply: HttpReply): Promise<void> {
+  async #stream(conn: TcpConn, t: Tracked, reply: HttpReply): Promise<void> {
     const table = this.#table;
     const reader = reply.stream!.getReader();
     try {

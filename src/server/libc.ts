@@ -1,7 +1,7 @@
 /**
  * The C library through Deno FFI, opened once and only when FFI is granted for one of
- * {@link LIBC_PATHS} (or unscoped): the batched UDP path (recvmmsg/sendmmsg), the descriptor
- * limit (getrlimit) and giving freed memory back (malloc_trim) use it. Linux LP64 (x86_64, aarch64) layouts.
+ * {@link LIBC_PATHS} (or unscoped): the batched UDP path (recvmmsg/sendmmsg), TCP on epoll, the
+ * descriptor limit (getrlimit) and giving freed memory back (malloc_trim) use it. Linux LP64 (x86_64, aarch64) layouts.
  */
 
 import { LIBC_PATHS } from "../types.ts";
@@ -19,6 +19,14 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  // TCP on epoll (fd_tcp.ts): epoll_wait is the one call that blocks, on its own thread.
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
   // glibc's: hands the allocator's free memory back to the system (server/memory_giveback.ts).
   // Optional: another C library may not have it.
   malloc_trim: { parameters: ["usize"], result: "i32", optional: true },

@@ -18,7 +18,7 @@ import {
   textFrame,
 } from "../protocol/websocket.ts";
 import { CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
-import { writeAll } from "./conn_io.ts";
+import { TcpConn, writeAll } from "./conn_io.ts";
 
 /**
  * Read buffers: an idle WebSocket holds one in its pending read, so a quiet connection reads
@@ -58,7 +58,7 @@ export class WsConnection implements FrameEvents {
   readonly tracked: Tracked;
   /** Sent a ping since the last frame from the client. */
   pinged = false;
-  readonly #conn: Deno.Conn;
+  readonly #conn: TcpConn;
   readonly #table: ConnectionTable;
   readonly #limits: WsConnectionLimits;
   readonly #events: WsConnectionEvents;
@@ -77,7 +77,7 @@ export class WsConnection implements FrameEvents {
   #refilledMs: number;
 
   constructor(
-    conn: Deno.Conn,
+    conn: TcpConn,
     tracked: Tracked,
     link: WsLink,
     table: ConnectionTable,

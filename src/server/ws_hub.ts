@@ -34,7 +34,7 @@ import {
 import { SHARD_MESSAGE } from "../protocol/shard_message.ts";
 import { ConnectionTable, Tracked } from "./connections.ts";
 import { ShardLink } from "./shard_link.ts";
-import { writeAll } from "./conn_io.ts";
+import { TcpConn, writeAll } from "./conn_io.ts";
 import { WsConnection, WsConnectionEvents, WsConnectionLimits } from "./ws_connection.ts";
 
 /** How often silent connections are pinged. */
@@ -133,7 +133,7 @@ export class WsHub {
    * `rest` holds the bytes read after the head. `head` is read before the first await only (the
    * caller drops its buffer then).
    */
-  async upgrade(conn: Deno.Conn, t: Tracked, head: RequestHead, rest: Uint8Array): Promise<void> {
+  async upgrade(conn: TcpConn, t: Tracked, head: RequestHead, rest: Uint8Array): Promise<void> {
     const o = this.#o;
     const problem = handshakeProblem(head);
     if (problem !== null || this.#conns.size >= o.connectionsMax) {

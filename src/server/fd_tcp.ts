@@ -1,0 +1,404 @@
+/**
+ * TCP through Deno FFI to the C library (Linux): listeners and connections on non-blocking
+ * descriptors watched by one epoll instance per worker. Deno's own TCP pays an async op per read
+ * and per write (about 10 µs each, measured); here one `epoll_wait`, on a blocking thread, reports
+ * every ready descriptor at once, and the reads, writes and accepts are synchronous calls on the
+ * event loop (a system call each, no op). The objects look like `Deno.Listener` and `Deno.Conn`
+ * to the HTTP server ({@link TcpConn}), so the sessions, limits and deadlines are the same code.
+ *
+ * Edge-triggered: a descriptor is reported when it becomes readable or writable. A read or an
+ * accept is tried at once; when the call would block it waits for the next edge, which the
+ * kernel reports after that moment. TLS listeners stay on `Deno.listenTls`.
+ *
+ * Memory rules as in udp_batch.ts: the buffers the kernel writes (the event array) stay
+ * referenced for the loop's life; `read` and `write` take the caller's buffer synchronously.
+ */
+
+import { parseIp } from "../util/ip.ts";
+import { errno, failure, Libc, openLibc } from "./libc.ts";
+import { TcpConn } from "./conn_io.ts";
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
+const SO_REUSEPORT = 15;
+const IPPROTO_TCP = 6;
+const TCP_NODELAY = 1;
+const IPPROTO_IPV6 = 41;
+const IPV6_V6ONLY = 26;
+const EPOLL_CTL_ADD = 1;
+const EPOLLIN = 0x1;
+const EPOLLOUT = 0x4;
+const EPOLLERR = 0x8;
+const EPOLLHUP = 0x10;
+const EPOLLRDHUP = 0x2000;
+const EPOLLET = 0x80000000;
+const EAGAIN = 11;
+const EINTR = 4;
+const EADDRINUSE = 98;
+const ECONNRESET = 104;
+const EPIPE = 32;
+const SHUT_WR = 1;
+const MSG_NOSIGNAL = 0x4000;
+const NAME_BYTES = 28;
+/** Ready descriptors taken per epoll_wait. */
+const EVENTS_MAX = 256;
+/** struct epoll_event: packed (12 bytes) on x86_64, 16 on aarch64. */
+const EVENT_BYTES = Deno.build.arch === "x86_64" ? 12 : 16;
+const EVENT_DATA_OFFSET = Deno.build.arch === "x86_64" ? 4 : 8;
+const WAIT_TIMEOUT_MS = 250;
+const LISTEN_BACKLOG = 4096;
+
+/** Where a closing connection's unread input goes. */
+const drain = new Uint8Array(4096);
+
+/** A descriptor the loop reports to. */
+interface Watched {
+  onEvents(mask: number): void;
+}
+
+/** The epoll instance of this isolate and the loop that waits on it. */
+class EpollLoop {
+  readonly #c: Libc;
+  readonly #epfd: number;
+  readonly #events = new Uint8Array(EVENTS_MAX * EVENT_BYTES);
+  readonly #view = new DataView(this.#events.buffer);
+  readonly #ctl = new Uint8Array(16);
+  readonly #watched = new Map<number, Watched>();
+  #running = false;
+
+  constructor(c: Libc) {
+    this.#c = c;
+    this.#epfd = c.epoll_create1(SOCK_CLOEXEC);
+    if (this.#epfd < 0) throw failure(c, "epoll_create1");
+  }
+
+  /** Watches `fd` (edge-triggered, in and out); the loop runs while anything is watched. */
+  add(fd: number, w: Watched): void {
+    const v = new DataView(this.#ctl.buffer);
+    v.setUint32(0, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, true);
+    v.setUint32(EVENT_DATA_OFFSET, fd, true);
+    v.setUint32(EVENT_DATA_OFFSET + 4, 0, true);
+    if (this.#c.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, this.#ctl) !== 0) {
+      throw failure(this.#c, "epoll_ctl");
+    }
+    this.#watched.set(fd, w);
+    if (!this.#running) void this.#run();
+  }
+
+  /** Forgets `fd` (closing it removes it from the epoll set). */
+  remove(fd: number): void {
+    this.#watched.delete(fd);
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#watched.size > 0) {
+        const n = await this.#c.epoll_wait(this.#epfd, this.#events, EVENTS_MAX, WAIT_TIMEOUT_MS);
+        for (let i = 0; i < n; i++) {
+          const at = i * EVENT_BYTES;
+          const mask = this.#view.getUint32(at, true);
+          const fd = this.#view.getUint32(at + EVENT_DATA_OFFSET, true);
+          this.#watched.get(fd)?.onEvents(mask);
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+}
+
+let loop: EpollLoop | null = null;
+
+function epoll(): EpollLoop {
+  return loop ??= new EpollLoop(openLibc());
+}
+
+/** The error a failed call on a connection rejects with: Deno's kinds, as its own TCP would. */
+function connError(c: Libc, what: string): Error {
+  const e = errno(c);
+  const message = failure(c, what).message;
+  if (e === ECONNRESET) return new Deno.errors.ConnectionReset(message);
+  if (e === EPIPE) return new Deno.errors.BrokenPipe(message);
+  return new Error(message);
+}
+
+/** The host of a sockaddr (IPv4 or IPv6 text) and its port. */
+function addrOf(name: Uint8Array): Deno.NetAddr {
+  const v = new DataView(name.buffer, name.byteOffset, name.byteLength);
+  const family = v.getUint16(0, true);
+  const port = v.getUint16(2);
+  if (family === AF_INET) {
+    return { transport: "tcp", hostname: name.subarray(4, 8).join("."), port };
+  }
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i++) groups.push(v.getUint16(8 + 2 * i).toString(16));
+  return { transport: "tcp", hostname: compressV6(groups), port };
+}
+
+/** RFC 5952 text of eight hex groups (the longest run of zero groups as `::`). */
+function compressV6(g: string[]): string {
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== "0") {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === "0") j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  if (best < 0) return g.join(":");
+  return `${g.slice(0, best).join(":")}::${g.slice(best + bestLen).join(":")}`;
+}
+
+/** One accepted connection. */
+class FdConn implements TcpConn, Watched {
+  readonly remoteAddr: Deno.NetAddr;
+  readonly #c: Libc;
+  readonly #fd: number;
+  #closed = false;
+  #readable = true;
+  #writable = true;
+  #reader:
+    | { buf: Uint8Array; resolve: (n: number | null) => void; reject: (e: Error) => void }
+    | null = null;
+  #writer: { buf: Uint8Array; resolve: (n: number) => void; reject: (e: Error) => void } | null =
+    null;
+
+  constructor(c: Libc, fd: number, remoteAddr: Deno.NetAddr) {
+    this.#c = c;
+    this.#fd = fd;
+    this.remoteAddr = remoteAddr;
+  }
+
+  /** Tries a read now: bytes read, 0 at the end, -1 when it would block; throws on an error. */
+  #tryRead(buf: Uint8Array): number {
+    while (true) {
+      const n = Number(this.#c.read(this.#fd, buf, BigInt(buf.length)));
+      if (n >= 0) return n;
+      const e = errno(this.#c);
+      if (e === EINTR) continue;
+      if (e === EAGAIN) return -1;
+      throw connError(this.#c, "read");
+    }
+  }
+
+  #tryWrite(buf: Uint8Array): number {
+    while (true) {
+      const n = Number(this.#c.send(this.#fd, buf, BigInt(buf.length), MSG_NOSIGNAL));
+      if (n >= 0) return n;
+      const e = errno(this.#c);
+      if (e === EINTR) continue;
+      if (e === EAGAIN) return -1;
+      throw connError(this.#c, "write");
+    }
+  }
+
+  read(buf: Uint8Array): Promise<number | null> {
+    if (this.#closed) return Promise.reject(new Deno.errors.BadResource("connection closed"));
+    if (this.#readable) {
+      try {
+        const n = this.#tryRead(buf);
+        if (n > 0) return Promise.resolve(n);
+        if (n === 0) return Promise.resolve(null);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.#readable = false;
+    }
+    return new Promise((resolve, reject) => this.#reader = { buf, resolve, reject });
+  }
+
+  write(buf: Uint8Array): Promise<number> {
+    if (this.#closed) return Promise.reject(new Deno.errors.BadResource("connection closed"));
+    if (buf.length === 0) return Promise.resolve(0);
+    if (this.#writable) {
+      try {
+        const n = this.#tryWrite(buf);
+        if (n >= 0) return Promise.resolve(n);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.#writable = false;
+    }
+    return new Promise((resolve, reject) => this.#writer = { buf, resolve, reject });
+  }
+
+  onEvents(mask: number): void {
+    if (mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      this.#readable = true;
+      const r = this.#reader;
+      if (r !== null) {
+        try {
+          const n = this.#tryRead(r.buf);
+          if (n >= 0) {
+            this.#reader = null;
+            r.resolve(n === 0 ? null : n);
+          } else this.#readable = false;
+        } catch (error) {
+          this.#reader = null;
+          r.reject(error as Error);
+        }
+      }
+    }
+    if (mask & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+      this.#writable = true;
+      const w = this.#writer;
+      if (w !== null) {
+        try {
+          const n = this.#tryWrite(w.buf);
+          if (n >= 0) {
+            this.#writer = null;
+            w.resolve(n);
+          } else this.#writable = false;
+        } catch (error) {
+          this.#writer = null;
+          w.reject(error as Error);
+        }
+      }
+    }
+  }
+
+  closeWrite(): Promise<void> {
+    if (!this.#closed) this.#c.shutdown(this.#fd, SHUT_WR);
+    return Promise.resolve();
+  }
+
+  close(): void {
+    if (this.#closed) throw new Deno.errors.BadResource("connection closed");
+    this.#closed = true;
+    epoll().remove(this.#fd);
+    // Bytes the client sent and nobody read make the kernel answer the close with a reset, and
+    // the client loses the reply before it: what has arrived is read away first (bounded).
+    for (let k = 0; k < 16 && this.#c.read(this.#fd, drain, BigInt(drain.length)) > 0; k++);
+    this.#c.close(this.#fd);
+    const error = new Deno.errors.BadResource("connection closed");
+    this.#reader?.reject(error);
+    this.#writer?.reject(error);
+    this.#reader = this.#writer = null;
+  }
+}
+
+/** A listening socket whose accepted connections are {@link FdConn}s. */
+export class FdListener implements Watched {
+  readonly addr: Deno.NetAddr;
+  readonly #c: Libc;
+  readonly #fd: number;
+  readonly #name = new Uint8Array(NAME_BYTES);
+  readonly #nameLength = new Uint8Array(4);
+  #acceptable = true;
+  #closed = false;
+  #waiter: { resolve: (c: TcpConn) => void; reject: (e: Error) => void } | null = null;
+
+  /** Binds and listens; throws `Deno.errors.AddrInUse` or another error as `Deno.listen` does. */
+  constructor(host: string, port: number, reusePort: boolean) {
+    const c = this.#c = openLibc();
+    const ip = new Uint8Array(16);
+    if (!parseIp(host, ip)) throw new Error(`not an IP address: ${host}`);
+    const v6 = host.includes(":");
+    const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw failure(c, "socket");
+    const one = new Uint8Array(4);
+    const setInt = (level: number, name: number, value: number) => {
+      new DataView(one.buffer).setInt32(0, value, true);
+      return c.setsockopt(fd, level, name, one, 4);
+    };
+    // As Deno.listen: the address may be rebound at once after a restart; "::" is dual-stack.
+    setInt(SOL_SOCKET, SO_REUSEADDR, 1);
+    if (v6) setInt(IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    if (reusePort) setInt(SOL_SOCKET, SO_REUSEPORT, 1);
+    const name = new Uint8Array(NAME_BYTES);
+    const v = new DataView(name.buffer);
+    v.setUint16(2, port);
+    let length = 16;
+    if (v6) {
+      v.setUint16(0, AF_INET6, true);
+      name.set(ip, 8);
+      length = 28;
+    } else {
+      v.setUint16(0, AF_INET, true);
+      name.set(ip.subarray(12, 16), 4);
+    }
+    if (c.bind(fd, name, length) !== 0 || c.listen(fd, LISTEN_BACKLOG) !== 0) {
+      const inUse = errno(c) === EADDRINUSE;
+      const error = failure(c, `bind ${host}:${port}`);
+      c.close(fd);
+      throw inUse ? new Deno.errors.AddrInUse(error.message) : error;
+    }
+    new DataView(this.#nameLength.buffer).setUint32(0, NAME_BYTES, true);
+    c.getsockname(fd, name, this.#nameLength);
+    this.addr = { ...addrOf(name), hostname: host };
+    this.#fd = fd;
+    epoll().add(fd, this);
+  }
+
+  /** The next connection; rejects with `BadResource` once the listener is closed. */
+  accept(): Promise<TcpConn> {
+    if (this.#closed) return Promise.reject(new Deno.errors.BadResource("listener closed"));
+    if (this.#acceptable) {
+      try {
+        const conn = this.#tryAccept();
+        if (conn !== null) return Promise.resolve(conn);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.#acceptable = false;
+    }
+    return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
+  }
+
+  #tryAccept(): TcpConn | null {
+    const c = this.#c;
+    while (true) {
+      new DataView(this.#nameLength.buffer).setUint32(0, NAME_BYTES, true);
+      const fd = c.accept4(this.#fd, this.#name, this.#nameLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        const one = new Uint8Array(4);
+        new DataView(one.buffer).setInt32(0, 1, true);
+        c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4);
+        const conn = new FdConn(c, fd, addrOf(this.#name));
+        epoll().add(fd, conn);
+        return conn;
+      }
+      const e = errno(c);
+      if (e === EINTR) continue;
+      if (e === EAGAIN) return null;
+      // The message carries "(os error N)" as Deno's does: the server tells EMFILE by it.
+      throw new Error(`${failure(c, "accept").message} (os error ${e})`);
+    }
+  }
+
+  onEvents(): void {
+    this.#acceptable = true;
+    const w = this.#waiter;
+    if (w === null) return;
+    try {
+      const conn = this.#tryAccept();
+      if (conn === null) {
+        this.#acceptable = false;
+        return;
+      }
+      this.#waiter = null;
+      w.resolve(conn);
+    } catch (error) {
+      this.#waiter = null;
+      w.reject(error as Error);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    epoll().remove(this.#fd);
+    this.#c.close(this.#fd);
+    this.#waiter?.reject(new Deno.errors.BadResource("listener closed"));
+    this.#waiter = null;
+  }
+}

@@ -1,0 +1,118 @@
+import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
+import { FdListener } from "./fd_tcp.ts";
+import { TcpConn, writeAll } from "./conn_io.ts";
+
+/** A listener on epoll and a client connected to it through Deno's own TCP. */
+async function pair(host = "127.0.0.1"): Promise<{
+  listener: FdListener;
+  server: TcpConn;
+  client: Deno.Conn;
+}> {
+  const listener = new FdListener(host, 0, false);
+  const connecting = Deno.connect({ hostname: host, port: listener.addr.port });
+  const server = await listener.accept();
+  const client = await connecting;
+  return { listener, server, client };
+}
+
+async function readAll(conn: Deno.Conn): Promise<number> {
+  const buf = new Uint8Array(65_536);
+  let total = 0;
+  while (true) {
+    const n = await conn.read(buf);
+    if (n === null) return total;
+    total += n;
+  }
+}
+
+Deno.test("fd_tcp: bytes both ways, the end of input, the peer's address", async () => {
+  for (const host of ["127.0.0.1", "::1"]) {
+    const { listener, server, client } = await pair(host);
+    try {
+      strictEqual((server.remoteAddr as Deno.NetAddr).hostname, host);
+      strictEqual(
+        (server.remoteAddr as Deno.NetAddr).port,
+        (client.localAddr as Deno.NetAddr).port,
+      );
+      await client.write(new TextEncoder().encode("ping"));
+      const buf = new Uint8Array(16);
+      const n = await server.read(buf);
+      strictEqual(new TextDecoder().decode(buf.subarray(0, n!)), "ping");
+      await writeAll(server, new TextEncoder().encode("pong"));
+      const m = await client.read(buf);
+      strictEqual(new TextDecoder().decode(buf.subarray(0, m!)), "pong");
+      // A read that waits is completed by the next bytes (the edge after it blocked).
+      const waiting = server.read(buf);
+      await client.write(Uint8Array.of(1, 2, 3));
+      strictEqual(await waiting, 3);
+      client.closeWrite();
+      strictEqual(await server.read(buf), null);
+    } finally {
+      server.close();
+      client.close();
+      listener.close();
+    }
+  }
+});
+
+Deno.test("fd_tcp: a write larger than the socket buffers completes as the client reads", async () => {
+  const { listener, server, client } = await pair();
+  try {
+    const big = new Uint8Array(16 << 20).fill(7);
+    const writing = writeAll(server, big).then(() => server.closeWrite());
+    strictEqual(await readAll(client), big.length);
+    await writing;
+  } finally {
+    server.close();
+    client.close();
+    listener.close();
+  }
+});
+
+Deno.test("fd_tcp: close rejects what waits; a closed connection or listener refuses", async () => {
+  const { listener, server, client } = await pair();
+  const waiting = server.read(new Uint8Array(16));
+  server.close();
+  await rejects(waiting, Deno.errors.BadResource);
+  await rejects(server.read(new Uint8Array(1)), Deno.errors.BadResource);
+  await rejects(server.write(new Uint8Array(1)), Deno.errors.BadResource);
+  throws(() => server.close(), Deno.errors.BadResource);
+  strictEqual(await client.read(new Uint8Array(1)), null);
+  client.close();
+  const accepting = listener.accept();
+  listener.close();
+  await rejects(accepting, Deno.errors.BadResource);
+});
+
+Deno.test("fd_tcp: closing with unread input ends with a FIN, not a reset", async () => {
+  const { listener, server, client } = await pair();
+  try {
+    await client.write(new Uint8Array(1000));
+    // The bytes arrived (the server reads one to be sure), the rest is never read.
+    strictEqual(await server.read(new Uint8Array(1)), 1);
+    server.close();
+    strictEqual(await client.read(new Uint8Array(16)), null);
+  } finally {
+    client.close();
+    listener.close();
+  }
+});
+
+Deno.test("fd_tcp: a bound port is refused as Deno.listen refuses it", () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    throws(
+      () => new FdListener("127.0.0.1", (taken.addr as Deno.NetAddr).port, false),
+      Deno.errors.AddrInUse,
+    );
+  } finally {
+    taken.close();
+  }
+  // Two listeners share a port with SO_REUSEPORT (the workers).
+  const a = new FdListener("127.0.0.1", 0, true);
+  const b = new FdListener("127.0.0.1", a.addr.port, true);
+  deepStrictEqual(b.addr.port, a.addr.port);
+  ok(a.addr.port > 0);
+  a.close();
+  b.close();
+});
