@@ -22,9 +22,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
 import { freePort, waitForPort } from "../tests/support/ports.ts";
-import { median, rssKiB, Running, running, sh } from "./bench_util.ts";
+import { median, ourTracker, rssKiB, Running, running, sh } from "./bench_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -122,23 +121,7 @@ async function startOurs(setup: Setup): Promise<Running> {
     args: [
       "-c",
       setup.trackerCpus,
-      Deno.execPath(),
-      "run",
-      ...permissionFlags({
-        read: [...INSTALL_DIRS.read, work],
-        write: INSTALL_DIRS.write,
-        ffi: setup.batch,
-        source: `${ROOT}src`,
-      }),
-      `${ROOT}main.ts`,
-      "-f",
-      conf,
-      "-i",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-P",
-      String(port),
+      ...ourTracker(ROOT, work, conf, port, setup.batch),
     ],
     stdout: "null",
     stderr: "null",

@@ -3,6 +3,40 @@
  * its resident memory, medians.
  */
 
+import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
+
+/**
+ * The command that runs this tracker from `root` as the installed wrapper would (its permission
+ * set, `work` readable), with configuration `conf`, on 127.0.0.1 `port` for UDP and TCP.
+ */
+export function ourTracker(
+  root: string,
+  work: string,
+  conf: string,
+  port: number,
+  ffi = true,
+): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    ...permissionFlags({
+      read: [...INSTALL_DIRS.read, work],
+      write: INSTALL_DIRS.write,
+      ffi,
+      source: `${root}src`,
+    }),
+    `${root}main.ts`,
+    "-f",
+    conf,
+    "-i",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-P",
+    String(port),
+  ];
+}
+
 /** Runs `cmd` to completion; its stdout and stderr together. */
 export function sh(cmd: string[], opts: { quiet?: boolean } = {}): { ok: boolean; out: string } {
   const r = new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped" })

@@ -14,9 +14,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { INSTALL_DIRS, permissionFlags } from "../src/config/permission_flags.ts";
 import { freePort, waitForPort } from "../tests/support/ports.ts";
-import { cpuSeconds, median, rssKiB, Running, running, sh } from "./bench_util.ts";
+import { cpuSeconds, median, ourTracker, rssKiB, Running, running, sh } from "./bench_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -89,22 +88,7 @@ async function startOurs(): Promise<Running> {
       "-c",
       "1",
       ...NOFILE,
-      Deno.execPath(),
-      "run",
-      ...permissionFlags({
-        read: [...INSTALL_DIRS.read, work],
-        write: INSTALL_DIRS.write,
-        source: `${ROOT}src`,
-      }),
-      `${ROOT}main.ts`,
-      "-f",
-      conf,
-      "-i",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-P",
-      String(port),
+      ...ourTracker(ROOT, work, conf, port),
     ],
     stdout: "null",
     stderr: "null",

@@ -183,20 +183,31 @@ Deno.test("websocket: closed mode refuses torrents off the whitelist", async () 
   );
 });
 
-/** Sends `head` on a raw TCP connection and returns everything the tracker sent until it closed. */
-async function raw(port: number, head: string, keepOpen = false): Promise<string> {
+/** Everything `conn` receives until the tracker closes it, as Latin-1 text. */
+async function receiveUntilClose(conn: Deno.Conn, stop: (text: string) => boolean = () => false) {
+  const chunks: number[] = [];
+  const buf = new Uint8Array(4096);
+  while (true) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    chunks.push(...buf.subarray(0, n));
+    if (stop(latin1(Uint8Array.from(chunks)))) break;
+  }
+  return latin1(Uint8Array.from(chunks));
+}
+
+/** What the tracker sends after the 101 head until it closes: the frames, as Latin-1 text. */
+async function framesUntilClose(conn: Deno.Conn): Promise<string> {
+  const text = await receiveUntilClose(conn);
+  return text.slice(text.indexOf("\r\n\r\n") + 4);
+}
+
+/** Sends `head` on a raw TCP connection; what the tracker sent until it closed (or its head). */
+async function raw(port: number, head: string, headOnly = false): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await conn.write(new TextEncoder().encode(head));
-    const chunks: number[] = [];
-    const buf = new Uint8Array(4096);
-    while (true) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      chunks.push(...buf.subarray(0, n));
-      if (keepOpen && latin1(Uint8Array.from(chunks)).includes("\r\n\r\n")) break;
-    }
-    return latin1(Uint8Array.from(chunks));
+    return await receiveUntilClose(conn, (text) => headOnly && text.includes("\r\n\r\n"));
   } finally {
     conn.close();
   }
@@ -234,16 +245,8 @@ Deno.test("websocket: a silent connection is pinged, then closed at the timeout"
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.tcp[0] });
     try {
       await conn.write(new TextEncoder().encode(upgradeHead()));
-      // Read until the close: the 101, then a ping (0x89) after about 1 s; no pong is sent.
-      const got: number[] = [];
-      const buf = new Uint8Array(1024);
-      while (true) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        got.push(...buf.subarray(0, n));
-      }
-      const text = latin1(Uint8Array.from(got));
-      const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+      // Until the close: the 101, then a ping (0x89) after about 1 s; no pong is sent.
+      const body = await framesUntilClose(conn);
       strictEqual(body.charCodeAt(0), 0x89);
       strictEqual(
         await metric(
@@ -276,15 +279,7 @@ Deno.test("websocket: frames a client sends unmasked close the connection with 1
         rsv1: false,
       });
       await conn.write(new Uint8Array(Buffer.concat(parts)));
-      const got: number[] = [];
-      const buf = new Uint8Array(1024);
-      while (true) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        got.push(...buf.subarray(0, n));
-      }
-      const text = latin1(Uint8Array.from(got));
-      const close = text.slice(text.indexOf("\r\n\r\n") + 4);
+      const close = await framesUntilClose(conn);
       strictEqual(close.charCodeAt(0), 0x88);
       strictEqual((close.charCodeAt(2) << 8) | close.charCodeAt(3), 1002);
     } finally {

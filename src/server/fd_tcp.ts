@@ -14,22 +14,26 @@
  * referenced for the loop's life; `read` and `write` take the caller's buffer synchronously.
  */
 
-import { parseIp } from "../util/ip.ts";
-import { errno, failure, Libc, openLibc } from "./libc.ts";
+import {
+  AF_INET,
+  boundSocket,
+  EAGAIN,
+  EINTR,
+  errno,
+  failure,
+  Libc,
+  openLibc,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCKADDR_BYTES,
+  SOL_SOCKET,
+} from "./libc.ts";
 import { TcpConn } from "./conn_io.ts";
 
-const AF_INET = 2;
-const AF_INET6 = 10;
 const SOCK_STREAM = 1;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
-const SO_REUSEPORT = 15;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
-const IPPROTO_IPV6 = 41;
-const IPV6_V6ONLY = 26;
 const EPOLL_CTL_ADD = 1;
 const EPOLLIN = 0x1;
 const EPOLLOUT = 0x4;
@@ -37,14 +41,11 @@ const EPOLLERR = 0x8;
 const EPOLLHUP = 0x10;
 const EPOLLRDHUP = 0x2000;
 const EPOLLET = 0x80000000;
-const EAGAIN = 11;
-const EINTR = 4;
-const EADDRINUSE = 98;
 const ECONNRESET = 104;
 const EPIPE = 32;
 const SHUT_WR = 1;
 const MSG_NOSIGNAL = 0x4000;
-const NAME_BYTES = 28;
+const NAME_BYTES = SOCKADDR_BYTES;
 /** Ready descriptors taken per epoll_wait. */
 const EVENTS_MAX = 256;
 /** struct epoll_event: packed (12 bytes) on x86_64, 16 on aarch64. */
@@ -300,38 +301,14 @@ export class FdListener implements Watched {
   /** Binds and listens; throws `Deno.errors.AddrInUse` or another error as `Deno.listen` does. */
   constructor(host: string, port: number, reusePort: boolean) {
     const c = this.#c = openLibc();
-    const ip = new Uint8Array(16);
-    if (!parseIp(host, ip)) throw new Error(`not an IP address: ${host}`);
-    const v6 = host.includes(":");
-    const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw failure(c, "socket");
-    const one = new Uint8Array(4);
-    const setInt = (level: number, name: number, value: number) => {
-      new DataView(one.buffer).setInt32(0, value, true);
-      return c.setsockopt(fd, level, name, one, 4);
-    };
-    // As Deno.listen: the address may be rebound at once after a restart; "::" is dual-stack.
-    setInt(SOL_SOCKET, SO_REUSEADDR, 1);
-    if (v6) setInt(IPPROTO_IPV6, IPV6_V6ONLY, 0);
-    if (reusePort) setInt(SOL_SOCKET, SO_REUSEPORT, 1);
-    const name = new Uint8Array(NAME_BYTES);
-    const v = new DataView(name.buffer);
-    v.setUint16(2, port);
-    let length = 16;
-    if (v6) {
-      v.setUint16(0, AF_INET6, true);
-      name.set(ip, 8);
-      length = 28;
-    } else {
-      v.setUint16(0, AF_INET, true);
-      name.set(ip.subarray(12, 16), 4);
-    }
-    if (c.bind(fd, name, length) !== 0 || c.listen(fd, LISTEN_BACKLOG) !== 0) {
-      const inUse = errno(c) === EADDRINUSE;
-      const error = failure(c, `bind ${host}:${port}`);
+    // As Deno.listen: the address may be rebound at once after a restart.
+    const fd = boundSocket(c, SOCK_STREAM, host, port, reusePort, [[SOL_SOCKET, SO_REUSEADDR, 1]]);
+    if (c.listen(fd, LISTEN_BACKLOG) !== 0) {
+      const error = failure(c, `listen ${host}:${port}`);
       c.close(fd);
-      throw inUse ? new Deno.errors.AddrInUse(error.message) : error;
+      throw error;
     }
+    const name = new Uint8Array(NAME_BYTES);
     new DataView(this.#nameLength.buffer).setUint32(0, NAME_BYTES, true);
     c.getsockname(fd, name, this.#nameLength);
     this.addr = { ...addrOf(name), hostname: host };

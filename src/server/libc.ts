@@ -5,6 +5,7 @@
  */
 
 import { LIBC_PATHS } from "../types.ts";
+import { parseIp } from "../util/ip.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -40,6 +41,21 @@ const SYMBOLS = {
   addressOf: { name: "memmove", parameters: ["buffer", "buffer", "usize"], result: "u64" },
   copyFrom: { name: "memcpy", parameters: ["buffer", "pointer", "usize"], result: "pointer" },
 } as const;
+
+/** Linux constants the socket code shares (x86_64 and aarch64 agree on these). */
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_REUSEPORT = 15;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
+export const EAGAIN = 11;
+export const EINTR = 4;
+export const EADDRINUSE = 98;
+/** Bytes of a sockaddr_in6, which holds a sockaddr_in (16) too. */
+export const SOCKADDR_BYTES = 28;
 
 /** The libc functions the tracker calls. */
 export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -129,4 +145,61 @@ export function descriptorLimit(): number | null {
   if (c.getrlimit(RLIMIT_NOFILE, new Uint8Array(rlimit.buffer)) !== 0) return null;
   // RLIM_INFINITY is all ones; any real limit fits a double exactly.
   return rlimit[0] > 1n << 40n ? Number.MAX_SAFE_INTEGER : Number(rlimit[0]);
+}
+
+/** Writes `host:port` as a sockaddr into `name`; returns its length. */
+export function writeSockaddr(host: string, port: number, name: Uint8Array): number {
+  const v = new DataView(name.buffer, name.byteOffset, name.byteLength);
+  const ip = new Uint8Array(16);
+  if (!parseIp(host, ip)) throw new Error(`not an IP address: ${host}`);
+  name.fill(0);
+  v.setUint16(2, port);
+  if (!host.includes(":")) {
+    v.setUint16(0, AF_INET, true);
+    name.set(ip.subarray(12, 16), 4);
+    return 16;
+  }
+  v.setUint16(0, AF_INET6, true);
+  name.set(ip, 8);
+  return 28;
+}
+
+/**
+ * A non-blocking socket of `type` bound to `host:port`: "::" dual-stack as Deno binds it,
+ * `options` ([level, name, value] integers) set before the bind, SO_REUSEPORT when asked. Throws
+ * `Deno.errors.AddrInUse` when the address is taken, another error naming the call otherwise
+ * (the socket is closed then).
+ */
+export function boundSocket(
+  c: Libc,
+  type: number,
+  host: string,
+  port: number,
+  reusePort: boolean,
+  options: readonly (readonly [number, number, number])[] = [],
+): number {
+  const v6 = host.includes(":");
+  const name = new Uint8Array(SOCKADDR_BYTES);
+  const length = writeSockaddr(host, port, name);
+  const fd = c.socket(v6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw failure(c, "socket");
+  const int = new Uint8Array(4);
+  const set = (level: number, option: number, value: number) => {
+    new DataView(int.buffer).setInt32(0, value, true);
+    return c.setsockopt(fd, level, option, int, 4) === 0;
+  };
+  if (v6) set(IPPROTO_IPV6, IPV6_V6ONLY, 0);
+  for (const [level, option, value] of options) set(level, option, value);
+  if (reusePort && !set(SOL_SOCKET, SO_REUSEPORT, 1)) {
+    const error = failure(c, "setsockopt SO_REUSEPORT");
+    c.close(fd);
+    throw error;
+  }
+  if (c.bind(fd, name, length) !== 0) {
+    const inUse = errno(c) === EADDRINUSE;
+    const error = failure(c, `bind ${host}:${port}`);
+    c.close(fd);
+    throw inUse ? new Deno.errors.AddrInUse(error.message) : error;
+  }
+  return fd;
 }

@@ -16,10 +16,21 @@
  */
 
 import { LIMITS } from "../types.ts";
-import { parseIp } from "../util/ip.ts";
 import { FORWARD_UDP_HEAD_BYTES, writeForwardUdpHead } from "../protocol/shard_message.ts";
 import { reuseportProgram } from "../logic/shards.ts";
-import { addressOf, errno, failure, openLibc } from "./libc.ts";
+import {
+  addressOf,
+  AF_INET,
+  AF_INET6,
+  boundSocket,
+  EAGAIN,
+  EINTR,
+  errno,
+  failure,
+  openLibc,
+  SOCKADDR_BYTES,
+  SOL_SOCKET,
+} from "./libc.ts";
 import { ShardLink } from "./shard_link.ts";
 import { UDP_FORWARD, UDP_GATHER, UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
 import { UdpListener } from "./udp_server.ts";
@@ -30,27 +41,16 @@ export const BATCH_DATAGRAMS = 64;
 const BATCHES_PER_TURN = 16;
 const POLL_TIMEOUT_MS = 250;
 
-const AF_INET = 2;
-const AF_INET6 = 10;
 const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
-const SO_REUSEPORT = 15;
 const SO_ATTACH_REUSEPORT_CBPF = 51;
-const IPPROTO_IPV6 = 41;
-const IPV6_V6ONLY = 26;
 const MSG_DONTWAIT = 0x40;
 const POLLIN = 1;
-const EAGAIN = 11;
-const EINTR = 4;
-const EADDRINUSE = 98;
 
 /** Sizes of the structures (LP64 Linux). */
 const MMSGHDR_BYTES = 64; // struct msghdr (56) + msg_len (4) + padding
 const IOVEC_BYTES = 16;
-const NAME_BYTES = 28; // sockaddr_in6; sockaddr_in (16) fits
+const NAME_BYTES = SOCKADDR_BYTES;
 const RECV_SLOT_BYTES = LIMITS.udpDatagramBytesMax;
 
 /** Options for {@link serveUdpBatched}. */
@@ -75,23 +75,6 @@ export interface BatchedUdpListener extends UdpListener {
   answerForwarded(data: Uint8Array, at: number, len: number): void;
   /** Sends the queued replies (forwarded datagrams, gathered scrapes). */
   flushQueued(): void;
-}
-
-/** Writes `host:port` as a sockaddr into `name`; returns its length. */
-function writeSockaddr(host: string, port: number, name: Uint8Array): number {
-  const v = new DataView(name.buffer, name.byteOffset, name.byteLength);
-  const ip = new Uint8Array(16);
-  if (!parseIp(host, ip)) throw new Error(`not an IP address: ${host}`);
-  name.fill(0);
-  v.setUint16(2, port);
-  if (!host.includes(":")) {
-    v.setUint16(0, AF_INET, true);
-    name.set(ip.subarray(12, 16), 4);
-    return 16;
-  }
-  v.setUint16(0, AF_INET6, true);
-  name.set(ip, 8);
-  return 28;
 }
 
 /**
@@ -120,32 +103,13 @@ function attachProgram(link: ShardLink, fd: number, log: (line: string) => void)
 /** Binds `host:port` and starts the batched loop. Throws when the socket cannot be bound. */
 export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
   const c = openLibc();
-  const v6 = o.host.includes(":");
-  const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw failure(c, "socket");
-  const int = new Uint8Array(4);
-  const setInt = (level: number, name: number, value: number) => {
-    new DataView(int.buffer).setInt32(0, value, true);
-    return c.setsockopt(fd, level, name, int, 4);
-  };
-  // "::" is dual-stack, as Deno.listenDatagram binds it; a large receive buffer absorbs bursts.
-  if (v6) setInt(IPPROTO_IPV6, IPV6_V6ONLY, 0);
-  setInt(SOL_SOCKET, SO_RCVBUF, 4 << 20);
-  // Every worker binds the same address; the kernel spreads the datagrams by source hash. The
-  // tracker checks beforehand, without the option, that no other process holds the port.
-  if (o.shards && setInt(SOL_SOCKET, SO_REUSEPORT, 1) !== 0) {
-    const error = failure(c, "setsockopt SO_REUSEPORT");
-    c.close(fd);
-    throw error;
-  }
+  // A large receive buffer absorbs bursts. Every worker binds the same address; the kernel
+  // spreads the datagrams by source hash. The tracker checks beforehand, without the option, that
+  // no other process holds the port.
+  const fd = boundSocket(c, SOCK_DGRAM, o.host, o.port, !!o.shards, [
+    [SOL_SOCKET, SO_RCVBUF, 4 << 20],
+  ]);
   const bindName = new Uint8Array(NAME_BYTES);
-  const bindLen = writeSockaddr(o.host, o.port, bindName);
-  if (c.bind(fd, bindName, bindLen) !== 0) {
-    const inUse = errno(c) === EADDRINUSE;
-    const error = failure(c, `bind ${o.host}:${o.port}`);
-    c.close(fd);
-    throw inUse ? new Deno.errors.AddrInUse(error.message) : error;
-  }
   if (o.shards) attachProgram(o.shards.link, fd, o.log);
   const lenBuf = new Uint8Array(4);
   new DataView(lenBuf.buffer).setUint32(0, NAME_BYTES, true);

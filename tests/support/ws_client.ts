@@ -49,15 +49,12 @@ export class WsClient {
     this.socket.send(typeof message === "string" ? message : JSON.stringify(message));
   }
 
-  /** The next message from the tracker; rejects when the socket closes first or after 10 s. */
-  async next(timeoutMs = 10_000): Promise<Message> {
+  /** Resolves once `done()` holds (checked at each message and at the close); rejects after `timeoutMs`. */
+  async #until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#inbox.length === 0) {
-      if (this.#closed !== null) {
-        throw new Error(`closed (${this.#closed.code} ${this.#closed.reason}) awaiting a message`);
-      }
+    while (!done()) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error("no message from the tracker in time");
+      if (left <= 0) throw new Error(`${what} in time`);
       let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
         this.#waiter = resolve;
@@ -65,6 +62,20 @@ export class WsClient {
       });
       clearTimeout(timer);
     }
+  }
+
+  /** The next message from the tracker; rejects when the socket closes first or after 10 s. */
+  async next(timeoutMs = 10_000): Promise<Message> {
+    await this.#until(
+      () => {
+        if (this.#inbox.length > 0) return true;
+        const c = this.#closed;
+        if (c !== null) throw new Error(`closed (${c.code} ${c.reason}) awaiting a message`);
+        return false;
+      },
+      timeoutMs,
+      "no message from the tracker",
+    );
     return this.#inbox.shift();
   }
 
@@ -75,18 +86,8 @@ export class WsClient {
 
   /** Resolves with the close code and reason once the socket closed (10 s at most). */
   async closed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.#closed === null) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error("the socket did not close in time");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.#waiter = resolve;
-        timer = setTimeout(resolve, left);
-      });
-      clearTimeout(timer);
-    }
-    return this.#closed;
+    await this.#until(() => this.#closed !== null, timeoutMs, "the socket did not close");
+    return this.#closed!;
   }
 
   /** Closes and waits for the close to complete. */
