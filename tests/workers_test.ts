@@ -447,3 +447,47 @@ Deno.test("2 workers: the per-address connection cap is the tracker's, not each 
     { listeners: 3 },
   );
 });
+
+Deno.test("2 workers: SIGTERM amid HTTP announces handed between workers ends the process", async () => {
+  const dir = await Deno.makeTempDir();
+  const conf = `${dir}/opentracker.conf`;
+  await Deno.writeTextFile(conf, "tracker.workers 2\n");
+  const t = await startTrackerProcess(
+    ["-f", conf, "-i", "127.0.0.1", "-p", "0", "-P", "0"],
+    2,
+    [`--allow-read=${dir}`],
+  );
+  const conns: Deno.Conn[] = [];
+  try {
+    // 32 keep-alive connections, 64 pipelined announces each, of random torrents: about half
+    // belong to the worker that did not accept the connection and wait for its answer.
+    let burst = "";
+    for (let i = 0; i < 64; i++) {
+      const q = [...randomHash()].map((b) => "%" + b.toString(16).padStart(2, "0")).join("");
+      burst += `GET /announce?info_hash=${q}&peer_id=-TR3000-abcdefghijkl&port=${i + 1}&left=1` +
+        `&compact=1 HTTP/1.1\r\nHost: t\r\n\r\n`;
+    }
+    const bytes = new TextEncoder().encode(burst);
+    for (let i = 0; i < 32; i++) {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: t.tcp[0] });
+      conns.push(c);
+      await c.write(bytes);
+    }
+    // The stop comes while those are answered: it must not wait for answers that never come.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<"hung">((resolve) =>
+      timer = setTimeout(() => resolve("hung"), 20_000)
+    );
+    const outcome = await Promise.race([t.stop(), hung]);
+    clearTimeout(timer);
+    if (outcome === "hung") {
+      Deno.kill(t.pid, "SIGKILL");
+      await t.stop();
+      console.error(t.output());
+    }
+    strictEqual(outcome, 0, "the tracker exited after SIGTERM");
+  } finally {
+    for (const c of conns) c.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -148,6 +148,8 @@ export class ShardLink {
   received = 0;
   wakeups = 0;
   #inbox: ShardInbox | null = null;
+  /** Set by {@link stop}: no request waits for another worker any more. */
+  #stopped = false;
 
   constructor(w: ShardWiring) {
     this.index = w.index;
@@ -232,7 +234,7 @@ export class ShardLink {
     local: (h: Uint8Array, o: number, counts: Counts) => boolean,
     done: (g: ScrapeGather | null) => void,
   ): boolean {
-    if (this.#scrapes.size >= PENDING_MAX) {
+    if (this.#scrapes.size >= PENDING_MAX || this.#stopped) {
       this.dropped++;
       return false;
     }
@@ -317,7 +319,7 @@ export class ShardLink {
    * many wait. The caller writes the record with that id.
    */
   expectHttp(resolve: (body: Uint8Array | null) => void): number {
-    if (this.#http.size >= PENDING_MAX) {
+    if (this.#http.size >= PENDING_MAX || this.#stopped) {
       this.dropped++;
       return -1;
     }
@@ -341,6 +343,16 @@ export class ShardLink {
       this.expired++;
       p.resolve(null);
     }
+  }
+
+  /**
+   * The tracker stops: no answer will come any more (the other workers stop too). The requests
+   * that wait are given up now and new ones are refused, so that their sessions end and the stop
+   * is not held up.
+   */
+  stop(): void {
+    this.#stopped = true;
+    this.expire(Infinity);
   }
 
   /** Requests waiting for other workers now. */
@@ -524,6 +536,7 @@ export function serveShardLink(link: ShardLink): { close(): void; done: Promise<
       link.drain();
       link.expire(performance.now());
     }
+    link.stop();
   })();
   return {
     close() {
