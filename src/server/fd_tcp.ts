@@ -277,9 +277,13 @@ class FdConn implements TcpConn, Watched {
     this.#closed = true;
     epoll().remove(this.#fd);
     // Bytes the client sent and nobody read make the kernel answer the close with a reset, and
-    // the client loses the reply before it: what has arrived is read away first (bounded).
-    for (let k = 0; k < 16 && this.#c.read(this.#fd, drain, BigInt(drain.length)) > 0; k++);
+    // the client loses the reply before it: what has arrived is read away first (bounded; not
+    // when the last read found nothing and no edge came since).
+    if (this.#readable) {
+      for (let k = 0; k < 16 && this.#c.read(this.#fd, drain, BigInt(drain.length)) > 0; k++);
+    }
     this.#c.close(this.#fd);
+    if (this.#reader === null && this.#writer === null) return;
     const error = new Deno.errors.BadResource("connection closed");
     this.#reader?.reject(error);
     this.#writer?.reject(error);
