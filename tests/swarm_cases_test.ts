@@ -156,10 +156,10 @@ Deno.test("swarm cases over batched UDP (the default with FFI to the C library),
   );
 });
 
-Deno.test("listen.udp.batch on without FFI to the C library names the grant and does not start", async () => {
+Deno.test("listen.udp.batch and listen.tcp.batch on without FFI to the C library name the grant and do not start", async () => {
   const dir = await Deno.makeTempDir();
   const conf = `${dir}/opentracker.conf`;
-  await Deno.writeTextFile(conf, "listen.udp.batch on\n");
+  await Deno.writeTextFile(conf, "listen.udp.batch on\nlisten.tcp.batch on\n");
   try {
     const denied = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -176,7 +176,7 @@ Deno.test("listen.udp.batch on without FFI to the C library names the grant and 
     strictEqual(denied.code, 1);
     match(
       new TextDecoder().decode(denied.stderr),
-      /ffi, needed by listen\.udp\.batch on; start with --allow-ffi=\/lib\/x86_64-linux-gnu\/libc\.so\.6,/,
+      /ffi, needed by listen\.udp\.batch on and listen\.tcp\.batch on; start with --allow-ffi=\/lib\/x86_64-linux-gnu\/libc\.so\.6,/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -54,9 +54,13 @@ export function checkPermissions(config: Config): string[] {
   const libcGranted = LIBC_PATHS.some((path) =>
     Deno.permissions.querySync({ name: "ffi", path }).state === "granted"
   );
-  if (config.udpBatch === "on" && !libcGranted) {
+  const batched = [
+    ...(config.udpBatch === "on" ? ["listen.udp.batch on"] : []),
+    ...(config.tcpBatch === "on" ? ["listen.tcp.batch on"] : []),
+  ];
+  if (batched.length > 0 && !libcGranted) {
     missing.push(
-      "Missing permission: ffi, needed by listen.udp.batch on; start with " +
+      `Missing permission: ffi, needed by ${batched.join(" and ")}; start with ` +
         `--allow-ffi=${LIBC_PATHS.join(",")} (deno task start and compile grant it) ` +
         "or set it to auto or off",
     );

@@ -21,7 +21,8 @@
  *
  * At the cap the accept loops ask {@link whenRoom}: it closes the oldest idle connection (a
  * keep-alive client with nothing to say), else the oldest incomplete request (a slow or
- * malicious sender; a WebSocket peer is never evicted for a newcomer, it has its own cap), and lets the next connection in at once. A closed connection keeps its
+ * malicious sender; a WebSocket peer is never evicted for a newcomer, it has its own cap), and
+ * lets the next connection in at once. A closed connection keeps its
  * descriptor until its session has ended (its pending read is cancelled on a later turn of the
  * event loop), so it stays counted until {@link release}; up to {@link CLOSING_SLACK} of them may
  * be pending while new connections come in, well inside the descriptor reserve, so that a queue

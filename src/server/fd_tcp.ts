@@ -152,6 +152,12 @@ function addrOf(name: Uint8Array): Deno.NetAddr {
   if (family === AF_INET) {
     return { transport: "tcp", hostname: name.subarray(4, 8).join("."), port };
   }
+  // An IPv4 client of a dual-stack listener: written as Deno writes it, `::ffff:a.b.c.d`.
+  let mapped = v.getUint16(18) === 0xffff;
+  for (let i = 8; i < 18 && mapped; i++) mapped = name[i] === 0;
+  if (mapped) {
+    return { transport: "tcp", hostname: `::ffff:${name.subarray(20, 24).join(".")}`, port };
+  }
   const groups: string[] = [];
   for (let i = 0; i < 8; i++) groups.push(v.getUint16(8 + 2 * i).toString(16));
   return { transport: "tcp", hostname: compressV6(groups), port };

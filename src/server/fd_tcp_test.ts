@@ -55,6 +55,27 @@ Deno.test("fd_tcp: bytes both ways, the end of input, the peer's address", async
   }
 });
 
+Deno.test("fd_tcp: an IPv4 client of a dual-stack listener is named as Deno names it", async () => {
+  const listener = new FdListener("::", 0, false);
+  const deno = Deno.listen({ hostname: "::", port: 0 });
+  try {
+    for (const l of [listener, deno]) {
+      const connecting = Deno.connect({
+        hostname: "127.0.0.1",
+        port: (l.addr as Deno.NetAddr).port,
+      });
+      const server = await l.accept();
+      const client = await connecting;
+      strictEqual((server.remoteAddr as Deno.NetAddr).hostname, "::ffff:127.0.0.1");
+      server.close();
+      client.close();
+    }
+  } finally {
+    listener.close();
+    deno.close();
+  }
+});
+
 Deno.test("fd_tcp: a write larger than the socket buffers completes as the client reads", async () => {
   const { listener, server, client } = await pair();
   try {
