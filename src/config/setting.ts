@@ -128,6 +128,30 @@ export function pathSetting(field: PathField): Pick<Setting, "apply" | "show"> {
   return { apply: path(field), show: (d) => d[field] ? [d[field]!] : [] };
 }
 
+/** A count setting that also takes `auto` (stored as 0: the tracker derives the figure). */
+export function autoCount(
+  field: "tcpConnectionsMax" | "wsConnectionsMax" | "torrentBudget",
+  min: number,
+  max: number,
+): Pick<Setting, "apply" | "show"> {
+  return {
+    apply: (d, v) => {
+      d[field] = v === "auto" ? 0 : uint(v, min, max);
+    },
+    show: (d) => [d[field] === 0 ? "auto" : String(d[field])],
+  };
+}
+
+/** An `auto|on|off` setting (any case; on and off as {@link bool} reads them). */
+export function autoSwitch(field: "udpBatch" | "tcpBatch"): Pick<Setting, "apply" | "show"> {
+  return {
+    apply: (d, v) => {
+      d[field] = v.toLowerCase() === "auto" ? "auto" : bool(v) ? "on" : "off";
+    },
+    show: (d) => [d[field]],
+  };
+}
+
 export function number<K extends keyof Draft>(
   field: K,
   min: number,

@@ -8,6 +8,8 @@
 import { DEFAULTS } from "../types.ts";
 import { MAY } from "./config.ts";
 import {
+  autoCount,
+  autoSwitch,
   bless,
   bool,
   listen,
@@ -73,10 +75,7 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
     doc: "(ours) Most open HTTP connections. At the cap a new connection closes the longest-idle " +
       "one. auto: below the process's descriptor limit and at most " +
       `${DEFAULTS.tcpConnectionsMax}. Default auto.`,
-    apply: (d, v) => {
-      d.tcpConnectionsMax = v === "auto" ? 0 : uint(v, 16, 10_000_000);
-    },
-    show: (d) => [d.tcpConnectionsMax === 0 ? "auto" : String(d.tcpConnectionsMax)],
+    ...autoCount("tcpConnectionsMax", 16, 10_000_000),
   },
   {
     key: "listen.tcp.address_connections_max",
@@ -123,10 +122,7 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
     syntax: "auto|count",
     doc: "(ours) Most open WebSocket connections (they count among the HTTP connections too, " +
       "and are never evicted for a newcomer). auto: half the HTTP connection cap. Default auto.",
-    apply: (d, v) => {
-      d.wsConnectionsMax = v === "auto" ? 0 : uint(v, 1, 10_000_000);
-    },
-    show: (d) => [d.wsConnectionsMax === 0 ? "auto" : String(d.wsConnectionsMax)],
+    ...autoCount("wsConnectionsMax", 1, 10_000_000),
   },
   {
     key: "listen.ws.interval",
@@ -157,10 +153,7 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
       "library (Linux): one wait reports every ready connection, reads and writes are direct " +
       "calls. auto: when FFI to the C library is granted on Linux, else Deno's own TCP. on: " +
       "refuse to start without it. TLS listeners always use Deno's. Default auto.",
-    apply: (d, v) => {
-      d.tcpBatch = v.toLowerCase() === "auto" ? "auto" : bool(v) ? "on" : "off";
-    },
-    show: (d) => [d.tcpBatch],
+    ...autoSwitch("tcpBatch"),
   },
   {
     key: "listen.udp.workers",
@@ -175,10 +168,7 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
       "about twice the datagrams per second of the portable path. auto: batched when FFI to " +
       "the C library is granted on Linux (deno task start and compile grant it), else " +
       "portable, saying so in the log. on: refuse to start without it. Default auto.",
-    apply: (d, v) => {
-      d.udpBatch = v.toLowerCase() === "auto" ? "auto" : bool(v) ? "on" : "off";
-    },
-    show: (d) => [d.udpBatch],
+    ...autoSwitch("udpBatch"),
   },
   {
     key: "access.whitelist",

@@ -11,6 +11,7 @@ import { formatIp, ipFromString, isV4Mapped } from "../util/ip.ts";
 import { MAY, WORKERS_MAX } from "./config.ts";
 import { parseHostPort } from "./address.ts";
 import {
+  autoCount,
   bless,
   fail,
   formatHostPortText,
@@ -199,10 +200,7 @@ export const TRACKER_SETTINGS: readonly Setting[] = [
       "been without peers the longest (kept only for its download count); if none is empty, " +
       "the new torrent is refused like a peer over the peer budget. auto: a quarter of " +
       "tracker.peer_budget, at least 1000 (1,000,000 torrents take about 110 MiB). Default auto.",
-    apply: (d, v) => {
-      d.torrentBudget = v === "auto" ? 0 : uint(v, 100, 1_000_000_000);
-    },
-    show: (d) => [d.torrentBudget === 0 ? "auto" : String(d.torrentBudget)],
+    ...autoCount("torrentBudget", 100, 1_000_000_000),
   },
   {
     key: "tracker.peer_probation",

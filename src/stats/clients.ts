@@ -15,6 +15,7 @@
 
 import { Buffer } from "node:buffer";
 import peerid from "bittorrent-peerid";
+import { toHex } from "../util/hex.ts";
 
 /** Distinct peer_id prefixes counted (per worker). */
 export const CLIENT_KEYS_MAX = 1024;
@@ -70,9 +71,7 @@ export class ClientCounts {
     const out: ClientEntry[] = [];
     for (let s = 0; s < SLOTS; s++) {
       if (this.#count[s] === 0) continue;
-      let hex = "";
-      for (let i = 0; i < 20; i++) hex += this.#sample[s * 20 + i].toString(16).padStart(2, "0");
-      out.push([hex, this.#count[s]]);
+      out.push([toHex(this.#sample, s * 20, 20), this.#count[s]]);
     }
     return out;
   }
