@@ -19,7 +19,6 @@ import {
   Setting,
   showListeners,
   showNets,
-  uint,
 } from "./setting.ts";
 
 /** `listen.*` and `access.*`. */
