@@ -174,6 +174,11 @@ export class WsConnection implements FrameEvents {
     return this.#send(textFrame(text), false);
   }
 
+  /** {@link sendText} for a message already in UTF-8 (one another worker handed over). */
+  sendUtf8(text: Uint8Array): boolean {
+    return this.#send(frame(OPCODE.text, text), false);
+  }
+
   ping(): void {
     this.pinged = true;
     this.#send(frame(OPCODE.ping, new Uint8Array(0)), true);

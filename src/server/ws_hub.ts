@@ -250,7 +250,8 @@ export class WsHub {
 
   /** A message the owner of a torrent sends to connection `id` of this worker. */
   delivered(id: number, utf8: Uint8Array): void {
-    this.#conns.get(id)?.sendText(decoder.decode(utf8));
+    // Framed as it came: the ring's bytes are copied into the frame, never decoded.
+    this.#conns.get(id)?.sendUtf8(utf8);
   }
 
   /** Connection `id` of worker `from` closed: its peers here go. */

@@ -3,6 +3,9 @@
  * browsers send and awaits the tracker's, in order.
  */
 
+import { Buffer } from "node:buffer";
+import { Receiver, Sender } from "ws";
+
 /** A 20-character binary string of random bytes (as WebTorrent writes info_hash and peer_id). */
 export function randomId(): string {
   return String.fromCharCode(...crypto.getRandomValues(new Uint8Array(20)));
@@ -107,8 +110,8 @@ export function offer(
 
 /**
  * One WebSocket request and its reply over an already open connection (a TLS one with the test's
- * own CA, which Deno's WebSocket cannot be given): the handshake, one masked text frame, one
- * unfragmented text frame back.
+ * own CA, which Deno's WebSocket cannot be given): the handshake, then one message each way,
+ * framed and read by npm `ws` as a client frames and reads them.
  */
 export async function exchangeOverConn(
   conn: Deno.Conn,
@@ -120,35 +123,44 @@ export async function exchangeOverConn(
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   ));
-  let got = new Uint8Array(0);
-  const more = async () => {
-    const buf = new Uint8Array(16_384);
-    const n = await conn.read(buf);
-    if (n === null) throw new Error("closed by the tracker");
-    const joined = new Uint8Array(got.length + n);
-    joined.set(got);
-    joined.set(buf.subarray(0, n), got.length);
-    got = joined;
-  };
-  const text = () => new TextDecoder().decode(got);
-  while (!text().includes("\r\n\r\n")) await more();
-  const headEnd = text().indexOf("\r\n\r\n") + 4;
-  if (!text().startsWith("HTTP/1.1 101 ")) throw new Error(`no upgrade: ${text()}`);
-  // A client's frame is masked (RFC 6455 section 5.3).
-  const payload = new TextEncoder().encode(JSON.stringify(message));
-  const mask = crypto.getRandomValues(new Uint8Array(4));
-  const head = payload.length < 126
-    ? [0x81, 0x80 | payload.length]
-    : [0x81, 0x80 | 126, payload.length >> 8, payload.length & 255];
-  const frame = new Uint8Array([...head, ...mask, ...payload.map((b, i) => b ^ mask[i & 3])]);
-  await conn.write(frame);
-  got = got.slice(headEnd);
-  while (got.length < 2) await more();
-  const short = got[1] & 127;
-  const [length, start] = short < 126 ? [short, 2] : [0, 4];
-  while (got.length < start) await more();
-  const n = short < 126 ? length : (got[2] << 8) | got[3];
-  while (got.length < start + n) await more();
-  if (got[0] !== 0x81) throw new Error(`not a text frame: ${got[0]}`);
-  return JSON.parse(new TextDecoder().decode(got.subarray(start, start + n)));
+  const frame = Sender.frame(Buffer.from(JSON.stringify(message)), {
+    fin: true,
+    opcode: 1,
+    mask: true,
+    readOnly: false,
+    rsv1: false,
+  });
+  const reply = new Promise<Message>((resolve, reject) => {
+    const receiver = new Receiver({ isServer: false });
+    receiver.on(
+      "message",
+      (data: Uint8Array) => resolve(JSON.parse(new TextDecoder().decode(data))),
+    );
+    receiver.on("error", reject);
+    (async () => {
+      // The 101 head first, then the frames after it go to the receiver.
+      let head: Uint8Array | null = new Uint8Array(0);
+      const buf = new Uint8Array(16_384);
+      while (true) {
+        const n = await conn.read(buf);
+        if (n === null) return reject(new Error("closed by the tracker"));
+        let bytes = buf.slice(0, n);
+        if (head !== null) {
+          bytes = Buffer.concat([head, bytes]);
+          const end = Buffer.from(bytes).indexOf("\r\n\r\n");
+          if (end < 0) {
+            head = bytes;
+            continue;
+          }
+          const text = new TextDecoder().decode(bytes.subarray(0, end));
+          if (!text.startsWith("HTTP/1.1 101 ")) return reject(new Error(`no upgrade: ${text}`));
+          bytes = bytes.subarray(end + 4);
+          head = null;
+        }
+        if (bytes.length > 0) receiver.write(Buffer.from(bytes));
+      }
+    })().catch(reject);
+  });
+  await conn.write(new Uint8Array(Buffer.concat(frame)));
+  return await reply;
 }
