@@ -80,8 +80,11 @@ export class WsSwarm<C extends object> {
   readonly #limits: WsSwarmLimits;
   readonly #random: () => number;
   readonly #torrents = new Map<string, Torrent<C>>();
-  /** The torrents each connection announced in (for its close). */
-  readonly #byConn = new WeakMap<C, Set<string>>();
+  /**
+   * The peers of each connection (for its close), as peer_ids by torrent: a close or a removal
+   * touches only its own peers, never a whole torrent's list.
+   */
+  readonly #byConn = new WeakMap<C, Map<string, string[]>>();
   #peers = 0;
   #seeders = 0;
   /** New peers refused at a limit. */
@@ -138,8 +141,10 @@ export class WsSwarm<C extends object> {
       t.peers.push(peer);
       this.#peers++;
       let mine = this.#byConn.get(conn);
-      if (mine === undefined) this.#byConn.set(conn, mine = new Set());
-      mine.add(hashKey);
+      if (mine === undefined) this.#byConn.set(conn, mine = new Map());
+      const keys = mine.get(hashKey);
+      if (keys === undefined) mine.set(hashKey, [peerKey]);
+      else keys.push(peerKey);
     } else if (a.event === EVENT.completed && a.seeding && !peer.seeding) {
       // A completion counts only for a peer held before it, as for UDP and HTTP.
       t!.downloaded++;
@@ -185,15 +190,10 @@ export class WsSwarm<C extends object> {
     if (mine === undefined) return 0;
     this.#byConn.delete(conn);
     let n = 0;
-    for (const hashKey of mine) {
+    for (const [hashKey, keys] of mine) {
       const t = this.#torrents.get(hashKey);
       if (t === undefined) continue;
-      for (let i = t.peers.length - 1; i >= 0; i--) {
-        if (t.peers[i].conn === conn) {
-          this.#remove(hashKey, t, t.peers[i].key, false);
-          n++;
-        }
-      }
+      for (const key of keys) if (this.#remove(hashKey, t, key, false)) n++;
     }
     return n;
   }
@@ -260,10 +260,13 @@ export class WsSwarm<C extends object> {
     return out;
   }
 
-  /** Removes a peer (swap with the last); drops the torrent when it has nothing left to keep. */
-  #remove(hashKey: string, t: Torrent<C>, peerKey: string, unlink = true): void {
+  /**
+   * Removes a peer (swap with the last); drops the torrent when it has nothing left to keep.
+   * False when it was not there.
+   */
+  #remove(hashKey: string, t: Torrent<C>, peerKey: string, unlink = true): boolean {
     const i = t.at.get(peerKey);
-    if (i === undefined) return;
+    if (i === undefined) return false;
     const peer = t.peers[i];
     const last = t.peers.pop()!;
     if (last !== peer) {
@@ -278,11 +281,16 @@ export class WsSwarm<C extends object> {
     }
     if (unlink) {
       const mine = this.#byConn.get(peer.conn);
-      // Its connection may hold another peer of this torrent (another peer_id): keep the link.
-      if (mine !== undefined && !t.peers.some((p) => p.conn === peer.conn)) mine.delete(hashKey);
+      const keys = mine?.get(hashKey);
+      const at = keys?.indexOf(peerKey) ?? -1;
+      if (at >= 0) {
+        keys!.splice(at, 1);
+        if (keys!.length === 0) mine!.delete(hashKey);
+      }
     }
     // A torrent goes with its last WebSocket peer (and its WebSocket downloads with it): the
     // table holds no more torrents than peers.
     if (t.peers.length === 0) this.#torrents.delete(hashKey);
+    return true;
   }
 }

@@ -112,3 +112,18 @@ Deno.test("WsSwarm: limits refuse new peers with a reason; renewals always work"
   const full = s.announce(announce(1, 3), c, 0);
   deepStrictEqual([full.complete, full.incomplete], [0, 2], "a refused peer still gets counts");
 });
+
+Deno.test("WsSwarm: two peer_ids of one connection in one torrent go one by one", () => {
+  const s = new WsSwarm();
+  const a = conn("a"), b = conn("b");
+  s.announce(announce(1, 1), a, 0);
+  s.announce(announce(1, 2), a, 0);
+  s.announce(announce(1, 3), b, 0);
+  s.announce(announce(1, 1, { event: EVENT.stopped }), a, 1);
+  strictEqual(s.holds(a), true, "its other peer_id is still held");
+  strictEqual(s.answerTarget(hash(1), id(2)), a);
+  strictEqual(s.closeConnection(a), 1);
+  strictEqual(s.holds(a), false);
+  deepStrictEqual([s.torrents, s.peers], [1, 1]);
+  strictEqual(s.answerTarget(hash(1), id(3)), b);
+});
