@@ -49,10 +49,16 @@ async function pair(): Promise<{
   return { server, client, slow: () => slowReaders, done };
 }
 
-/** Sends 100 KiB messages, one per turn of the event loop, until refused or `n` were sent. */
-async function flood(server: WsConnection, n: number): Promise<number> {
+/**
+ * Sends 100 KiB messages, one per turn of the event loop, until refused or `n` were sent. With
+ * `paced`, each waits until the queue has room for it (a client that reads is never closed).
+ */
+async function flood(server: WsConnection, n: number, paced = false): Promise<number> {
   const big = "x".repeat(100 * 1024);
   for (let i = 0; i < n; i++) {
+    while (paced && server.queuedBytes + big.length + 16 > LIMITS.sendBufferBytesMax) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
     if (!server.sendText(big)) return i;
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
@@ -70,7 +76,7 @@ Deno.test("WsConnection: a client that reads takes every message", async () => {
       received += n;
     }
   })();
-  strictEqual(await flood(server, 200), 200);
+  strictEqual(await flood(server, 200, true), 200);
   server.close(1000, "", false);
   await done;
   await reading;
