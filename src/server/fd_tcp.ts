@@ -14,8 +14,9 @@
  * referenced for the loop's life; `read` and `write` take the caller's buffer synchronously.
  */
 
+import { formatIp, isV4Mapped } from "../util/ip.ts";
 import {
-  AF_INET,
+  AF_INET6,
   boundSocket,
   EAGAIN,
   EINTR,
@@ -26,6 +27,7 @@ import {
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCKADDR_BYTES,
+  sockaddrIp,
   SOL_SOCKET,
 } from "./libc.ts";
 import { TcpConn } from "./conn_io.ts";
@@ -144,40 +146,14 @@ function connError(c: Libc, what: string): Error {
   return new Error(message);
 }
 
-/** The host of a sockaddr (IPv4 or IPv6 text) and its port. */
+/** The host of a sockaddr (IPv4 or IPv6 text, as Deno writes it) and its port. */
 function addrOf(name: Uint8Array): Deno.NetAddr {
-  const v = new DataView(name.buffer, name.byteOffset, name.byteLength);
-  const family = v.getUint16(0, true);
-  const port = v.getUint16(2);
-  if (family === AF_INET) {
-    return { transport: "tcp", hostname: name.subarray(4, 8).join("."), port };
-  }
-  // An IPv4 client of a dual-stack listener: written as Deno writes it, `::ffff:a.b.c.d`.
-  let mapped = v.getUint16(18) === 0xffff;
-  for (let i = 8; i < 18 && mapped; i++) mapped = name[i] === 0;
-  if (mapped) {
-    return { transport: "tcp", hostname: `::ffff:${name.subarray(20, 24).join(".")}`, port };
-  }
-  const groups: string[] = [];
-  for (let i = 0; i < 8; i++) groups.push(v.getUint16(8 + 2 * i).toString(16));
-  return { transport: "tcp", hostname: compressV6(groups), port };
-}
-
-/** RFC 5952 text of eight hex groups (the longest run of zero groups as `::`). */
-function compressV6(g: string[]): string {
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== "0") {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === "0") j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  if (best < 0) return g.join(":");
-  return `${g.slice(0, best).join(":")}::${g.slice(best + bestLen).join(":")}`;
+  const ip = new Uint8Array(16);
+  sockaddrIp(name, 0, ip);
+  const port = (name[2] << 8) | name[3];
+  // An IPv4 client of a dual-stack listener comes as IPv6 `::ffff:a.b.c.d`, and Deno says so.
+  const mapped = (name[0] | (name[1] << 8)) === AF_INET6 && isV4Mapped(ip, 0);
+  return { transport: "tcp", hostname: (mapped ? "::ffff:" : "") + formatIp(ip), port };
 }
 
 /** One accepted connection. */

@@ -153,6 +153,25 @@ export function descriptorLimit(): number | null {
   return rlimit[0] > 1n << 40n ? Number.MAX_SAFE_INTEGER : Number(rlimit[0]);
 }
 
+/**
+ * Reads the address of the sockaddr at `name[off..]` into `into` (16 bytes, IPv4 v4-mapped);
+ * false for a family other than IPv4 and IPv6.
+ */
+export function sockaddrIp(name: Uint8Array, off: number, into: Uint8Array): boolean {
+  const family = name[off] | (name[off + 1] << 8);
+  if (family === AF_INET) {
+    into.fill(0, 0, 10);
+    into[10] = into[11] = 0xff;
+    into.set(name.subarray(off + 4, off + 8), 12);
+    return true;
+  }
+  if (family === AF_INET6) {
+    into.set(name.subarray(off + 8, off + 24));
+    return true;
+  }
+  return false;
+}
+
 /** Writes `host:port` as a sockaddr into `name`; returns its length. */
 export function writeSockaddr(host: string, port: number, name: Uint8Array): number {
   const v = new DataView(name.buffer, name.byteOffset, name.byteLength);

@@ -20,8 +20,6 @@ import { FORWARD_UDP_HEAD_BYTES, writeForwardUdpHead } from "../protocol/shard_m
 import { reuseportProgram } from "../logic/shards.ts";
 import {
   addressOf,
-  AF_INET,
-  AF_INET6,
   boundSocket,
   EAGAIN,
   EINTR,
@@ -29,6 +27,7 @@ import {
   failure,
   openLibc,
   SOCKADDR_BYTES,
+  sockaddrIp,
   SOL_SOCKET,
 } from "./libc.ts";
 import { ShardLink } from "./shard_link.ts";
@@ -204,7 +203,7 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
       const h = i * MMSGHDR_BYTES;
       const len = hdrView.getUint32(h + 56, true);
       const nameOff = i * NAME_BYTES;
-      if (!ipOf(mem.names, nameOff, ip)) continue;
+      if (!sockaddrIp(mem.names, nameOff, ip)) continue;
       const dataOff = i * RECV_SLOT_BYTES;
       const outOff = i * UDP_REPLY_BYTES_MAX;
       const size = Math.min(len, RECV_SLOT_BYTES);
@@ -281,22 +280,6 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
     queued = 0;
   };
 
-  /** Reads the 16-byte address of a sockaddr into `into`; false for another family. */
-  const ipOf = (name: Uint8Array, off: number, into: Uint8Array): boolean => {
-    const family = name[off] | (name[off + 1] << 8);
-    if (family === AF_INET) {
-      into.fill(0, 0, 10);
-      into[10] = into[11] = 0xff;
-      into.set(name.subarray(off + 4, off + 8), 12);
-      return true;
-    }
-    if (family === AF_INET6) {
-      into.set(name.subarray(off + 8, off + 24));
-      return true;
-    }
-    return false;
-  };
-
   const done = (async () => {
     try {
       while (!closed) {
@@ -335,7 +318,7 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
     answerForwarded(data, at, len) {
       if (closed) return;
       const nameLen = data[at + 2];
-      if (!ipOf(data, at + 4, fwdIp)) return;
+      if (!sockaddrIp(data, at + 4, fwdIp)) return;
       const j = queued;
       const size = len - FORWARD_UDP_HEAD_BYTES;
       const start = at + FORWARD_UDP_HEAD_BYTES;
