@@ -3,8 +3,9 @@
  * reply, and the frames after it. Our HTTP server is not `Deno.serve`, so `Deno.upgradeWebSocket`
  * does not apply; framing comes from npm `ws` (the reference implementation of Node's ecosystem):
  * its `Receiver` reads client frames (unmasking, fragments, control frames, UTF-8 validation, a
- * payload limit checked on the frame header before any payload is buffered) and its
- * `Sender.frame` writes server frames. Nothing here does I/O: bytes in, events and bytes out.
+ * payload limit checked on the frame header before any payload is buffered). Server frames
+ * (unmasked, never fragmented) are written here, straight into a batch buffer; the tests check
+ * them against `ws`'s `Sender.frame`. Nothing here does I/O: bytes in, events and bytes out.
  *
  * Compression (permessage-deflate) is never negotiated: tracker messages are small, and inflating
  * is the classic way to make a server allocate without bound.
@@ -12,7 +13,7 @@
 
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { Receiver, Sender } from "ws";
+import { Receiver } from "ws";
 import { ascii, RequestHead } from "./http1.ts";
 
 /** The GUID RFC 6455 appends to the client's key. */
@@ -78,22 +79,79 @@ export function handshakeRefusal(problem: string): Uint8Array {
   );
 }
 
+/** Bytes of the header of an unmasked frame with a payload of `n` bytes. */
+function headerBytes(n: number): number {
+  return n <= 125 ? 2 : n <= 0xffff ? 4 : 10;
+}
+
+/**
+ * Writes the header of a final, unmasked frame for a payload of `n` bytes at `out[off]` and
+ * returns its length. Written here rather than by `ws`'s `Sender.frame` (the tests hold them
+ * equal) so that a batch of frames is built in one buffer: `Sender.frame` allocates each header.
+ */
+function writeHeader(out: Uint8Array, off: number, opcode: number, n: number): number {
+  out[off] = 0x80 | opcode;
+  if (n <= 125) {
+    out[off + 1] = n;
+    return 2;
+  }
+  if (n <= 0xffff) {
+    out[off + 1] = 126;
+    out[off + 2] = n >>> 8;
+    out[off + 3] = n & 0xff;
+    return 4;
+  }
+  out[off + 1] = 127;
+  out.fill(0, off + 2, off + 6); // a payload under 4 GiB: the high half of the length is 0
+  out[off + 6] = n >>> 24;
+  out[off + 7] = (n >>> 16) & 0xff;
+  out[off + 8] = (n >>> 8) & 0xff;
+  out[off + 9] = n & 0xff;
+  return 10;
+}
+
+/**
+ * Writes a frame of `payload` at `out[off]`: the number of bytes written, or -1 when it does not
+ * fit (nothing is written then).
+ */
+export function frameInto(
+  out: Uint8Array,
+  off: number,
+  opcode: number,
+  payload: Uint8Array,
+): number {
+  const h = headerBytes(payload.length);
+  if (off + h + payload.length > out.length) return -1;
+  writeHeader(out, off, opcode, payload.length);
+  out.set(payload, off + h);
+  return h + payload.length;
+}
+
+/**
+ * Writes a text frame of `text` at `out[off]` (UTF-8 straight into the buffer): the number of
+ * bytes written, or -1 when it does not fit (the bytes after `off` are then undefined).
+ */
+export function textFrameInto(out: Uint8Array, off: number, text: string): number {
+  // The header's size depends on the UTF-8 length, known only after encoding: encode after the
+  // header that the text's length implies (UTF-8 is never shorter), move it in the rare case
+  // the encoding came out past a size step.
+  const guess = headerBytes(text.length);
+  if (off + guess > out.length) return -1;
+  const { read, written } = encoder.encodeInto(text, out.subarray(off + guess));
+  if (read < text.length) return -1;
+  const h = headerBytes(written);
+  if (h !== guess) {
+    if (off + h + written > out.length) return -1;
+    out.copyWithin(off + h, off + guess, off + guess + written);
+  }
+  writeHeader(out, off, OPCODE.text, written);
+  return h + written;
+}
+
 /** One frame from the server: unmasked, final, `payload` after the header, in one buffer. */
 export function frame(opcode: number, payload: Uint8Array): Uint8Array {
-  const parts = Sender.frame(Buffer.from(payload.buffer, payload.byteOffset, payload.length), {
-    fin: true,
-    opcode,
-    mask: false,
-    readOnly: true,
-    rsv1: false,
-  }) as Uint8Array[];
-  const n = parts.reduce((sum, p) => sum + p.length, 0);
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
+  const out = new Uint8Array(headerBytes(payload.length) + payload.length);
+  frameInto(out, 0, opcode, payload);
   return out;
 }
 

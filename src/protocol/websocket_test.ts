@@ -6,12 +6,15 @@ import {
   acceptValue,
   CLOSE_CODE,
   closeFrame,
+  frame,
+  frameInto,
   FrameReader,
   handshakeProblem,
   handshakeRefusal,
   OPCODE,
   switchingProtocols,
   textFrame,
+  textFrameInto,
 } from "./websocket.ts";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -146,4 +149,52 @@ Deno.test("websocket: server frames", () => {
   strictEqual(long.length, 304);
   deepStrictEqual([...closeFrame(CLOSE_CODE.tooBig, "big")], [0x88, 5, 0x03, 0xf1, 98, 105, 103]);
   strictEqual(closeFrame(1000, "é".repeat(100)).length, 2 + 2 + 123);
+});
+
+/** What npm `ws` writes for an unmasked final frame: the reference for our own header. */
+function wsServerFrame(opcode: number, payload: Uint8Array): number[] {
+  const parts = Sender.frame(Buffer.from(payload), {
+    fin: true,
+    opcode,
+    mask: false,
+    readOnly: true,
+    rsv1: false,
+  });
+  return [...Buffer.concat(parts)];
+}
+
+Deno.test("websocket: server frames are the bytes ws writes, at every length step", () => {
+  for (const n of [0, 1, 125, 126, 127, 0xffff, 0x10000, 0x10001, 200_000]) {
+    const payload = new Uint8Array(n).map((_, i) => i & 0xff);
+    deepStrictEqual([...frame(OPCODE.ping, payload)], wsServerFrame(OPCODE.ping, payload), `${n}`);
+    const text = "a".repeat(n);
+    const want = wsServerFrame(OPCODE.text, new TextEncoder().encode(text));
+    deepStrictEqual([...textFrame(text)], want, `text ${n}`);
+    // Into a buffer at an offset, after other bytes that stay as they were.
+    const out = new Uint8Array(n + 20).fill(7);
+    strictEqual(textFrameInto(out, 3, text), want.length);
+    deepStrictEqual([...out.subarray(3, 3 + want.length)], want);
+    deepStrictEqual([...out.subarray(0, 3)], [7, 7, 7]);
+    strictEqual(frameInto(out, 3, OPCODE.text, payload), want.length);
+  }
+});
+
+Deno.test("websocket: a text frame whose UTF-8 crosses a header size step", () => {
+  // 100 characters, 200 bytes: the header is 4 bytes, not the 2 the length suggests.
+  for (const text of ["é".repeat(100), "€".repeat(30_000)]) {
+    const utf8 = new TextEncoder().encode(text);
+    const out = new Uint8Array(utf8.length + 16);
+    const n = textFrameInto(out, 1, text);
+    deepStrictEqual([...out.subarray(1, 1 + n)], wsServerFrame(OPCODE.text, utf8));
+  }
+});
+
+Deno.test("websocket: a frame that does not fit is not written", () => {
+  const out = new Uint8Array(10);
+  strictEqual(textFrameInto(out, 0, "x".repeat(9)), -1);
+  strictEqual(textFrameInto(out, 2, "x".repeat(6)), 8);
+  strictEqual(textFrameInto(out, 9, ""), -1);
+  strictEqual(textFrameInto(new Uint8Array(129), 0, "é".repeat(63)), -1); // 126 bytes need 4 more
+  strictEqual(frameInto(out, 5, OPCODE.pong, new Uint8Array(4)), -1);
+  strictEqual(frameInto(out, 4, OPCODE.pong, new Uint8Array(4)), 6);
 });

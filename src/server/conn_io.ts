@@ -11,6 +11,12 @@ export interface TcpConn {
   readonly remoteAddr: Deno.Addr;
   read(p: Uint8Array): Promise<number | null>;
   write(p: Uint8Array): Promise<number>;
+  /**
+   * Writes what the socket takes now, without waiting: the bytes written (0 when it would
+   * block). Only a connection that can (fd_tcp.ts's) has it: with it a caller may write from a
+   * buffer it reuses, since nothing of it is held after the call.
+   */
+  writeNow?(p: Uint8Array): number;
   closeWrite(): Promise<void>;
   close(): void;
 }

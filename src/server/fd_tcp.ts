@@ -229,6 +229,15 @@ class FdConn implements TcpConn, Watched {
     return new Promise((resolve, reject) => this.#writer = { buf, resolve, reject });
   }
 
+  writeNow(buf: Uint8Array): number {
+    if (this.#closed) throw new Deno.errors.BadResource("connection closed");
+    if (!this.#writable || this.#writer !== null || buf.length === 0) return 0;
+    const n = this.#tryWrite(buf);
+    if (n >= 0) return n;
+    this.#writable = false;
+    return 0;
+  }
+
   onEvents(mask: number): void {
     if (mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       this.#readable = true;

@@ -16,6 +16,7 @@ import {
   FrameReader,
   OPCODE,
   textFrame,
+  textFrameInto,
 } from "../protocol/websocket.ts";
 import { CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
 import { TcpConn, writeAll } from "./conn_io.ts";
@@ -31,6 +32,20 @@ const READ_BYTES_MAX = 16_384;
 /** A frame that arrives this long after the previous read marks the connection quiet: its next
  * read buffer is the small one. */
 const QUIET_MS = 1000;
+
+/**
+ * Where a drain frames what it writes: shared by the connections of this worker (a drain fills
+ * it and writes it out, or copies what the socket did not take, before it awaits anything). One
+ * write per batch, no buffer allocated per message.
+ */
+const batch = new Uint8Array(65_536);
+
+/**
+ * What waits to be sent: a text message (framed when it is written), or a whole frame. Its size
+ * for the send limit is its length: a text's characters (the memory a one-byte string holds; its
+ * UTF-8 is at least as long) or a frame's bytes.
+ */
+type Outgoing = string | Uint8Array;
 
 /** Limits of one connection. */
 export interface WsConnectionLimits extends FrameLimits {
@@ -63,7 +78,7 @@ export class WsConnection implements FrameEvents {
   readonly #limits: WsConnectionLimits;
   readonly #events: WsConnectionEvents;
   readonly #reader: FrameReader;
-  #queue: Uint8Array[] = [];
+  #queue: Outgoing[] = [];
   #queued = 0;
   #writing = false;
   /** A drain is queued as a microtask. */
@@ -171,7 +186,7 @@ export class WsConnection implements FrameEvents {
 
   /** Sends a text message; false when the connection is closing or was closed as a slow reader. */
   sendText(text: string): boolean {
-    return this.#send(textFrame(text), false);
+    return this.#send(text, false);
   }
 
   /** {@link sendText} for a message already in UTF-8 (one another worker handed over). */
@@ -211,16 +226,16 @@ export class WsConnection implements FrameEvents {
     } catch { /* already closed */ }
   }
 
-  /** Queues `bytes`; `control` frames pass the limit (they are tiny and bounded by reads). */
-  #send(bytes: Uint8Array, control: boolean): boolean {
+  /** Queues `out`; `control` frames pass the limit (they are tiny and bounded by reads). */
+  #send(out: Outgoing, control: boolean): boolean {
     if (this.#closing || this.#closed) return false;
-    if (!control && this.#queued + bytes.length > this.#limits.sendBufferBytesMax) {
+    if (!control && this.#queued + out.length > this.#limits.sendBufferBytesMax) {
       this.#events.slowReader(this);
       this.#shut();
       return false;
     }
-    this.#queue.push(bytes);
-    this.#queued += bytes.length;
+    this.#queue.push(out);
+    this.#queued += out.length;
     if (!this.#writing && !this.#scheduled) {
       // The write waits for the microtasks already queued: Deno resolves the reads that
       // completed together in one batch, so every message they produce for this client leaves
@@ -234,6 +249,21 @@ export class WsConnection implements FrameEvents {
     return true;
   }
 
+  /**
+   * Writes `bytes`: at once when the socket takes them all (null), else a promise of the rest.
+   * `owned` bytes may be held while the write waits; the batch buffer's are copied first.
+   */
+  #write(bytes: Uint8Array, owned: boolean): Promise<void> | null {
+    const conn = this.#conn;
+    let rest = bytes;
+    if (conn.writeNow !== undefined) {
+      const n = conn.writeNow(bytes);
+      if (n === bytes.length) return null;
+      rest = bytes.subarray(n);
+    }
+    return writeAll(conn, owned ? rest : rest.slice());
+  }
+
   #wakeDrained: (() => void) | null = null;
 
   #drained(): Promise<void> {
@@ -244,20 +274,33 @@ export class WsConnection implements FrameEvents {
     this.#writing = true;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        // Everything queued so far in one write.
         const parts = this.#queue;
         this.#queue = [];
-        let bytes = parts[0];
-        if (parts.length > 1) {
-          bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let i = 0;
+        while (i < parts.length && !this.#closed) {
+          // As many messages as fit, framed into the batch buffer, in one write.
           let off = 0;
-          for (const p of parts) {
-            bytes.set(p, off);
-            off += p.length;
+          let size = 0;
+          for (; i < parts.length; i++) {
+            const p = parts[i];
+            const n = typeof p === "string"
+              ? textFrameInto(batch, off, p)
+              : copyInto(batch, off, p);
+            if (n < 0) break;
+            off += n;
+            size += p.length;
           }
+          let pending: Promise<void> | null;
+          if (off > 0) pending = this.#write(batch.subarray(0, off), false);
+          else {
+            // One message larger than the batch buffer: a buffer of its own.
+            const p = parts[i++];
+            size = p.length;
+            pending = this.#write(typeof p === "string" ? textFrame(p) : p, true);
+          }
+          if (pending !== null) await pending;
+          if (!this.#closed) this.#queued -= size;
         }
-        await writeAll(this.#conn, bytes);
-        if (!this.#closed) this.#queued -= bytes.length;
       }
     } catch {
       // The client went away: the pending read ends the session.
@@ -275,4 +318,11 @@ export class WsConnection implements FrameEvents {
       wake?.();
     }
   }
+}
+
+/** Copies a whole frame into `out` at `off`: its length, or -1 when it does not fit. */
+function copyInto(out: Uint8Array, off: number, frame: Uint8Array): number {
+  if (off + frame.length > out.length) return -1;
+  out.set(frame, off);
+  return frame.length;
 }
