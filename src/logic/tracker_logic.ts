@@ -204,8 +204,8 @@ export class TrackerLogic {
   }
 
   /** The connection of the peer an answer goes to, or null when it has gone. */
-  wsAnswerTarget(infoHash: Uint8Array, toPeerId: Uint8Array): WsLink | null {
-    return this.#o.ws.answerTarget(infoHash, toPeerId);
+  wsAnswerTarget(hashKey: string, toPeerKey: string): WsLink | null {
+    return this.#o.ws.answerTarget(hashKey, toPeerKey);
   }
 
   /** WebSocket scrape counts of a torrent, or null when it has no WebSocket peers. */

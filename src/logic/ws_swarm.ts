@@ -110,8 +110,8 @@ export class WsSwarm<C extends object> {
 
   /** An announce on `conn` at `nowMs`. */
   announce(a: WsAnnounce, conn: C, nowMs: number): WsAnnounceOutcome<C> {
-    const hashKey = toBinaryString(a.infoHash);
-    const peerKey = toBinaryString(a.peerId);
+    const hashKey = a.hashKey;
+    const peerKey = a.peerKey;
     let t = this.#torrents.get(hashKey);
     if (a.event === EVENT.stopped) {
       if (t !== undefined) this.#remove(hashKey, t, peerKey);
@@ -159,10 +159,13 @@ export class WsSwarm<C extends object> {
     return this.#outcome(t, null, this.#sample(t!, peer, a.numwant));
   }
 
-  /** The connection of `toPeerId` in the torrent, for an answer; null when it is gone. */
-  answerTarget(infoHash: Uint8Array, toPeerId: Uint8Array): C | null {
-    const t = this.#torrents.get(toBinaryString(infoHash));
-    const i = t?.at.get(toBinaryString(toPeerId));
+  /**
+   * The connection of the peer `toPeerKey` in the torrent `hashKey` (both binary strings), for an
+   * answer; null when it is gone.
+   */
+  answerTarget(hashKey: string, toPeerKey: string): C | null {
+    const t = this.#torrents.get(hashKey);
+    const i = t?.at.get(toPeerKey);
     return i === undefined ? null : t!.peers[i].conn;
   }
 
@@ -242,18 +245,20 @@ export class WsSwarm<C extends object> {
       return out;
     }
     // Distinct random picks; a few tries per offer, then the rest in order from a random start.
-    const picked = new Set<number>();
+    // `picked` is a list: k is at most the offers of one announce (10), where a search of a
+    // short array beats a Set.
+    const picked: number[] = [];
     for (let tries = 0; out.length < k && tries < 4 * k; tries++) {
       const i = Math.floor(this.#random() * n);
-      if (picked.has(i) || !ok(t.peers[i])) continue;
-      picked.add(i);
+      if (picked.includes(i) || !ok(t.peers[i])) continue;
+      picked.push(i);
       out.push(t.peers[i]);
     }
     const start = Math.floor(this.#random() * n);
     for (let j = 0; j < n && out.length < k; j++) {
       const i = (start + j) % n;
-      if (!picked.has(i) && ok(t.peers[i])) {
-        picked.add(i);
+      if (!picked.includes(i) && ok(t.peers[i])) {
+        picked.push(i);
         out.push(t.peers[i]);
       }
     }

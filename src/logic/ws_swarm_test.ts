@@ -18,6 +18,8 @@ function announce(
     kind: "announce",
     infoHash: hash(h),
     peerId: id(p),
+    hashKey: toBinaryString(hash(h)),
+    peerKey: toBinaryString(id(p)),
     event: o.event ?? EVENT.none,
     seeding: o.seeding ?? false,
     numwant: offers.length,
@@ -40,8 +42,12 @@ Deno.test("WsSwarm: offers go to other peers of the torrent, answers find the of
   deepStrictEqual([r.complete, r.incomplete, r.refused], [1, 1, null]);
   deepStrictEqual(r.targets.map((t) => t.conn), [b]);
   strictEqual(r.targets[0].key, toBinaryString(id(2)));
-  strictEqual(s.answerTarget(hash(1), id(1)), a);
-  strictEqual(s.answerTarget(hash(1), id(3)), null, "not in this torrent");
+  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(1))), a);
+  strictEqual(
+    s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(3))),
+    null,
+    "not in this torrent",
+  );
   deepStrictEqual(s.scrape(hash(1)), { complete: 1, incomplete: 1, downloaded: 0 });
   deepStrictEqual([s.torrents, s.peers, s.seeders], [2, 3, 1]);
 });
@@ -88,7 +94,7 @@ Deno.test("WsSwarm: the same peer_id on a new connection replaces the old one", 
   const old = conn("old"), fresh = conn("new");
   s.announce(announce(1, 1, { seeding: true }), old, 0);
   s.announce(announce(1, 1), fresh, 1);
-  strictEqual(s.answerTarget(hash(1), id(1)), fresh);
+  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(1))), fresh);
   deepStrictEqual([s.peers, s.seeders], [1, 0]);
   strictEqual(s.closeConnection(old), 0, "the old connection holds nothing any more");
   strictEqual(s.peers, 1);
@@ -121,9 +127,9 @@ Deno.test("WsSwarm: two peer_ids of one connection in one torrent go one by one"
   s.announce(announce(1, 3), b, 0);
   s.announce(announce(1, 1, { event: EVENT.stopped }), a, 1);
   strictEqual(s.holds(a), true, "its other peer_id is still held");
-  strictEqual(s.answerTarget(hash(1), id(2)), a);
+  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(2))), a);
   strictEqual(s.closeConnection(a), 1);
   strictEqual(s.holds(a), false);
   deepStrictEqual([s.torrents, s.peers], [1, 1]);
-  strictEqual(s.answerTarget(hash(1), id(3)), b);
+  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(3))), b);
 });

@@ -27,6 +27,7 @@ export const CLOSE_CODE = {
   normal: 1000,
   goingAway: 1001,
   protocolError: 1002,
+  invalidPayload: 1007,
   policyViolation: 1008,
   tooBig: 1009,
 } as const;
@@ -190,7 +191,8 @@ export interface FrameLimits {
   readonly fragmentsMax: number;
 }
 
-const decoder = new TextDecoder();
+/** Decodes UTF-8 and throws on a malformed sequence (RFC 6455 fails such a message: 1007). */
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The fields of npm `ws`'s Receiver (8.23) that tell whether it stands between two frames. */
 interface ReceiverState {
@@ -223,10 +225,13 @@ export class FrameReader {
       maxPayload: this.#limits.messageBytesMax,
       maxFragments: this.#limits.fragmentsMax,
       allowSynchronousEvents: true,
-      skipUTF8Validation: false,
+      // Checked by the decoding below, which reads the bytes once for both.
+      skipUTF8Validation: true,
     });
     r.on("message", (data: Uint8Array) => {
-      if (!this.#done) events.onMessage(decoder.decode(data));
+      if (this.#done) return;
+      const text = this.#utf8(data);
+      if (text !== null) events.onMessage(text);
     });
     r.on("ping", (data: Uint8Array) => {
       if (!this.#done) events.onPing(data);
@@ -236,10 +241,23 @@ export class FrameReader {
     });
     r.on("conclude", (code: number, reason: Uint8Array) => {
       if (this.#done) return;
+      const text = this.#utf8(reason);
+      if (text === null) return;
       this.#done = true;
-      events.onClose(code, decoder.decode(reason));
+      events.onClose(code, text);
     });
     return r;
+  }
+
+  /** The text of `data`, or null after failing the connection (1007) when it is not UTF-8. */
+  #utf8(data: Uint8Array): string | null {
+    try {
+      return strictDecoder.decode(data);
+    } catch {
+      this.#done = true;
+      this.#events.onFail(CLOSE_CODE.invalidPayload, "invalid UTF-8 sequence");
+      return null;
+    }
   }
 
   /** After a close frame or a failure nothing more is read. */
@@ -264,8 +282,9 @@ export class FrameReader {
   }
 
   /**
-   * Reads `bytes`. The reader keeps views of what it has not consumed, so the caller must not
-   * reuse the buffer: pass a copy when the read buffer is reused.
+   * Reads `bytes`. The reader keeps views of what it has not consumed (a frame under way): after
+   * {@link shed}, while it still {@link holdsReceiver}, the caller must not reuse that buffer; once
+   * it holds none, nothing of the bytes is kept.
    */
   push(bytes: Uint8Array): void {
     if (this.#done) return;

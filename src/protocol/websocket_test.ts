@@ -123,6 +123,16 @@ Deno.test("websocket: broken or oversized frames fail with the close code to sen
     [textFrame("not masked"), "failed 1002"],
     // A text message that is not UTF-8.
     [clientFrame(OPCODE.text, new Uint8Array([0xff, 0xfe])), "failed 1007"],
+    // Nothing after it is read.
+    [
+      new Uint8Array([
+        ...clientFrame(OPCODE.text, new Uint8Array([0x68, 0xc3])),
+        ...clientFrame(OPCODE.text, "after"),
+      ]),
+      "failed 1007",
+    ],
+    // A close frame whose reason is not UTF-8.
+    [clientFrame(OPCODE.close, new Uint8Array([0x03, 0xe8, 0xc3, 0x28])), "failed 1007"],
     // Five fragments, one more than allowed.
     [
       new Uint8Array([

@@ -57,6 +57,12 @@ export interface WsAnnounce {
   readonly kind: "announce";
   readonly infoHash: Uint8Array;
   readonly peerId: Uint8Array;
+  /**
+   * The same two as the binary strings the client sent: the swarm's keys and what the messages
+   * about this announce carry (kept, not rebuilt from the bytes for each use).
+   */
+  readonly hashKey: string;
+  readonly peerKey: string;
   /** One of EVENT. */
   readonly event: number;
   /** `left` was 0. */
@@ -64,9 +70,12 @@ export interface WsAnnounce {
   /** Peers to relay offers to: the number of offers (bounded), as bittorrent-tracker does. */
   readonly numwant: number;
   readonly offers: readonly WsOffer[];
-  /** An answer to relay to `toPeerId` for its offer `offerId`; null in a plain announce. */
+  /**
+   * An answer to relay to the peer `toPeerKey` (its peer_id as a binary string) for its offer
+   * `offerId`; null in a plain announce.
+   */
   readonly answer:
-    | { readonly toPeerId: Uint8Array; readonly offerId: string; readonly answer: Sdp }
+    | { readonly toPeerKey: string; readonly offerId: string; readonly answer: Sdp }
     | null;
 }
 
@@ -189,17 +198,21 @@ function parseAnnounce(o: Record<string, unknown>, limits: WsLimits): WsAnnounce
   }
   let answer: WsAnnounce["answer"] = null;
   if (o.answer !== undefined) {
-    const toPeerId = binaryString(o.to_peer_id);
-    if (toPeerId === null) return fail("invalid to_peer_id (required with answer)", infoHash);
+    const toPeerKey = o.to_peer_id;
+    if (!isBinaryString(toPeerKey)) {
+      return fail("invalid to_peer_id (required with answer)", infoHash);
+    }
     if (!isBinaryString(o.offer_id)) return fail("invalid offer_id", infoHash);
     const sdp = sdpOf(o.answer, "answer", limits);
     if (typeof sdp === "string") return fail(sdp, infoHash);
-    answer = { toPeerId, offerId: o.offer_id as string, answer: sdp };
+    answer = { toPeerKey, offerId: o.offer_id as string, answer: sdp };
   }
   return {
     kind: "announce",
     infoHash,
     peerId,
+    hashKey: o.info_hash as string,
+    peerKey: o.peer_id as string,
     event,
     seeding: left === 0,
     numwant: offers.length,
@@ -230,9 +243,9 @@ function parseScrape(o: Record<string, unknown>, limits: WsLimits): WsScrape | W
   return { kind: "scrape", infoHashes };
 }
 
-/** The reply to an announce. */
+/** The reply to an announce (`hashKey`: the info_hash as a binary string). */
 export function writeAnnounceReply(
-  infoHash: Uint8Array,
+  hashKey: string,
   complete: number,
   incomplete: number,
   intervalSeconds: number,
@@ -240,31 +253,27 @@ export function writeAnnounceReply(
   return JSON.stringify({
     action: "announce",
     interval: intervalSeconds,
-    info_hash: toBinaryString(infoHash),
+    info_hash: hashKey,
     complete,
     incomplete,
   });
 }
 
-/** An offer relayed from `fromPeerId` to another peer of the torrent. */
-export function writeOffer(
-  infoHash: Uint8Array,
-  fromPeerId: Uint8Array,
-  offer: WsOffer,
-): string {
+/** An offer relayed from the peer `fromPeerKey` to another peer of the torrent `hashKey`. */
+export function writeOffer(hashKey: string, fromPeerKey: string, offer: WsOffer): string {
   return JSON.stringify({
     action: "announce",
     offer: offer.offer,
     offer_id: offer.offerId,
-    peer_id: toBinaryString(fromPeerId),
-    info_hash: toBinaryString(infoHash),
+    peer_id: fromPeerKey,
+    info_hash: hashKey,
   });
 }
 
-/** An answer relayed from `fromPeerId` to the peer that made the offer. */
+/** An answer relayed from the peer `fromPeerKey` to the peer that made the offer. */
 export function writeAnswer(
-  infoHash: Uint8Array,
-  fromPeerId: Uint8Array,
+  hashKey: string,
+  fromPeerKey: string,
   offerId: string,
   answer: Sdp,
 ): string {
@@ -272,8 +281,8 @@ export function writeAnswer(
     action: "announce",
     answer,
     offer_id: offerId,
-    peer_id: toBinaryString(fromPeerId),
-    info_hash: toBinaryString(infoHash),
+    peer_id: fromPeerKey,
+    info_hash: hashKey,
   });
 }
 

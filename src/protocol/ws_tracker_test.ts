@@ -38,6 +38,7 @@ Deno.test("parseWsMessage(): an announce with offers, as a WebTorrent client sen
   if (r.kind !== "announce") throw new Error(JSON.stringify(r));
   deepStrictEqual([...r.infoHash], [...HASH]);
   deepStrictEqual([...r.peerId], [...PEER]);
+  deepStrictEqual([r.hashKey, r.peerKey], [bin(HASH), bin(PEER)]);
   deepStrictEqual([r.event, r.seeding, r.numwant, r.answer], [EVENT.started, false, 2, null]);
   deepStrictEqual(r.offers, [
     { offerId: "o".repeat(20), offer: { type: "offer", sdp: SDP } },
@@ -57,7 +58,7 @@ Deno.test("parseWsMessage(): an answer to an offer, a seeder, events", () => {
   }));
   if (r.kind !== "announce") throw new Error(JSON.stringify(r));
   deepStrictEqual([r.seeding, r.event, r.numwant, r.offers], [true, EVENT.none, 0, []]);
-  deepStrictEqual([...r.answer!.toPeerId], [...new TextEncoder().encode("t".repeat(20))]);
+  strictEqual(r.answer!.toPeerKey, "t".repeat(20));
   deepStrictEqual([r.answer!.offerId, r.answer!.answer], ["o".repeat(20), {
     type: "answer",
     sdp: SDP,
@@ -166,7 +167,7 @@ Deno.test("parseWsMessage(): a scrape of one hash, several, or every torrent", (
 
 Deno.test("the writers: what bittorrent-tracker sends, binary strings intact through UTF-8", () => {
   const through = (s: string) => JSON.parse(new TextDecoder().decode(new TextEncoder().encode(s)));
-  deepStrictEqual(through(writeAnnounceReply(HASH, 3, 4, 120)), {
+  deepStrictEqual(through(writeAnnounceReply(bin(HASH), 3, 4, 120)), {
     action: "announce",
     interval: 120,
     info_hash: bin(HASH),
@@ -174,20 +175,23 @@ Deno.test("the writers: what bittorrent-tracker sends, binary strings intact thr
     incomplete: 4,
   });
   const offer = { offerId: "o".repeat(20), offer: { type: "offer" as const, sdp: SDP } };
-  deepStrictEqual(through(writeOffer(HASH, PEER, offer)), {
+  deepStrictEqual(through(writeOffer(bin(HASH), bin(PEER), offer)), {
     action: "announce",
     offer: { type: "offer", sdp: SDP },
     offer_id: "o".repeat(20),
     peer_id: bin(PEER),
     info_hash: bin(HASH),
   });
-  deepStrictEqual(through(writeAnswer(HASH, PEER, "o".repeat(20), { type: "answer", sdp: SDP })), {
-    action: "announce",
-    answer: { type: "answer", sdp: SDP },
-    offer_id: "o".repeat(20),
-    peer_id: bin(PEER),
-    info_hash: bin(HASH),
-  });
+  deepStrictEqual(
+    through(writeAnswer(bin(HASH), bin(PEER), "o".repeat(20), { type: "answer", sdp: SDP })),
+    {
+      action: "announce",
+      answer: { type: "answer", sdp: SDP },
+      offer_id: "o".repeat(20),
+      peer_id: bin(PEER),
+      info_hash: bin(HASH),
+    },
+  );
   deepStrictEqual(
     through(writeScrapeReply([{ infoHash: HASH, complete: 1, incomplete: 2, downloaded: 3 }])),
     { action: "scrape", files: { [bin(HASH)]: { complete: 1, incomplete: 2, downloaded: 3 } } },

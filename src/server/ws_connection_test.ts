@@ -1,4 +1,6 @@
-import { ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { Sender } from "ws";
 import { ConnectionTable } from "./connections.ts";
 import { WsConnection } from "./ws_connection.ts";
 
@@ -17,6 +19,7 @@ async function pair(): Promise<{
   server: WsConnection;
   client: Deno.Conn;
   slow: () => number;
+  messages: string[];
   done: Promise<void>;
 }> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -34,8 +37,9 @@ async function pair(): Promise<{
   });
   const t = table.admit("127.0.0.1", () => conn.close(), performance.now())!;
   let slowReaders = 0;
+  const messages: string[] = [];
   const server = new WsConnection(conn, t, { worker: 0, id: 1 }, table, LIMITS, {
-    message: () => {},
+    message: (_, text) => messages.push(text),
     overRate: () => {},
     protocolError: () => {},
     slowReader: () => slowReaders++,
@@ -46,7 +50,7 @@ async function pair(): Promise<{
       conn.close();
     } catch { /* closed */ }
   });
-  return { server, client, slow: () => slowReaders, done };
+  return { server, client, slow: () => slowReaders, messages, done };
 }
 
 /**
@@ -95,4 +99,37 @@ Deno.test("WsConnection: a client that does not read is closed at the send limit
   strictEqual(server.queuedBytes, 0);
   await done;
   client.close();
+});
+
+/** A frame as a client writes it (masked), by npm `ws`. */
+function clientFrame(opcode: number, text: string): Uint8Array {
+  const parts = Sender.frame(Buffer.from(text), {
+    fin: true,
+    opcode,
+    mask: true,
+    readOnly: false,
+    rsv1: false,
+  });
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+Deno.test("WsConnection: a frame split over two reads arrives whole", async () => {
+  const { server, client, messages, done } = await pair();
+  // A ping and the head of a text frame in one write: the server reads them together (the pong
+  // says it has), so the frame's head waits in the reader while the next read comes in. Were the
+  // read buffer reused under it, the message would come out corrupted.
+  const text = "é" + "0123456789".repeat(20);
+  const frame = clientFrame(0x1, text);
+  await client.write(new Uint8Array([...clientFrame(0x9, ""), ...frame.subarray(0, 30)]));
+  const pong = new Uint8Array(16);
+  strictEqual(await client.read(pong), 2);
+  deepStrictEqual([...pong.subarray(0, 2)], [0x8a, 0]);
+  await client.write(new Uint8Array([...frame.subarray(30), ...clientFrame(0x1, "after")]));
+  // The server echoes a close, after the two messages.
+  await client.write(clientFrame(0x8, ""));
+  while ((await client.read(pong)) !== null) { /* the close frame, then the end */ }
+  await done;
+  client.close();
+  deepStrictEqual(messages, [text, "after"]);
+  strictEqual(server.queuedBytes, 0);
 });

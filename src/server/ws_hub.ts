@@ -275,17 +275,17 @@ export class WsHub {
     if (a.answer === null) {
       this.deliver(
         from,
-        writeAnnounceReply(a.infoHash, out.complete, out.incomplete, o.intervalSeconds),
+        writeAnnounceReply(a.hashKey, out.complete, out.incomplete, o.intervalSeconds),
       );
     }
     for (let i = 0; i < out.targets.length; i++) {
-      if (this.deliver(out.targets[i].conn, writeOffer(a.infoHash, a.peerId, a.offers[i]))) {
+      if (this.deliver(out.targets[i].conn, writeOffer(a.hashKey, a.peerKey, a.offers[i]))) {
         o.counters.wsOffersRelayed++;
       }
     }
     if (a.answer !== null) {
-      const to = o.logic.wsAnswerTarget(a.infoHash, a.answer.toPeerId);
-      const text = writeAnswer(a.infoHash, a.peerId, a.answer.offerId, a.answer.answer);
+      const to = o.logic.wsAnswerTarget(a.hashKey, a.answer.toPeerKey);
+      const text = writeAnswer(a.hashKey, a.peerKey, a.answer.offerId, a.answer.answer);
       if (to !== null && this.deliver(to, text)) o.counters.wsAnswersRelayed++;
       else o.counters.wsAnswersUndelivered++;
     }
