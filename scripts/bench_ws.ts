@@ -1,9 +1,12 @@
 /**
  * WebSocket (WebTorrent) side by side: this tracker against npm `bittorrent-tracker` (the Node
  * server WebTorrent's project runs, installed here on first use into `.tools/`), each pinned to
- * CPU 1, loaded from CPU 0 by `scripts/load.ts --ws`: connections that announce with offers and
- * answer every offer they receive. Every workload runs `--runs` times, alternating the trackers;
- * the table shows medians and ratios, in markdown for docs/benchmarks.md.
+ * CPU 1, loaded from CPU 0: connections that announce with offers and answer every offer they
+ * receive, by `scripts/ws_load.c` (load.ts's `--ws` workload in C, built here with `cc` into
+ * `.tools/`: the TypeScript generator costs as much CPU as the tracker it loads and saturated
+ * first), and `scripts/load.ts --ws --idle` for the idle connections. Every workload runs `--runs`
+ * times, alternating the trackers; the table shows medians and ratios, in markdown for
+ * docs/benchmarks.md.
  *
  * Rows: announce replies per second (each announce carrying `--offers` offers, relayed to other
  * peers, whose answers are relayed back), the tracker's CPU time per announce, and the resident
@@ -72,6 +75,24 @@ server.listen(port, "127.0.0.1");
 `,
 );
 
+// The generator: built when missing or older than its source.
+const LOADER = `${ROOT}.tools/ws_load`;
+const LOADER_SOURCE = `${ROOT}scripts/ws_load.c`;
+const mtime = (path: string) => {
+  try {
+    return Deno.statSync(path).mtime?.getTime() ?? 0;
+  } catch {
+    return 0;
+  }
+};
+if (mtime(LOADER) < mtime(LOADER_SOURCE)) {
+  const r = sh(["cc", "-O2", "-Wall", "-o", LOADER, LOADER_SOURCE, "-lm"]);
+  if (!r.ok) {
+    console.error("The WebSocket load generator needs a C compiler (cc) to build");
+    Deno.exit(1);
+  }
+}
+
 const work = Deno.makeTempDirSync();
 Deno.chmodSync(work, 0o755);
 
@@ -128,20 +149,31 @@ function loadArgs(port: number, extra: string[]): string[] {
 /** Announce replies per second and tracker CPU-seconds per thousand announces. */
 function throughput(t: Running): { rate: number; cpuPerK: number } {
   const cpu0 = cpuSeconds(t.pid);
-  const r = sh(loadArgs(t.port, [
-    "--seconds",
-    values.seconds!,
-    "--inflight",
+  const r = sh([
+    "taskset",
+    "-c",
+    "0",
+    ...NOFILE,
+    LOADER,
+    "-a",
+    "127.0.0.1",
+    "-p",
+    String(t.port),
+    "-c",
     values.inflight!,
-    "--offers",
+    "-o",
     values.offers!,
-    "--json",
-  ]));
+    "-d",
+    values.seconds!,
+    "-W",
+    "0",
+    "-j",
+  ]);
   const cpu = cpuSeconds(t.pid) - cpu0;
   const line = r.out.split("\n").find((l) => l.startsWith("{"));
   if (!line) throw new Error(`no result from the load:\n${r.out}`);
   const f = JSON.parse(line);
-  if (f.errors > 0) throw new Error(`${f.errors} errors in the load:\n${r.out}`);
+  if (f.errors > 0 || f.closed > 0) throw new Error(`errors in the load:\n${r.out}`);
   return {
     rate: f.responses_per_s,
     cpuPerK: (1000 * cpu) / (f.responses_per_s * Number(values.seconds)),
