@@ -73,6 +73,11 @@ export class WsConnection implements FrameEvents {
   readonly tracked: Tracked;
   /** Sent a ping since the last frame from the client. */
   pinged = false;
+  /**
+   * When the bytes being read arrived (`performance.now()`): the time of every message they
+   * hold, read once per read rather than once per message.
+   */
+  readMs = performance.now();
   readonly #conn: TcpConn;
   readonly #table: ConnectionTable;
   readonly #limits: WsConnectionLimits;
@@ -113,7 +118,7 @@ export class WsConnection implements FrameEvents {
   // The frame reader's events: methods, so that a connection carries no closures of its own.
 
   onMessage(text: string): void {
-    const now = performance.now();
+    const now = this.readMs;
     const rate = this.#limits.messagesPerSecond;
     this.#tokens = Math.min(2 * rate, this.#tokens + (now - this.#refilledMs) * rate / 1000);
     this.#refilledMs = now;
@@ -163,7 +168,7 @@ export class WsConnection implements FrameEvents {
       if (n === null) break;
       // After our close frame: discard until the client closes (the table's deadline bounds it).
       if (this.#reader.done) continue;
-      const now = performance.now();
+      const now = this.readMs = performance.now();
       const quiet = now - lastMs >= QUIET_MS;
       lastMs = now;
       this.pinged = false;

@@ -210,7 +210,7 @@ export class WsHub {
       this.#routeScrape(c, m);
     } else {
       const owner = o.shards === null ? o.worker : o.shards.map.of(m.infoHash);
-      if (owner === o.worker) this.#announce(m, c.link);
+      if (owner === o.worker) this.#announce(m, c.link, c.readMs);
       else this.#forward(c, owner, text, m.infoHash);
     }
     o.shards?.flush();
@@ -244,7 +244,7 @@ export class WsHub {
     let link = this.#remote.get(key);
     if (link === undefined) this.#remote.set(key, link = { worker: from, id });
     const m = parseWsMessage(decoder.decode(utf8), WS_LIMITS);
-    if (m.kind === "announce") this.#announce(m, link);
+    if (m.kind === "announce") this.#announce(m, link, performance.now());
     else if (m.kind === "scrape") this.#scrape(link, m.infoHashes);
   }
 
@@ -263,9 +263,9 @@ export class WsHub {
     this.#o.logic.wsClosed(link);
   }
 
-  #announce(a: WsAnnounce, from: WsLink): void {
+  #announce(a: WsAnnounce, from: WsLink, nowMs: number): void {
     const o = this.#o;
-    const out = o.logic.wsAnnounce(a, from, performance.now());
+    const out = o.logic.wsAnnounce(a, from, nowMs);
     if (out === null || out.refused !== null) {
       const reason = out === null ? NOT_AUTHORIZED : out.refused!;
       this.deliver(from, writeError({ reason, action: "announce", infoHash: a.infoHash }));
