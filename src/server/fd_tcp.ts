@@ -162,6 +162,8 @@ class FdConn implements TcpConn, Watched {
   readonly #c: Libc;
   readonly #fd: number;
   #closed = false;
+  /** epoll reported the client's end (or an error): reads go on until they see it. */
+  #peerClosed = false;
   #readable = true;
   #writable = true;
   #reader:
@@ -176,10 +178,16 @@ class FdConn implements TcpConn, Watched {
     this.remoteAddr = remoteAddr;
   }
 
-  /** Tries a read now: bytes read, 0 at the end, -1 when it would block; throws on an error. */
+  /**
+   * Tries a read now: bytes read, 0 at the end, -1 when it would block; throws on an error. A
+   * read shorter than the buffer emptied the socket: the next read waits for epoll's next edge
+   * (new bytes make one) instead of asking again only to hear that it would block. Not after the
+   * client's FIN was reported: that edge has passed, and the next read must see the end.
+   */
   #tryRead(buf: Uint8Array): number {
     while (true) {
       const n = Number(this.#c.read(this.#fd, buf, BigInt(buf.length)));
+      if (n > 0 && n < buf.length && !this.#peerClosed) this.#readable = false;
       if (n >= 0) return n;
       const e = errno(this.#c);
       if (e === EINTR) continue;
@@ -188,9 +196,11 @@ class FdConn implements TcpConn, Watched {
     }
   }
 
+  /** Tries a write now, as {@link #tryRead} reads (a short write filled the socket's buffer). */
   #tryWrite(buf: Uint8Array): number {
     while (true) {
       const n = Number(this.#c.send(this.#fd, buf, BigInt(buf.length), MSG_NOSIGNAL));
+      if (n < buf.length) this.#writable = false;
       if (n >= 0) return n;
       const e = errno(this.#c);
       if (e === EINTR) continue;
@@ -240,6 +250,7 @@ class FdConn implements TcpConn, Watched {
 
   onEvents(mask: number): void {
     if (mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      if (mask & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.#peerClosed = true;
       this.#readable = true;
       const r = this.#reader;
       if (r !== null) {

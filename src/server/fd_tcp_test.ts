@@ -55,6 +55,26 @@ Deno.test("fd_tcp: bytes both ways, the end of input, the peer's address", async
   }
 });
 
+Deno.test("fd_tcp: bytes and the end together: the read after the bytes sees the end", async () => {
+  // A read shorter than its buffer waits for epoll's next edge before reading again; when the
+  // client's FIN came with the bytes, that edge has passed, so the next read must not wait.
+  for (let i = 0; i < 20; i++) {
+    const { listener, server, client } = await pair();
+    try {
+      const buf = new Uint8Array(16);
+      const waiting = i % 2 === 0 ? server.read(buf) : null;
+      await client.write(Uint8Array.of(1, 2, 3));
+      await client.closeWrite();
+      strictEqual(await (waiting ?? server.read(buf)), 3);
+      strictEqual(await server.read(buf), null);
+    } finally {
+      server.close();
+      client.close();
+      listener.close();
+    }
+  }
+});
+
 Deno.test("fd_tcp: an IPv4 client of a dual-stack listener is named as Deno names it", async () => {
   const listener = new FdListener("::", 0, false);
   const deno = Deno.listen({ hostname: "::", port: 0 });
