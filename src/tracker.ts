@@ -527,6 +527,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       intervalSeconds: config.wsIntervalSeconds,
       timeoutMs: config.wsTimeoutSeconds * 1000,
       shards: link,
+      log,
     })
     : null;
   // Plain TCP on epoll (fd_tcp.ts) needs FFI to the C library, as the batched UDP path does.

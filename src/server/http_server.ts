@@ -191,6 +191,7 @@ export class HttpServer {
     }
     this.#table.closeAll();
     await Promise.all(this.#sessions);
+    await this.#o.ws?.drained();
   }
 
   async #acceptLoop(listener: TcpListener): Promise<void> {
@@ -259,22 +260,29 @@ export class HttpServer {
       } catch { /* already closed */ }
       return;
     }
+    let handedOver = false;
     try {
-      await this.#session(conn, t, ip);
+      handedOver = await this.#session(conn, t, ip);
     } catch (error) {
       if (!isDisconnect(error)) {
         this.#o.log(`HTTP connection failed: ${error instanceof Error ? error.stack : error}`);
       }
     } finally {
-      this.#table.release(t);
-      try {
-        conn.close();
-      } catch { /* closed by the table or the peer */ }
+      // A WebSocket releases its entry and closes its socket itself when it ends.
+      if (!handedOver) {
+        this.#table.release(t);
+        try {
+          conn.close();
+        } catch { /* closed by the table or the peer */ }
+      }
     }
   }
 
-  /** Requests of one connection, in order, until it closes or may not be kept. */
-  async #session(conn: TcpConn, t: Tracked, ip: Uint8Array): Promise<void> {
+  /**
+   * Requests of one connection, in order, until it closes or may not be kept; true when it was
+   * handed to the WebSocket hub (which then owns its table entry and socket).
+   */
+  async #session(conn: TcpConn, t: Tracked, ip: Uint8Array): Promise<boolean> {
     const table = this.#table;
     const head = new RequestHead();
     let buf = new Uint8Array(READ_BYTES_INITIAL);
@@ -289,14 +297,14 @@ export class HttpServer {
           this.#o.counters.httpErrors[HTTP_ERROR.server500]++;
           table.enter(t, CONN_STATE.writing, performance.now());
           await writeAll(conn, REQUEST_TOO_LARGE);
-          return;
+          return false;
         }
         if (!mayBeGet(buf, start, end)) {
           // The 400 opentracker sends once the head is complete, sent as soon as it is certain.
           this.#o.counters.httpErrors[HTTP_ERROR.parse400]++;
           table.enter(t, CONN_STATE.writing, performance.now());
           await writeAll(conn, NOT_GET);
-          return;
+          return false;
         }
         if (start === end) {
           // Nothing of the next request yet: drop a grown buffer while the connection idles.
@@ -316,7 +324,7 @@ export class HttpServer {
         }
         scan = Math.max(start, end - 2);
         const n = await conn.read(buf.subarray(end));
-        if (n === null) return;
+        if (n === null) return false;
         if (t.state !== CONN_STATE.request) table.enter(t, CONN_STATE.request, performance.now());
         end += n;
         continue;
@@ -324,9 +332,9 @@ export class HttpServer {
       head.parse(buf, start, headEnd);
       const ws = this.#o.ws ?? null;
       if (head.upgradeWebSocket && ws !== null && isWebSocketPath(head)) {
-        // The connection is the WebSocket's from here; what followed the head is its first bytes.
-        // Returned, not awaited: this session's buffers go with its frame (a WebSocket may stay
-        // open for hours).
+        // The connection is the WebSocket's from here (when the handshake is accepted); what
+        // followed the head is its first bytes. This session and the one serving it end here: a
+        // WebSocket may stay open for hours, and holds none of their frames and buffers.
         table.enter(t, CONN_STATE.writing, performance.now());
         return ws.upgrade(conn, t, head, buf.slice(headEnd, end));
       }
@@ -344,18 +352,18 @@ export class HttpServer {
         this.#o.counters.httpErrors[HTTP_ERROR.server500]++;
         table.enter(t, CONN_STATE.writing, performance.now());
         await writeAll(conn, INTERNAL_ERROR);
-        return;
+        return false;
       }
       // The body is a view of the routes' scratch buffer: copy it before any await.
       if (reply.stream !== null) {
         await this.#stream(conn, t, reply);
-        return;
+        return false;
       }
       const bytes = replyBytes(reply);
       table.enter(t, CONN_STATE.writing, performance.now());
       await writeAll(conn, bytes);
       // Error pages and redirects carry HTTP/1.0 status lines: the connection ends with them.
-      if (!head.keepAlive || reply.status !== 200) return;
+      if (!head.keepAlive || reply.status !== 200) return false;
       start = scan = headEnd;
       table.enter(t, start < end ? CONN_STATE.request : CONN_STATE.idle, performance.now());
     }

@@ -65,6 +65,11 @@ export interface WsConnectionEvents {
   protocolError(c: WsConnection, code: number, reason: string): void;
   /** Closed because more than the send limit was queued. */
   slowReader(c: WsConnection): void;
+  /**
+   * The connection ended: its socket is closed and its table entry released. `error` is the
+   * socket's failure, or null (the caller tells a disconnect from a failure worth a log line).
+   */
+  ended(c: WsConnection, error: unknown): void;
 }
 
 /** A WebSocket connection of this worker. */
@@ -152,42 +157,53 @@ export class WsConnection implements FrameEvents {
   }
 
   /**
-   * Reads until the socket closes. `first` holds the bytes that arrived after the handshake's
-   * head (the reader keeps it). Rejects with the socket's error (the caller tells a disconnect
-   * from a failure).
+   * Reads until the socket closes, then closes it, releases the table entry and reports
+   * {@link WsConnectionEvents.ended}; never rejects. `first` holds the bytes that arrived after the
+   * handshake's head (the reader keeps it).
    */
   async run(first: Uint8Array): Promise<void> {
+    // One async function for the connection's whole life (no other frame waits on it).
     const table = this.#table;
-    table.enter(this.tracked, CONN_STATE.websocket, performance.now());
-    if (first.length > 0) this.#reader.push(first);
-    first = EMPTY; // not held by this frame for the connection's life
-    let buf = new Uint8Array(READ_BYTES_QUIET);
-    let lastMs = performance.now();
-    while (!this.#closed && !(this.#reader.done && !this.#linger)) {
-      const n = await this.#conn.read(buf);
-      if (n === null) break;
-      // After our close frame: discard until the client closes (the table's deadline bounds it).
-      if (this.#reader.done) continue;
-      const now = this.readMs = performance.now();
-      const quiet = now - lastMs >= QUIET_MS;
-      lastMs = now;
-      this.pinged = false;
-      table.enter(this.tracked, CONN_STATE.websocket, now);
-      this.#reader.push(buf.subarray(0, n));
-      // Between messages the reader holds no receiver (measured: no slower under load, and an
-      // idle connection keeps 1.4 KiB less).
-      this.#reader.shed();
-      const next = n === buf.length
-        ? Math.min(4 * buf.length, READ_BYTES_MAX)
-        : quiet
-        ? READ_BYTES_QUIET
-        : buf.length;
-      // A reader still holding a receiver is within a frame and keeps views of these bytes: the
-      // next read goes to a new buffer. Else the buffer is reused (no allocation per read).
-      if (next !== buf.length || this.#reader.holdsReceiver) buf = new Uint8Array(next);
+    let failure: unknown = null;
+    try {
+      table.enter(this.tracked, CONN_STATE.websocket, performance.now());
+      if (first.length > 0) this.#reader.push(first);
+      first = EMPTY; // not held by this frame for the connection's life
+      let buf = new Uint8Array(READ_BYTES_QUIET);
+      let lastMs = performance.now();
+      while (!this.#closed && !(this.#reader.done && !this.#linger)) {
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        // After our close frame: discard until the client closes (the table's deadline bounds
+        // it).
+        if (this.#reader.done) continue;
+        const now = this.readMs = performance.now();
+        const quiet = now - lastMs >= QUIET_MS;
+        lastMs = now;
+        this.pinged = false;
+        table.enter(this.tracked, CONN_STATE.websocket, now);
+        this.#reader.push(buf.subarray(0, n));
+        // Between messages the reader holds no receiver (measured: no slower under load, and an
+        // idle connection keeps 1.4 KiB less).
+        this.#reader.shed();
+        const next = n === buf.length
+          ? Math.min(4 * buf.length, READ_BYTES_MAX)
+          : quiet
+          ? READ_BYTES_QUIET
+          : buf.length;
+        // A reader still holding a receiver is within a frame and keeps views of these bytes:
+        // the next read goes to a new buffer. Else the buffer is reused (no allocation per read).
+        if (next !== buf.length || this.#reader.holdsReceiver) buf = new Uint8Array(next);
+      }
+      // Let a queued close frame go out before the socket closes.
+      while ((this.#writing || this.#scheduled) && !this.#closed) await this.#drained();
+    } catch (error) {
+      failure = error;
+    } finally {
+      this.#shut();
+      table.release(this.tracked);
+      this.#events.ended(this, failure);
     }
-    // Let a queued close frame go out before the socket closes.
-    while ((this.#writing || this.#scheduled) && !this.#closed) await this.#drained();
   }
 
   /** Sends a text message; false when the connection is closing or was closed as a slow reader. */

@@ -38,17 +38,21 @@ async function pair(): Promise<{
   const t = table.admit("127.0.0.1", () => conn.close(), performance.now())!;
   let slowReaders = 0;
   const messages: string[] = [];
+  const ended: unknown[] = [];
   const server = new WsConnection(conn, t, { worker: 0, id: 1 }, table, LIMITS, {
     message: (_, text) => messages.push(text),
     overRate: () => {},
     protocolError: () => {},
     slowReader: () => slowReaders++,
+    ended: (c, error) => {
+      ended.push(error);
+      strictEqual(c, server);
+    },
   });
-  const done = server.run(new Uint8Array(0)).catch(() => {}).finally(() => {
-    table.release(t);
-    try {
-      conn.close();
-    } catch { /* closed */ }
+  // The connection releases its entry and reports its end itself; its run never rejects.
+  const done = server.run(new Uint8Array(0)).then(() => {
+    strictEqual(ended.length, 1);
+    strictEqual(table.open, 0);
   });
   return { server, client, slow: () => slowReaders, messages, done };
 }

@@ -34,7 +34,7 @@ import {
 import { SHARD_MESSAGE } from "../protocol/shard_message.ts";
 import { ConnectionTable, Tracked } from "./connections.ts";
 import { ShardLink } from "./shard_link.ts";
-import { TcpConn, writeAll } from "./conn_io.ts";
+import { isDisconnect, TcpConn, writeAll } from "./conn_io.ts";
 import { WsConnection, WsConnectionEvents, WsConnectionLimits } from "./ws_connection.ts";
 
 /** How often silent connections are pinged. */
@@ -58,6 +58,8 @@ export interface WsHubOptions {
   timeoutMs: number;
   /** With several workers: this worker's links to the others. */
   shards: ShardLink | null;
+  /** Where a connection's unexpected failure is reported. */
+  log: (line: string) => void;
 }
 
 const NOT_AUTHORIZED = "Requested download is not authorized for use with this tracker.";
@@ -103,6 +105,7 @@ export class WsHub {
     },
     protocolError: () => this.#o.counters.wsClosedProtocol++,
     slowReader: () => this.#o.counters.wsClosedSlow++,
+    ended: (c, error) => this.#ended(c, error),
   };
 
   constructor(options: WsHubOptions) {
@@ -129,17 +132,18 @@ export class WsHub {
 
   /**
    * Serves an upgrade request on `conn` (tracked as `t`): refuses a bad handshake or one over the
-   * cap with an HTTP error, else switches protocols and serves the WebSocket until it closes.
-   * `rest` holds the bytes read after the head. `head` is read before the first await only (the
-   * caller drops its buffer then).
+   * cap with an HTTP error (false: the caller closes the connection), else switches protocols and
+   * takes the connection (true): it is served until it closes, and its table entry released and
+   * socket closed then, here. `rest` holds the bytes read after the head. `head` is read before
+   * the first await only (the caller drops its buffer then).
    */
-  async upgrade(conn: TcpConn, t: Tracked, head: RequestHead, rest: Uint8Array): Promise<void> {
+  async upgrade(conn: TcpConn, t: Tracked, head: RequestHead, rest: Uint8Array): Promise<boolean> {
     const o = this.#o;
     const problem = handshakeProblem(head);
     if (problem !== null || this.#conns.size >= o.connectionsMax) {
       o.counters.wsHandshakesRefused++;
       await writeAll(conn, problem === null ? AT_CAP : handshakeRefusal(problem));
-      return;
+      return false;
     }
     await writeAll(conn, switchingProtocols(head));
     o.counters.wsHandshakes++;
@@ -148,25 +152,40 @@ export class WsHub {
     const c = new WsConnection(conn, t, { worker: o.worker, id }, o.table, o.limits, this.#events);
     this.#conns.set(id, c);
     this.#byTracked.set(t, c);
-    // Returned, not awaited: this frame (with the request head) ends here.
-    return this.#serve(c, rest);
+    // Not awaited by anything: a WebSocket that stays open for hours keeps only its own read
+    // loop (measured: each frame and promise waiting on it cost an idle connection ~300 bytes).
+    // The loop never rejects; its end comes back as the `ended` event.
+    void c.run(rest);
+    return true;
   }
 
-  /** Serves an upgraded connection until it closes, then drops its peers everywhere. */
-  async #serve(c: WsConnection, rest: Uint8Array): Promise<void> {
+  /** Resolves once every WebSocket connection has ended (after the table closed them all). */
+  drained(): Promise<void> {
+    if (this.#conns.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#wakeDrained = resolve);
+  }
+
+  #wakeDrained: (() => void) | null = null;
+
+  /** A connection ended (its socket is closed, its entry released): its peers go everywhere. */
+  #ended(c: WsConnection, error: unknown): void {
     const o = this.#o;
-    try {
-      await c.run(rest);
-    } finally {
-      this.#conns.delete(c.link.id);
-      this.#byTracked.delete(c.tracked);
-      o.logic.wsClosed(c.link);
-      const contacted = this.#contacted.get(c);
-      if (contacted !== undefined) {
-        this.#contacted.delete(c);
-        for (const to of contacted) o.shards!.sendWs(to, SHARD_MESSAGE.wsClosed, c.link.id, null);
-        o.shards!.flush();
-      }
+    if (error !== null && !isDisconnect(error)) {
+      o.log(`WebSocket connection failed: ${error instanceof Error ? error.stack : error}`);
+    }
+    this.#conns.delete(c.link.id);
+    this.#byTracked.delete(c.tracked);
+    o.logic.wsClosed(c.link);
+    const contacted = this.#contacted.get(c);
+    if (contacted !== undefined) {
+      this.#contacted.delete(c);
+      for (const to of contacted) o.shards!.sendWs(to, SHARD_MESSAGE.wsClosed, c.link.id, null);
+      o.shards!.flush();
+    }
+    if (this.#conns.size === 0 && this.#wakeDrained !== null) {
+      const wake = this.#wakeDrained;
+      this.#wakeDrained = null;
+      wake();
     }
   }
 
