@@ -96,6 +96,27 @@ Deno.test("websocket: an offer reaches another peer and its answer comes back", 
   });
 });
 
+Deno.test("websocket: the tracker stops with connections open, and ends them", async () => {
+  for (const workers of [1, 2]) {
+    await withConfiguredTracker(`tracker.workers ${workers}\n`, async (t) => {
+      const clients = [];
+      for (let i = 0; i < 4; i++) {
+        const c = await WsClient.connect(url(t));
+        c.send(announce(randomId(), randomId(), { event: "started" }));
+        strictEqual((await c.next()).action, "announce");
+        clients.push(c);
+      }
+      // A stop waits until every WebSocket connection has ended, and exits cleanly (one that
+      // hangs is killed after 30 s, and the exit code says so).
+      const hung = setTimeout(() => t.child.kill("SIGKILL"), 30_000);
+      const code = await t.stop();
+      clearTimeout(hung);
+      strictEqual(code, 0);
+      for (const c of clients) await c.closed();
+    });
+  }
+});
+
 Deno.test("websocket: bad messages get a failure reason, over-limit frames a close", async () => {
   await withConfiguredTracker("tracker.workers 1\n", async (t) => {
     const c = await WsClient.connect(url(t));
