@@ -528,6 +528,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       timeoutMs: config.wsTimeoutSeconds * 1000,
       shards: link,
       log,
+      fullScrape: config.fullScrape,
+      fullScrapeIntervalSeconds: config.fullScrapeIntervalSeconds,
     })
     : null;
   // Plain TCP on epoll (fd_tcp.ts) needs FFI to the C library, as the batched UDP path does.

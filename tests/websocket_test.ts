@@ -117,8 +117,44 @@ Deno.test("websocket: the tracker stops with connections open, and ends them", a
   }
 });
 
+Deno.test("websocket: a scrape without info_hash lists the busiest torrents, once per interval", async () => {
+  await withConfiguredTracker("tracker.workers 1\naccess.fullscrape_interval 300\n", async (t) => {
+    const a = await WsClient.connect(url(t));
+    const b = await WsClient.connect(url(t));
+    try {
+      // Torrent k has k peers (all on connection a, one peer_id each), one of them a seeder.
+      const hashes = [randomId(), randomId(), randomId()];
+      for (let k = 1; k <= 3; k++) {
+        for (let i = 0; i < k; i++) {
+          a.send(announce(hashes[k - 1], randomId(), { event: "started", left: i === 0 ? 0 : 9 }));
+          strictEqual((await a.next()).action, "announce");
+        }
+      }
+      a.send({ action: "scrape" });
+      deepStrictEqual(await a.next(), {
+        action: "scrape",
+        files: Object.fromEntries(
+          hashes.map((h, k) => [h, { complete: 1, incomplete: k, downloaded: 0 }]),
+        ),
+      });
+      // Once per interval per connection; another connection has its own.
+      a.send({ action: "scrape" });
+      deepStrictEqual(await a.next(), {
+        action: "scrape",
+        "failure reason":
+          "one full scrape per 300 seconds; name the torrents to scrape in info_hash (at most 64)",
+      });
+      b.send({ action: "scrape" });
+      strictEqual(Object.keys((await b.next()).files).length, 3);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
 Deno.test("websocket: bad messages get a failure reason, over-limit frames a close", async () => {
-  await withConfiguredTracker("tracker.workers 1\n", async (t) => {
+  await withConfiguredTracker("tracker.workers 1\naccess.fullscrape off\n", async (t) => {
     const c = await WsClient.connect(url(t));
     try {
       const cases: [Message, Message][] = [
@@ -130,7 +166,8 @@ Deno.test("websocket: bad messages get a failure reason, over-limit frames a clo
         }],
         [{ action: "scrape" }, {
           action: "scrape",
-          "failure reason": "name the torrents to scrape in info_hash (at most 64)",
+          "failure reason":
+            "name the torrents to scrape in info_hash (at most 64): full scrapes are off",
         }],
       ];
       for (const [send, want] of cases) {
@@ -360,6 +397,16 @@ for (const workers of [2, 4]) {
         }
         strictEqual(files[hash].incomplete, 6);
         for (const h of hashes.slice(1)) strictEqual(files[h].incomplete, 0);
+        // A full scrape is answered by every worker, each for its own torrents: only `hash` has
+        // WebSocket peers.
+        peers[1].send({ action: "scrape" });
+        const all: Record<string, { complete: number; incomplete: number }> = {};
+        for (let w = 0; w < workers; w++) {
+          const r = await peers[1].next();
+          strictEqual(r.action, "scrape");
+          Object.assign(all, r.files);
+        }
+        deepStrictEqual(all, { [hash]: { complete: 0, incomplete: 6, downloaded: 0 } });
         // Closed sockets take their peers away on the owner, whichever worker held them.
         for (let k = 1; k < 6; k++) await peers[k].close();
         await scrapeUntil(peers[0], hash, (e) => e.incomplete === 1);

@@ -244,8 +244,9 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
   {
     key: "access.fullscrape",
     syntax: "on|off",
-    doc: "GET /scrape without info_hash returns every torrent, and /stats modes tpbs and " +
-      "statedump exist (opentracker's WANT_FULLSCRAPE; the seed's fork turned it off). Default on.",
+    doc: "GET /scrape without info_hash returns every torrent, a WebSocket scrape without " +
+      "info_hash the 500 with the most WebSocket peers, and /stats modes tpbs and statedump exist " +
+      "(opentracker's WANT_FULLSCRAPE; the seed's fork turned it off). Default on.",
     apply: (d, v) => {
       d.fullScrape = bool(v);
     },

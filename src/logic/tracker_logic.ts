@@ -20,7 +20,7 @@ import { AnnounceResult, REPLY, ScrapeCounts } from "../swarm/announce_result.ts
 import { AccessControl } from "./access.ts";
 import { announceInterval, IntervalOptions } from "./interval.ts";
 import { WsAnnounceOutcome, WsLink, WsSwarm } from "./ws_swarm.ts";
-import { WsAnnounce } from "../protocol/ws_tracker.ts";
+import { WsAnnounce, WsScrapeEntry } from "../protocol/ws_tracker.ts";
 
 /** Where records for the cluster go (live sync's outbox); the server sends them. */
 export interface SyncSink {
@@ -206,6 +206,11 @@ export class TrackerLogic {
   /** The connection of the peer an answer goes to, or null when it has gone. */
   wsAnswerTarget(hashKey: string, toPeerKey: string): WsLink | null {
     return this.#o.ws.answerTarget(hashKey, toPeerKey);
+  }
+
+  /** The WebSocket scrape counts of this worker's `k` torrents with the most peers. */
+  wsTop(k: number): WsScrapeEntry[] {
+    return this.#o.ws.top(k);
   }
 
   /** WebSocket scrape counts of a torrent, or null when it has no WebSocket peers. */

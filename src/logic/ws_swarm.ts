@@ -14,7 +14,7 @@
  */
 
 import { EVENT } from "../types.ts";
-import { toBinaryString, WsAnnounce } from "../protocol/ws_tracker.ts";
+import { toBinaryString, WsAnnounce, WsScrapeEntry } from "../protocol/ws_tracker.ts";
 
 /**
  * A WebSocket connection as the logic names it: the worker that holds its socket and its number
@@ -180,6 +180,49 @@ export class WsSwarm<C extends object> {
       incomplete: t.peers.length - t.seeders,
       downloaded: t.downloaded,
     };
+  }
+
+  /**
+   * The scrape counts of the `k` torrents with the most peers (most first), with their info_hash
+   * as a binary string: a WebSocket full scrape, bounded. One pass over the torrents with a
+   * k-entry min-heap.
+   */
+  top(k: number): WsScrapeEntry[] {
+    const heap: [number, string, Torrent<C>][] = [];
+    const less = (i: number, j: number) => heap[i][0] < heap[j][0];
+    const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j], heap[i]]);
+    for (const [key, t] of this.#torrents) {
+      const n = t.peers.length;
+      if (heap.length === k) {
+        if (k === 0 || n <= heap[0][0]) continue;
+        heap[0] = [n, key, t];
+        // Sift down.
+        for (let i = 0;;) {
+          const l = 2 * i + 1, r = l + 1;
+          let m = i;
+          if (l < k && less(l, m)) m = l;
+          if (r < k && less(r, m)) m = r;
+          if (m === i) break;
+          swap(i, m);
+          i = m;
+        }
+      } else {
+        heap.push([n, key, t]);
+        // Sift up.
+        for (let i = heap.length - 1; i > 0;) {
+          const p = (i - 1) >> 1;
+          if (!less(i, p)) break;
+          swap(i, p);
+          i = p;
+        }
+      }
+    }
+    return heap.sort((a, b) => b[0] - a[0]).map(([n, hashKey, t]) => ({
+      hashKey,
+      complete: t.seeders,
+      incomplete: n - t.seeders,
+      downloaded: t.downloaded,
+    }));
   }
 
   /** True while `conn` holds a peer in some torrent. */

@@ -133,3 +133,33 @@ Deno.test("WsSwarm: two peer_ids of one connection in one torrent go one by one"
   deepStrictEqual([s.torrents, s.peers], [1, 1]);
   strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(3))), b);
 });
+
+Deno.test("WsSwarm: top() gives the torrents with the most peers, most first", () => {
+  const s = new WsSwarm();
+  const c = conn("c");
+  // Torrent h has h peers (h = 1..30), inserted in a shuffled order; torrent 7 has a seeder.
+  const order = Array.from({ length: 30 }, (_, i) => ((i * 17) % 30) + 1);
+  let p = 0;
+  for (const h of order) {
+    for (let i = 0; i < h; i++) s.announce(announce(h, ++p, { seeding: h === 7 && i === 0 }), c, 0);
+  }
+  const top = s.top(5);
+  deepStrictEqual(top.map((e) => e.incomplete + e.complete), [30, 29, 28, 27, 26]);
+  strictEqual(top[0].hashKey, toBinaryString(hash(30)));
+  const all = s.top(100);
+  strictEqual(all.length, 30);
+  deepStrictEqual(all.at(-1), {
+    hashKey: toBinaryString(hash(1)),
+    complete: 0,
+    incomplete: 1,
+    downloaded: 0,
+  });
+  deepStrictEqual(all.find((e) => e.hashKey === toBinaryString(hash(7))), {
+    hashKey: toBinaryString(hash(7)),
+    complete: 1,
+    incomplete: 6,
+    downloaded: 0,
+  });
+  deepStrictEqual(s.top(0), []);
+  deepStrictEqual(new WsSwarm().top(3), []);
+});

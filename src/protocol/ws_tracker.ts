@@ -286,9 +286,9 @@ export function writeAnswer(
   });
 }
 
-/** Scrape counts of one torrent. */
+/** Scrape counts of one torrent (`hashKey`: its info_hash as a binary string). */
 export interface WsScrapeEntry {
-  readonly infoHash: Uint8Array;
+  readonly hashKey: string;
   readonly complete: number;
   readonly incomplete: number;
   readonly downloaded: number;
@@ -298,7 +298,7 @@ export interface WsScrapeEntry {
 export function writeScrapeReply(entries: readonly WsScrapeEntry[]): string {
   const files: Record<string, { complete: number; incomplete: number; downloaded: number }> = {};
   for (const e of entries) {
-    files[toBinaryString(e.infoHash)] = {
+    files[e.hashKey] = {
       complete: e.complete,
       incomplete: e.incomplete,
       downloaded: e.downloaded,

@@ -193,7 +193,7 @@ Deno.test("the writers: what bittorrent-tracker sends, binary strings intact thr
     },
   );
   deepStrictEqual(
-    through(writeScrapeReply([{ infoHash: HASH, complete: 1, incomplete: 2, downloaded: 3 }])),
+    through(writeScrapeReply([{ hashKey: bin(HASH), complete: 1, incomplete: 2, downloaded: 3 }])),
     { action: "scrape", files: { [bin(HASH)]: { complete: 1, incomplete: 2, downloaded: 3 } } },
   );
   deepStrictEqual(

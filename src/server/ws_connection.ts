@@ -83,6 +83,8 @@ export class WsConnection implements FrameEvents {
    * hold, read once per read rather than once per message.
    */
   readMs = performance.now();
+  /** When this connection's last full scrape was admitted (`readMs`), or -1. */
+  fullScrapedMs = -1;
   readonly #conn: TcpConn;
   readonly #table: ConnectionTable;
   readonly #limits: WsConnectionLimits;

@@ -41,6 +41,16 @@ import { WsConnection, WsConnectionEvents, WsConnectionLimits } from "./ws_conne
 const SWEEP_INTERVAL_MS = 1000;
 /** How often peers that stopped announcing are looked for (a walk over every WebSocket peer). */
 const EXPIRE_INTERVAL_MS = 30_000;
+/**
+ * A full scrape (a scrape without info_hash) lists the torrents with the most WebSocket peers, at
+ * most this many over all workers (each worker sends its share): about 40–80 KiB of JSON, within a
+ * connection's send limit.
+ */
+const FULL_SCRAPE_TORRENTS_MAX = 500;
+/** A worker's full scrape reply is built at most this often (requests in between share it). */
+const FULL_SCRAPE_CACHE_MS = 10_000;
+/** The full scrape handed to another worker (only after this worker admitted it). */
+const FULL_SCRAPE_TEXT = JSON.stringify({ action: "scrape" });
 
 /** Options of {@link WsHub}. */
 export interface WsHubOptions {
@@ -60,6 +70,10 @@ export interface WsHubOptions {
   shards: ShardLink | null;
   /** Where a connection's unexpected failure is reported. */
   log: (line: string) => void;
+  /** A scrape without info_hash lists the busiest torrents (`access.fullscrape`). */
+  fullScrape: boolean;
+  /** Seconds between two full scrapes of one connection; 0 = no limit. */
+  fullScrapeIntervalSeconds: number;
 }
 
 const NOT_AUTHORIZED = "Requested download is not authorized for use with this tracker.";
@@ -91,6 +105,9 @@ export class WsHub {
   readonly #sweeper: ReturnType<typeof setInterval>;
   #nextId = 1;
   #expiredAt = performance.now();
+  /** This worker's full scrape reply and when it was built. */
+  #fullScrapeText: string | null = null;
+  #fullScrapeAt = 0;
 
   /** What the connections report: one object for all of them (each call names its connection). */
   readonly #events: WsConnectionEvents = {
@@ -264,6 +281,8 @@ export class WsHub {
     if (link === undefined) this.#remote.set(key, link = { worker: from, id });
     const m = parseWsMessage(decoder.decode(utf8), WS_LIMITS);
     if (m.kind === "announce") this.#announce(m, link, performance.now());
+    // A scrape without hashes comes here only as a full scrape the sender's worker admitted.
+    else if (m.kind === "scrape" && m.infoHashes.length === 0) this.#fullScrape(link);
     else if (m.kind === "scrape") this.#scrape(link, m.infoHashes);
   }
 
@@ -314,15 +333,7 @@ export class WsHub {
   #routeScrape(c: WsConnection, s: WsScrape): void {
     const o = this.#o;
     o.counters.wsScrapes++;
-    if (s.infoHashes.length === 0) {
-      o.counters.wsBadMessages++;
-      c.sendText(writeError({
-        reason: `name the torrents to scrape in info_hash (at most ${WS_LIMITS.scrapeHashesMax})`,
-        action: "scrape",
-        infoHash: null,
-      }));
-      return;
-    }
+    if (s.infoHashes.length === 0) return this.#routeFullScrape(c);
     if (o.shards === null) return this.#scrape(c.link, s.infoHashes);
     const byOwner = new Map<number, Uint8Array[]>();
     for (const h of s.infoHashes) {
@@ -343,10 +354,51 @@ export class WsHub {
     }
   }
 
+  /**
+   * A scrape without info_hash: when full scrapes are on and the connection's last one is older
+   * than the interval, every worker answers with its busiest torrents; else a failure reason.
+   */
+  #routeFullScrape(c: WsConnection): void {
+    const o = this.#o;
+    const name = `name the torrents to scrape in info_hash (at most ${WS_LIMITS.scrapeHashesMax})`;
+    let why: string | null = null;
+    if (!o.fullScrape) why = `${name}: full scrapes are off`;
+    else if (
+      o.fullScrapeIntervalSeconds > 0 && c.fullScrapedMs >= 0 &&
+      c.readMs - c.fullScrapedMs < o.fullScrapeIntervalSeconds * 1000
+    ) {
+      why = `one full scrape per ${o.fullScrapeIntervalSeconds} seconds; ${name}`;
+    }
+    if (why !== null) {
+      o.counters.wsBadMessages++;
+      c.sendText(writeError({ reason: why, action: "scrape", infoHash: null }));
+      return;
+    }
+    c.fullScrapedMs = c.readMs;
+    const workers = o.shards?.map.count ?? 1;
+    for (let w = 0; w < workers; w++) {
+      if (w === o.worker) this.#fullScrape(c.link);
+      else this.#forward(c, w, FULL_SCRAPE_TEXT, null);
+    }
+  }
+
+  /** This worker's share of a full scrape, to `to`. */
+  #fullScrape(to: WsLink): void {
+    const o = this.#o;
+    const now = performance.now();
+    if (this.#fullScrapeText === null || now - this.#fullScrapeAt >= FULL_SCRAPE_CACHE_MS) {
+      const workers = o.shards?.map.count ?? 1;
+      const k = Math.max(10, Math.floor(FULL_SCRAPE_TORRENTS_MAX / workers));
+      this.#fullScrapeText = writeScrapeReply(o.logic.wsTop(k));
+      this.#fullScrapeAt = now;
+    }
+    this.deliver(to, this.#fullScrapeText);
+  }
+
   #scrape(to: WsLink, hashes: readonly Uint8Array[]): void {
     const o = this.#o;
     const entries: WsScrapeEntry[] = hashes.map((infoHash) => ({
-      infoHash,
+      hashKey: toBinaryString(infoHash),
       ...(o.logic.wsScrape(infoHash) ?? { complete: 0, incomplete: 0, downloaded: 0 }),
     }));
     this.deliver(to, writeScrapeReply(entries));
