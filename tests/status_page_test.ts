@@ -44,6 +44,20 @@ Deno.test({
             }
           }
         });
+        // And a WebTorrent client: a WebSocket from the page, one peer in one torrent, kept open.
+        await page.evaluate(async (url) => {
+          const ws = new WebSocket(url);
+          await new Promise((resolve, reject) => {
+            ws.onopen = resolve;
+            ws.onerror = reject;
+          });
+          const id = (c: string) => c.repeat(20);
+          ws.send(
+            JSON.stringify({ action: "announce", info_hash: id("h"), peer_id: id("p"), left: 1 }),
+          );
+          await new Promise((resolve) => ws.onmessage = resolve);
+          (globalThis as unknown as { held: WebSocket }).held = ws;
+        }, `ws://127.0.0.1:${t.tcp[0]}/announce`);
         // From here on every error counts (the plain-text page above has no icon: its favicon
         // request is left behind with it).
         await page.goto("about:blank");
@@ -102,6 +116,17 @@ Deno.test({
         const seeders = metric("opentracker_seeders");
         deepStrictEqual(shown, [metric("opentracker_torrents"), peers, seeders, peers - seeders]);
         deepStrictEqual(shown, [5, 12, 4, 8]);
+        const shownWs = await page.$$eval(
+          "#ws_peers, #ws_torrents, #ws_connections",
+          (es) => es.map((e) => Number(e.textContent!.replace(/,/g, ""))),
+        );
+        deepStrictEqual(shownWs, [
+          metric('opentracker_ws_peers\\{role="seeder"\\}') +
+          metric('opentracker_ws_peers\\{role="leecher"\\}'),
+          metric("opentracker_ws_torrents"),
+          metric("opentracker_ws_connections"),
+        ]);
+        deepStrictEqual(shownWs, [1, 1, 1]);
         const top = await page.$$eval("#top tr", (rows) => rows.length);
         strictEqual(top, 5);
         // Kept for a person to look at, outside the repository.

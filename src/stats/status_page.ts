@@ -29,6 +29,10 @@ export function samplesJson(m: MetricsSource, ring: SampleRing, snap: Snapshot):
       uptimeSeconds: m.uptimeSeconds,
       rssBytes: m.rssBytes,
       workers: m.workers,
+      // WebTorrent clients: a swarm of their own (browsers reach only browsers).
+      wsPeers: m.wsPeers,
+      wsTorrents: m.wsTorrents,
+      wsConnections: m.wsConnections,
     },
     samples: ring.columns(),
     top: snap.topPeers.slice(0, STATUS_TOP_TORRENTS).map((e) => ({ hash: e.hex, peers: e.count })),
@@ -86,6 +90,9 @@ async function refresh() {
     text("rss", fmt(d.now.rssBytes / 1048576) + " MiB");
     text("uptime", fmt(d.now.uptimeSeconds / 60) + " min");
     text("workers", fmt(d.now.workers));
+    text("ws_peers", fmt(d.now.wsPeers));
+    text("ws_torrents", fmt(d.now.wsTorrents));
+    text("ws_connections", fmt(d.now.wsConnections));
     const rows = d.top.map((t) => "<tr><td><code>" + t.hash + "</code></td><td>" + fmt(t.peers) + "</td></tr>");
     document.getElementById("top").innerHTML = rows.join("") || "<tr><td colspan=2>no torrents</td></tr>";
     draw(d.samples);
@@ -111,6 +118,9 @@ export function statusPage(): Uint8Array {
     ["rss", "resident memory"],
     ["uptime", "uptime"],
     ["workers", "workers"],
+    ["ws_peers", "WebTorrent peers"],
+    ["ws_torrents", "WebTorrent torrents"],
+    ["ws_connections", "WebSocket connections"],
   ].map(([id, label]) => `<div class="fig"><span id="${id}">–</span><small>${label}</small></div>`)
     .join("");
   const charts = ["requests", "swarm", "torrents", "refused", "memory", "lag"]
