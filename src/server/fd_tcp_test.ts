@@ -139,6 +139,33 @@ Deno.test("fd_tcp: closing with unread input ends with a FIN, not a reset", asyn
   }
 });
 
+Deno.test("fd_tcp: bytes that come after a short read are read away before the close", async () => {
+  // A request read whole (the read was shorter than its buffer), a reply, then the client sends
+  // more (a pipelined request) just before the server closes: the reply must still arrive, with
+  // a FIN after it, not a reset that would destroy it.
+  for (let i = 0; i < 10; i++) {
+    const { listener, server, client } = await pair();
+    try {
+      await client.write(new TextEncoder().encode("request"));
+      strictEqual(await server.read(new Uint8Array(64)), 7);
+      await writeAll(server, new TextEncoder().encode("reply"));
+      await client.write(new TextEncoder().encode("more"));
+      server.close();
+      const buf = new Uint8Array(64);
+      let got = "";
+      while (true) {
+        const n = await client.read(buf);
+        if (n === null) break;
+        got += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      strictEqual(got, "reply");
+    } finally {
+      client.close();
+      listener.close();
+    }
+  }
+});
+
 Deno.test("fd_tcp: a bound port is refused as Deno.listen refuses it", () => {
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
