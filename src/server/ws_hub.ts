@@ -192,12 +192,18 @@ export class WsHub {
     }
     this.#conns.delete(c.link.id);
     this.#byTracked.delete(c.tracked);
-    o.logic.wsClosed(c.link);
+    // Nothing awaits the connection's loop, which calls this from its end: a failure here is
+    // logged, never left to end the process as an unhandled rejection.
     const contacted = this.#contacted.get(c);
-    if (contacted !== undefined) {
-      this.#contacted.delete(c);
-      for (const to of contacted) o.shards!.sendWs(to, SHARD_MESSAGE.wsClosed, c.link.id, null);
-      o.shards!.flush();
+    this.#contacted.delete(c);
+    try {
+      o.logic.wsClosed(c.link);
+      if (contacted !== undefined) {
+        for (const to of contacted) o.shards!.sendWs(to, SHARD_MESSAGE.wsClosed, c.link.id, null);
+        o.shards!.flush();
+      }
+    } catch (e) {
+      o.log(`WebSocket close failed: ${e instanceof Error ? e.stack : e}`);
     }
     if (this.#conns.size === 0 && this.#wakeDrained !== null) {
       const wake = this.#wakeDrained;
