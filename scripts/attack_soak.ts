@@ -6,7 +6,9 @@
  * - slow request heads, one byte per second (`--trickle`, default 500);
  * - `completed` + `stopped` churn on random info_hashes over UDP (as fast as replies come);
  * - full scrapes of 250,000 torrents whose connections never read (`--scrapes`, default 300);
- * - SIGHUP every 2 seconds (the unit's ExecReload).
+ * - SIGHUP every 2 seconds (the unit's ExecReload);
+ * - WebSocket relay floods: connections announcing the largest offers five times a second into
+ *   16 torrents among themselves and never reading (`--ws`, default 200).
  *
  * The tracker runs under `prlimit --nofile` (`--nofile`, default 4096) with a state file, filled
  * with 250,000 torrents from a statedump, on 127.0.0.1 and ::1. The attacks come from 127.0.0.1;
@@ -18,7 +20,7 @@
  * commit) with the same attacks.
  *
  *   deno run -A scripts/attack_soak.ts [--seconds 20] [--checkout DIR]
- *                                      [--attacks idle,trickle,churn,scrapes,hup]
+ *                                      [--attacks idle,trickle,churn,scrapes,hup,ws]
  */
 
 import { parseArgs } from "node:util";
@@ -36,11 +38,12 @@ const { values } = parseArgs({
     idle: { type: "string", default: "6000" },
     trickle: { type: "string", default: "500" },
     scrapes: { type: "string", default: "300" },
+    ws: { type: "string", default: "200" },
     torrents: { type: "string", default: "250000" },
     /** tracker.peer_budget (the torrent budget is a quarter of it unless set). */
     "peer-budget": { type: "string", default: "4000000" },
     /** Which attacks to run (comma-separated). */
-    attacks: { type: "string", default: "idle,trickle,churn,scrapes,hup" },
+    attacks: { type: "string", default: "idle,trickle,churn,scrapes,hup,ws" },
   },
 });
 const SECONDS = Math.min(Number(values.seconds), 600);
@@ -73,7 +76,11 @@ const tracker = new Deno.Command("prlimit", {
     `--nofile=${values.nofile}:${values.nofile}`,
     Deno.execPath(),
     "run",
-    ...permissionFlags({ read: [...RUN_DIRS.read, work], write: [...RUN_DIRS.write, work] }),
+    // The checkout too: the workers (`tracker.workers auto`) load their module from it.
+    ...permissionFlags({
+      read: [...RUN_DIRS.read, work, checkout],
+      write: [...RUN_DIRS.write, work],
+    }),
     `${checkout}main.ts`,
     "-f",
     `${work}/conf`,
@@ -103,7 +110,14 @@ const collect = async (s: ReadableStream<Uint8Array>) => {
 const collected = Promise.all([collect(tracker.stdout), collect(tracker.stderr)]);
 let exited: number | null = null;
 tracker.status.then((s) => (exited = s.code));
-await waitForPort(port, 60_000);
+try {
+  await waitForPort(port, 60_000);
+} catch (error) {
+  if (exited === null) tracker.kill("SIGKILL");
+  await collected;
+  console.error(`the tracker did not start:\n${output}`);
+  throw error;
+}
 
 function rssMiB(): number {
   try {
@@ -245,6 +259,8 @@ const attacker = new Deno.Command(Deno.execPath(), {
     values.trickle!,
     "--scrapes",
     values.scrapes!,
+    "--ws",
+    values.ws!,
     "--attacks",
     values.attacks!,
   ],
@@ -311,6 +327,10 @@ const figures = [
   "opentracker_fullscrapes_refused_total",
   "opentracker_torrents_evicted_total",
   "opentracker_event_loop_lag_seconds",
+  "opentracker_ws_connections",
+  "opentracker_ws_send_queue_bytes",
+  "opentracker_ws_closed_total",
+  "opentracker_ws_relayed_total",
 ].map(series).filter(Boolean);
 console.log(`\nafter the attacks: ${figures.length > 0 ? figures.join("; ") : "(no /metrics)"}`);
 console.log(

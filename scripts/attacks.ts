@@ -4,10 +4,13 @@
  * bounded in count and all end after `--seconds`; prints what was sent as one JSON line.
  *
  *   deno run -A scripts/attacks.ts --port PORT --pid PID [--seconds 20]
- *       [--attacks idle,trickle,churn,scrapes,hup] [--idle 6000] [--trickle 500] [--scrapes 300]
+ *       [--attacks idle,trickle,churn,scrapes,hup,ws] [--idle 6000] [--trickle 500]
+ *       [--scrapes 300] [--ws 200]
  */
 
+import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
+import { Sender } from "ws";
 import { writeAnnounceRequest, writeConnectRequest } from "../src/protocol/udp.ts";
 
 const { values } = parseArgs({
@@ -19,7 +22,8 @@ const { values } = parseArgs({
     idle: { type: "string", default: "6000" },
     trickle: { type: "string", default: "500" },
     scrapes: { type: "string", default: "300" },
-    attacks: { type: "string", default: "idle,trickle,churn,scrapes,hup" },
+    ws: { type: "string", default: "200" },
+    attacks: { type: "string", default: "idle,trickle,churn,scrapes,hup,ws" },
   },
 });
 if (values.port === undefined || values.pid === undefined) {
@@ -31,7 +35,17 @@ async function attack(port: number, pid: number, seconds: number): Promise<void>
   const until = Date.now() + seconds * 1000;
   const chosen = new Set(values.attacks!.split(","));
   const held: Deno.Conn[] = [];
-  const counts = { idle: 0, trickle: 0, scrapes: 0, churn: 0, hups: 0, refused: 0 };
+  const counts = {
+    idle: 0,
+    trickle: 0,
+    scrapes: 0,
+    churn: 0,
+    hups: 0,
+    refused: 0,
+    wsConnections: 0,
+    wsMessages: 0,
+    wsClosedByTracker: 0,
+  };
   const connect = async () => {
     try {
       const c = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -125,6 +139,66 @@ async function attack(port: number, pid: number, seconds: number): Promise<void>
       counts.churn += 100;
     }
     sock.close();
+  });
+  // WebSocket relay floods: connections that announce five times a second in one of 16 torrents,
+  // each message as large as allowed (10 offers of ~6 KiB of SDP: just under 64 KiB), so that the
+  // tracker relays every offer to other attacking peers, which never read. The tracker must close
+  // them as slow readers (its send queue per connection is bounded); each is then reconnected.
+  job("ws", async () => {
+    const n = Number(values.ws);
+    const sdp = "v=0\r\n" + "a=x:".padEnd(6000, "y") + "\r\n";
+    const binary = () => String.fromCharCode(...crypto.getRandomValues(new Uint8Array(20)));
+    const torrents = Array.from({ length: 16 }, binary);
+    const handshake = enc.encode(
+      "GET /announce HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    const flood = async (i: number) => {
+      // One frame per connection, sent again and again (a renewal of the same peer).
+      const message = JSON.stringify({
+        action: "announce",
+        info_hash: torrents[i % torrents.length],
+        peer_id: binary(),
+        left: 1,
+        numwant: 10,
+        offers: Array.from({ length: 10 }, () => ({
+          offer_id: binary(),
+          offer: { type: "offer", sdp },
+        })),
+      });
+      const frame = new Uint8Array(Buffer.concat(
+        Sender.frame(Buffer.from(message), {
+          fin: true,
+          opcode: 1,
+          mask: true,
+          readOnly: false,
+          rsv1: false,
+        }),
+      ));
+      while (Date.now() < until) {
+        const c = await connect();
+        if (c === null) {
+          await new Promise((r) => setTimeout(r, 100)); // the tracker is full: retry later
+          continue;
+        }
+        counts.wsConnections++;
+        try {
+          await c.write(handshake);
+          while (Date.now() < until) {
+            await c.write(frame);
+            counts.wsMessages++;
+            await new Promise((r) => setTimeout(r, 200)); // under the tracker's message rate
+          }
+        } catch {
+          counts.wsClosedByTracker++;
+        }
+        try {
+          c.close();
+        } catch { /* closed */ }
+        held.splice(held.indexOf(c), 1);
+      }
+    };
+    await Promise.all(Array.from({ length: n }, (_, i) => flood(i)));
   });
   // SIGHUP every 2 s.
   job("hup", async () => {

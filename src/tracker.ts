@@ -672,11 +672,13 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       SAMPLE_INTERVAL_SECONDS * 1000,
     )
     : null;
-  // Memory the swarm freed goes back to the system once a burst is over.
+  // Memory the swarm freed goes back to the system once a burst is over; so does what WebSocket
+  // clients had queued (a relay flood to clients that do not read leaves tens of MiB behind).
   const giveBack = giveBackHere();
   const givePolicy = new GiveBackPolicy();
   const cleaning = setInterval(() => {
-    if (giveBack !== null && givePolicy.due(performance.now(), swarm.peerStoreBytes)) {
+    const held = swarm.peerStoreBytes + (ws?.queuedBytes ?? 0);
+    if (giveBack !== null && givePolicy.due(performance.now(), held)) {
       giveBack();
       counters.memoryGiveBacks++;
     }

@@ -47,6 +47,18 @@ const batch = new Uint8Array(65_536);
  */
 type Outgoing = string | Uint8Array;
 
+/** Bytes queued by all the WebSocket connections of this isolate (see {@link queuedBytesHere}). */
+let queuedHere = 0;
+
+/**
+ * Bytes queued for WebSocket clients by this isolate's connections, kept as they change (no walk
+ * over the connections): `/metrics`, and the memory give-back, which watches it fall after a
+ * flood.
+ */
+export function queuedBytesHere(): number {
+  return queuedHere;
+}
+
 /** Limits of one connection. */
 export interface WsConnectionLimits extends FrameLimits {
   /** Bytes queued for the client before it is closed as a slow reader. */
@@ -244,6 +256,7 @@ export class WsConnection implements FrameEvents {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
+    queuedHere -= this.#queued;
     this.#queued = 0;
     try {
       this.#conn.close();
@@ -260,6 +273,7 @@ export class WsConnection implements FrameEvents {
     }
     this.#queue.push(out);
     this.#queued += out.length;
+    queuedHere += out.length;
     if (!this.#writing && !this.#scheduled) {
       // The write waits for the microtasks already queued: Deno resolves the reads that
       // completed together in one batch, so every message they produce for this client leaves
@@ -323,7 +337,10 @@ export class WsConnection implements FrameEvents {
             pending = this.#write(typeof p === "string" ? textFrame(p) : p, true);
           }
           if (pending !== null) await pending;
-          if (!this.#closed) this.#queued -= size;
+          if (!this.#closed) {
+            this.#queued -= size;
+            queuedHere -= size;
+          }
         }
       }
     } catch {

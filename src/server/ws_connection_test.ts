@@ -2,7 +2,7 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Sender } from "ws";
 import { ConnectionTable } from "./connections.ts";
-import { WsConnection } from "./ws_connection.ts";
+import { queuedBytesHere, WsConnection } from "./ws_connection.ts";
 
 const LIMITS = {
   messageBytesMax: 65_536,
@@ -84,7 +84,11 @@ Deno.test("WsConnection: a client that reads takes every message", async () => {
       received += n;
     }
   })();
-  strictEqual(await flood(server, 200, true), 200);
+  const flooding = flood(server, 200, true);
+  // While it floods, the isolate's total is this connection's queue.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  strictEqual(queuedBytesHere(), server.queuedBytes);
+  strictEqual(await flooding, 200);
   server.close(1000, "", false);
   await done;
   await reading;
@@ -92,6 +96,7 @@ Deno.test("WsConnection: a client that reads takes every message", async () => {
   strictEqual(slow(), 0);
   // 200 frames of 100 KiB with a 4-byte header... plus the close frame (4 bytes).
   strictEqual(received, 200 * (100 * 1024 + 10) + 4);
+  strictEqual(queuedBytesHere(), 0);
 });
 
 Deno.test("WsConnection: a client that does not read is closed at the send limit", async () => {
@@ -101,6 +106,8 @@ Deno.test("WsConnection: a client that does not read is closed at the send limit
   ok(sent < 2000, "the connection was closed");
   strictEqual(slow(), 1);
   strictEqual(server.queuedBytes, 0);
+  // The isolate's running total came back with it.
+  strictEqual(queuedBytesHere(), 0);
   await done;
   client.close();
 });

@@ -35,7 +35,12 @@ import { SHARD_MESSAGE } from "../protocol/shard_message.ts";
 import { ConnectionTable, Tracked } from "./connections.ts";
 import { ShardLink } from "./shard_link.ts";
 import { isDisconnect, TcpConn, writeAll } from "./conn_io.ts";
-import { WsConnection, WsConnectionEvents, WsConnectionLimits } from "./ws_connection.ts";
+import {
+  queuedBytesHere,
+  WsConnection,
+  WsConnectionEvents,
+  WsConnectionLimits,
+} from "./ws_connection.ts";
 
 /** How often silent connections are pinged. */
 const SWEEP_INTERVAL_MS = 1000;
@@ -137,9 +142,7 @@ export class WsHub {
 
   /** Bytes queued for WebSocket clients of this worker. */
   get queuedBytes(): number {
-    let n = 0;
-    for (const c of this.#conns.values()) n += c.queuedBytes;
-    return n;
+    return queuedBytesHere();
   }
 
   /** Stops the sweeps (the HTTP server closes the connections). */
