@@ -172,6 +172,8 @@ static const char *string_value(const char *p, size_t n, const char *key, size_t
   return s;
 }
 
+static int told;
+
 static void on_message(struct conn *c, const char *p, size_t n) {
   if (memmem(p, n, "\"offer\":{", 9) != NULL) {
     size_t hl, pl, ol;
@@ -198,6 +200,10 @@ static void on_message(struct conn *c, const char *p, size_t n) {
     }
   } else if (memmem(p, n, "\"failure reason\"", 16) != NULL) {
     errors++;
+  }
+  if (errors == 1 && !told) {
+    told = 1;
+    fprintf(stderr, "ws_load: first error: %.*s\n", (int)(n < 300 ? n : 300), p);
   }
 }
 

@@ -40,10 +40,15 @@ export interface ClusterOptions {
   faultWorker?: number | null;
 }
 
-/** Bytes of the ring from one worker to another: 1 MiB, less with many workers. */
+/**
+ * Bytes of the ring from one worker to another: 4 MiB, less with many workers (at most 64 MiB
+ * over all rings). WebSocket traffic sets the size: with 1 MiB, 200 busy WebTorrent connections
+ * (announces of ~3 KB with their offers, and the answers) overflowed a ring in bursts and about 6 %
+ * of the messages were refused as busy; with 4 MiB, none (docs/benchmarks.md).
+ */
 export function ringDataBytes(count: number): number {
   const TOTAL_BYTES_MAX = 64 << 20;
-  let bytes = 1 << 20;
+  let bytes = 4 << 20;
   while (bytes > 64 << 10 && bytes * count * (count - 1) > TOTAL_BYTES_MAX) bytes >>= 1;
   return bytes;
 }

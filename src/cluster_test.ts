@@ -1,0 +1,12 @@
+import { ok, strictEqual } from "node:assert/strict";
+import { ringDataBytes } from "./cluster.ts";
+
+Deno.test("ringDataBytes: 4 MiB each way for few workers, at most 64 MiB over all rings", () => {
+  strictEqual(ringDataBytes(2), 4 << 20);
+  strictEqual(ringDataBytes(4), 4 << 20); // 12 rings, 48 MiB
+  strictEqual(ringDataBytes(5), 2 << 20); // 20 rings
+  strictEqual(ringDataBytes(8), 1 << 20); // 56 rings
+  for (let n = 2; n <= 32; n++) ok(ringDataBytes(n) * n * (n - 1) <= 64 << 20, `${n} workers`);
+  // Never under 64 KiB (a ring must carry the largest record).
+  strictEqual(ringDataBytes(64), 64 << 10);
+});
