@@ -8,9 +8,8 @@
  *       [--scrapes 300] [--ws 200]
  */
 
-import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
-import { Sender } from "ws";
+import { clientFrame } from "../tests/support/ws_client.ts";
 import { writeAnnounceRequest, writeConnectRequest } from "../src/protocol/udp.ts";
 
 const { values } = parseArgs({
@@ -166,15 +165,7 @@ async function attack(port: number, pid: number, seconds: number): Promise<void>
           offer: { type: "offer", sdp },
         })),
       });
-      const frame = new Uint8Array(Buffer.concat(
-        Sender.frame(Buffer.from(message), {
-          fin: true,
-          opcode: 1,
-          mask: true,
-          readOnly: false,
-          rsv1: false,
-        }),
-      ));
+      const frame = clientFrame(1, message);
       while (Date.now() < until) {
         const c = await connect();
         if (c === null) {

@@ -1,6 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Sender } from "ws";
+import { clientFrame } from "../../tests/support/ws_client.ts";
 import { findHeadEnd, RequestHead } from "./http1.ts";
 import {
   acceptValue,
@@ -77,13 +78,6 @@ Deno.test("websocket: the handshake is RFC 6455's, checked", () => {
   strictEqual(refusal.startsWith("HTTP/1.1 400 Bad Request\r\n"), true);
   strictEqual(refusal.endsWith("\r\n\r\nonly Sec-WebSocket-Version 13\n"), true);
 });
-
-/** A frame as a client sends it: masked. */
-function clientFrame(opcode: number, payload: Uint8Array | string, fin = true): Uint8Array {
-  const data = typeof payload === "string" ? Buffer.from(payload) : Buffer.from(payload);
-  const parts = Sender.frame(data, { fin, opcode, mask: true, readOnly: false, rsv1: false });
-  return new Uint8Array(Buffer.concat(parts));
-}
 
 function reader(limits = { messageBytesMax: 1024, fragmentsMax: 4 }) {
   const events: string[] = [];

@@ -1,7 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { Buffer } from "node:buffer";
-import { Sender } from "ws";
 import { ConnectionTable } from "./connections.ts";
+import { clientFrame } from "../../tests/support/ws_client.ts";
 import { queuedBytesHere, WsConnection } from "./ws_connection.ts";
 
 const LIMITS = {
@@ -111,18 +110,6 @@ Deno.test("WsConnection: a client that does not read is closed at the send limit
   await done;
   client.close();
 });
-
-/** A frame as a client writes it (masked), by npm `ws`. */
-function clientFrame(opcode: number, text: string): Uint8Array {
-  const parts = Sender.frame(Buffer.from(text), {
-    fin: true,
-    opcode,
-    mask: true,
-    readOnly: false,
-    rsv1: false,
-  });
-  return new Uint8Array(Buffer.concat(parts));
-}
 
 Deno.test("WsConnection: a frame split over two reads arrives whole", async () => {
   const { server, client, messages, done } = await pair();

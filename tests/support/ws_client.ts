@@ -14,6 +14,19 @@ export function randomId(): string {
 // deno-lint-ignore no-explicit-any
 export type Message = any;
 
+/** A frame as a client sends it (masked), written by npm `ws`. */
+export function clientFrame(opcode: number, payload: Uint8Array | string, fin = true): Uint8Array {
+  const data = typeof payload === "string" ? Buffer.from(payload) : Buffer.from(payload);
+  const parts = Sender.frame(data, {
+    fin,
+    opcode,
+    mask: true,
+    readOnly: false,
+    rsv1: false,
+  });
+  return new Uint8Array(Buffer.concat(parts));
+}
+
 /** One WebSocket connection to the tracker. */
 export class WsClient {
   readonly socket: WebSocket;
@@ -123,13 +136,7 @@ export async function exchangeOverConn(
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   ));
-  const frame = Sender.frame(Buffer.from(JSON.stringify(message)), {
-    fin: true,
-    opcode: 1,
-    mask: true,
-    readOnly: false,
-    rsv1: false,
-  });
+  const frame = clientFrame(1, JSON.stringify(message));
   const reply = new Promise<Message>((resolve, reject) => {
     const receiver = new Receiver({ isServer: false });
     receiver.on(
@@ -161,6 +168,6 @@ export async function exchangeOverConn(
       }
     })().catch(reject);
   });
-  await conn.write(new Uint8Array(Buffer.concat(frame)));
+  await conn.write(frame);
   return await reply;
 }
