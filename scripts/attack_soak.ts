@@ -76,10 +76,11 @@ const tracker = new Deno.Command("prlimit", {
     `--nofile=${values.nofile}:${values.nofile}`,
     Deno.execPath(),
     "run",
-    // The checkout too: the workers (`tracker.workers auto`) load their module from it.
+    // Its source too: the workers (`tracker.workers auto`) load their module from it.
     ...permissionFlags({
-      read: [...RUN_DIRS.read, work, checkout],
+      read: [...RUN_DIRS.read, work],
       write: [...RUN_DIRS.write, work],
+      source: `${checkout}src`,
     }),
     `${checkout}main.ts`,
     "-f",
