@@ -185,10 +185,11 @@ class FdConn implements TcpConn, Watched {
   }
 
   /**
-   * Tries a read now: bytes read, 0 at the end, -1 when it would block; throws on an error. A
-   * read shorter than the buffer emptied the socket: the next read waits for epoll's next edge
-   * (new bytes make one) instead of asking again only to hear that it would block. Not after the
-   * client's FIN was reported: that edge has passed, and the next read must see the end.
+   * Tries a read now: bytes read, 0 at the end, -1 when it would block; throws on an error. It
+   * keeps {@link #readable}: false when the read would block, and after a read shorter than the
+   * buffer, which emptied the socket: the next read waits for epoll's next edge (new bytes make
+   * one) instead of asking again only to hear that it would block. Not after the client's FIN was
+   * reported: that edge has passed, and the next read must see the end.
    */
   #tryRead(buf: Uint8Array): number {
     while (true) {
@@ -198,22 +199,30 @@ class FdConn implements TcpConn, Watched {
       const e = errno(this.#c);
       if (e === EINTR) continue;
       if (e === EAGAIN) {
-        this.#unread = false;
+        this.#readable = this.#unread = false;
         return -1;
       }
       throw connError(this.#c, "read");
     }
   }
 
-  /** Tries a write now, as {@link #tryRead} reads (a short write filled the socket's buffer). */
+  /**
+   * Tries a write now, as {@link #tryRead} reads, keeping {@link #writable} (a short write filled
+   * the socket's buffer).
+   */
   #tryWrite(buf: Uint8Array): number {
     while (true) {
       const n = Number(this.#c.send(this.#fd, buf, BigInt(buf.length), MSG_NOSIGNAL));
-      if (n < buf.length) this.#writable = false;
-      if (n >= 0) return n;
+      if (n >= 0) {
+        if (n < buf.length) this.#writable = false;
+        return n;
+      }
       const e = errno(this.#c);
       if (e === EINTR) continue;
-      if (e === EAGAIN) return -1;
+      if (e === EAGAIN) {
+        this.#writable = false;
+        return -1;
+      }
       throw connError(this.#c, "write");
     }
   }
@@ -228,7 +237,6 @@ class FdConn implements TcpConn, Watched {
       } catch (error) {
         return Promise.reject(error);
       }
-      this.#readable = false;
     }
     return new Promise((resolve, reject) => this.#reader = { buf, resolve, reject });
   }
@@ -243,7 +251,6 @@ class FdConn implements TcpConn, Watched {
       } catch (error) {
         return Promise.reject(error);
       }
-      this.#writable = false;
     }
     return new Promise((resolve, reject) => this.#writer = { buf, resolve, reject });
   }
@@ -251,10 +258,7 @@ class FdConn implements TcpConn, Watched {
   writeNow(buf: Uint8Array): number {
     if (this.#closed) throw new Deno.errors.BadResource("connection closed");
     if (!this.#writable || this.#writer !== null || buf.length === 0) return 0;
-    const n = this.#tryWrite(buf);
-    if (n >= 0) return n;
-    this.#writable = false;
-    return 0;
+    return Math.max(this.#tryWrite(buf), 0);
   }
 
   onEvents(mask: number): void {
@@ -268,7 +272,7 @@ class FdConn implements TcpConn, Watched {
           if (n >= 0) {
             this.#reader = null;
             r.resolve(n === 0 ? null : n);
-          } else this.#readable = false;
+          }
         } catch (error) {
           this.#reader = null;
           r.reject(error as Error);
@@ -284,7 +288,7 @@ class FdConn implements TcpConn, Watched {
           if (n >= 0) {
             this.#writer = null;
             w.resolve(n);
-          } else this.#writable = false;
+          }
         } catch (error) {
           this.#writer = null;
           w.reject(error as Error);
