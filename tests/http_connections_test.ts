@@ -213,3 +213,52 @@ Deno.test("keep-alive connections serve several and pipelined requests; HTTP/1.0
     strictEqual(await metric(t.tcp[0], "opentracker_http_connections_accepted_total"), 3);
   });
 });
+
+Deno.test("requests that arrive in pieces, among connections that come and go, each get their own reply", async () => {
+  // The server hands the read buffer of an ended connection to the next one: a buffer given
+  // back while its connection still waits for the rest of a request would mix two requests.
+  await withTracker(["-i", "127.0.0.1", "-p", "0", "-P", "0"], 2, async (t) => {
+    const http = httpClient("127.0.0.1", t.tcp[0]);
+    const known = async () => {
+      // A scrape names only torrents the tracker has: each gets a peer first.
+      const hash = randomHash();
+      await http.announce({ hash, port: 6881 });
+      return hash;
+    };
+    const scrape = (hash: Uint8Array) =>
+      latin1Bytes(`GET /scrape?info_hash=${urlencodeBytes(hash)} HTTP/1.0\r\n\r\n`);
+    const waiting: { conn: Deno.Conn; hash: Uint8Array; request: Uint8Array }[] = [];
+    for (let i = 0; i < 20; i++) {
+      const hash = await known();
+      const request = scrape(hash);
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.tcp[0] });
+      await conn.write(request.subarray(0, 10 + i));
+      waiting.push({ conn, hash, request });
+    }
+    for (const [i, w] of waiting.entries()) {
+      // A connection that comes, is answered and goes between two pieces of the others.
+      const other = await known();
+      const passing = await Deno.connect({ hostname: "127.0.0.1", port: t.tcp[0] });
+      await passing.write(scrape(other));
+      match(
+        await readUntilClosed(passing),
+        new RegExp(`^HTTP/1\\.1 200 OK\\r\\n[^]*d5:filesd20:${escapeRegExp(latin1(other))}`),
+      );
+      await w.conn.write(w.request.subarray(10 + i));
+    }
+    for (const w of waiting) {
+      const text = await readUntilClosed(w.conn);
+      match(
+        text,
+        new RegExp(`^HTTP/1\\.1 200 OK\\r\\n[^]*d5:filesd20:${escapeRegExp(latin1(w.hash))}`),
+      );
+    }
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/]/g, (c) => "\\" + c).replace(
+    /[\n\r\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

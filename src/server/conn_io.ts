@@ -9,7 +9,18 @@
  */
 export interface TcpConn {
   readonly remoteAddr: Deno.Addr;
+  /**
+   * The client's address as 16 bytes (IPv4 v4-mapped), when the connection has it without
+   * parsing text (fd_tcp.ts's, from the accept's sockaddr).
+   */
+  readonly remoteIp?: Uint8Array;
   read(p: Uint8Array): Promise<number | null>;
+  /**
+   * Reads what has arrived, without waiting: the bytes read, 0 when nothing is waiting, null at
+   * the end of the stream. Only a connection that can (fd_tcp.ts's) has it: a request that is
+   * already there is served without a promise.
+   */
+  readNow?(p: Uint8Array): number | null;
   write(p: Uint8Array): Promise<number>;
   /**
    * Writes what the socket takes now, without waiting: the bytes written (0 when it would

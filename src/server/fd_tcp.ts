@@ -150,15 +150,21 @@ function connError(c: Libc, what: string): Error {
 function addrOf(name: Uint8Array): Deno.NetAddr {
   const ip = new Uint8Array(16);
   sockaddrIp(name, 0, ip);
-  const port = (name[2] << 8) | name[3];
+  return netAddr(ip, (name[0] | (name[1] << 8)) === AF_INET6, (name[2] << 8) | name[3]);
+}
+
+function netAddr(ip: Uint8Array, v6: boolean, port: number): Deno.NetAddr {
   // An IPv4 client of a dual-stack listener comes as IPv6 `::ffff:a.b.c.d`, and Deno says so.
-  const mapped = (name[0] | (name[1] << 8)) === AF_INET6 && isV4Mapped(ip, 0);
+  const mapped = v6 && isV4Mapped(ip, 0);
   return { transport: "tcp", hostname: (mapped ? "::ffff:" : "") + formatIp(ip), port };
 }
 
 /** One accepted connection. */
 class FdConn implements TcpConn, Watched {
-  readonly remoteAddr: Deno.NetAddr;
+  /** The client's address, from the accept's sockaddr (its text only made when asked for). */
+  readonly remoteIp: Uint8Array = new Uint8Array(16);
+  readonly #v6: boolean;
+  readonly #port: number;
   readonly #c: Libc;
   readonly #fd: number;
   #closed = false;
@@ -178,10 +184,17 @@ class FdConn implements TcpConn, Watched {
   #writer: { buf: Uint8Array; resolve: (n: number) => void; reject: (e: Error) => void } | null =
     null;
 
-  constructor(c: Libc, fd: number, remoteAddr: Deno.NetAddr) {
+  /** `name`: the client's sockaddr, as accept wrote it. */
+  constructor(c: Libc, fd: number, name: Uint8Array) {
     this.#c = c;
     this.#fd = fd;
-    this.remoteAddr = remoteAddr;
+    sockaddrIp(name, 0, this.remoteIp);
+    this.#v6 = (name[0] | (name[1] << 8)) === AF_INET6;
+    this.#port = (name[2] << 8) | name[3];
+  }
+
+  get remoteAddr(): Deno.NetAddr {
+    return netAddr(this.remoteIp, this.#v6, this.#port);
   }
 
   /**
@@ -239,6 +252,13 @@ class FdConn implements TcpConn, Watched {
       }
     }
     return new Promise((resolve, reject) => this.#reader = { buf, resolve, reject });
+  }
+
+  readNow(buf: Uint8Array): number | null {
+    if (this.#closed) throw new Deno.errors.BadResource("connection closed");
+    if (!this.#readable || this.#reader !== null) return 0;
+    const n = this.#tryRead(buf);
+    return n > 0 ? n : n === 0 ? null : 0;
   }
 
   write(buf: Uint8Array): Promise<number> {
@@ -376,7 +396,7 @@ export class FdListener implements Watched {
       new DataView(this.#nameLength.buffer).setUint32(0, NAME_BYTES, true);
       const fd = c.accept4(this.#fd, this.#name, this.#nameLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
-        const conn = new FdConn(c, fd, addrOf(this.#name));
+        const conn = new FdConn(c, fd, this.#name);
         epoll().add(fd, conn);
         return conn;
       }

@@ -30,6 +30,14 @@ Deno.test("fd_tcp: bytes both ways, the end of input, the peer's address", async
     const { listener, server, client } = await pair(host);
     try {
       strictEqual((server.remoteAddr as Deno.NetAddr).hostname, host);
+      // The same address as bytes (IPv4 v4-mapped), as the HTTP server's per-address table
+      // takes it.
+      deepStrictEqual(
+        server.remoteIp,
+        host === "::1"
+          ? Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)
+          : Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1),
+      );
       strictEqual(
         (server.remoteAddr as Deno.NetAddr).port,
         (client.localAddr as Deno.NetAddr).port,
@@ -75,6 +83,38 @@ Deno.test("fd_tcp: bytes and the end together: the read after the bytes sees the
   }
 });
 
+Deno.test("fd_tcp: readNow takes what has arrived, says 0 when nothing has, null at the end", async () => {
+  const { listener, server, client } = await pair();
+  try {
+    const buf = new Uint8Array(16);
+    // Deno's write resolves once the loopback delivered the bytes to the server's socket.
+    await client.write(Uint8Array.of(1, 2, 3));
+    strictEqual(server.readNow!(buf), 3);
+    deepStrictEqual(buf.subarray(0, 3), Uint8Array.of(1, 2, 3));
+    strictEqual(server.readNow!(buf), 0);
+    // Nothing waiting: the read waits, and the next bytes complete it.
+    const waiting = server.read(buf);
+    await client.write(Uint8Array.of(4));
+    strictEqual(await waiting, 1);
+    await client.closeWrite();
+    strictEqual(await server.read(buf), null);
+  } finally {
+    server.close();
+    client.close();
+    listener.close();
+  }
+  const ended = await pair();
+  try {
+    await ended.client.closeWrite();
+    // A new connection is read at once; a client that already went says null.
+    strictEqual(ended.server.readNow!(new Uint8Array(16)), null);
+  } finally {
+    ended.server.close();
+    ended.client.close();
+    ended.listener.close();
+  }
+});
+
 Deno.test("fd_tcp: an IPv4 client of a dual-stack listener is named as Deno names it", async () => {
   const listener = new FdListener("::", 0, false);
   const deno = Deno.listen({ hostname: "::", port: 0 });
@@ -87,6 +127,10 @@ Deno.test("fd_tcp: an IPv4 client of a dual-stack listener is named as Deno name
       const server = await l.accept();
       const client = await connecting;
       strictEqual((server.remoteAddr as Deno.NetAddr).hostname, "::ffff:127.0.0.1");
+      if (l === listener) {
+        const ip = (server as TcpConn).remoteIp;
+        deepStrictEqual(ip?.subarray(10), Uint8Array.of(0xff, 0xff, 127, 0, 0, 1));
+      }
       server.close();
       client.close();
     }

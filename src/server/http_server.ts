@@ -10,7 +10,8 @@
  * Measured side by side, the two serve the same rate (docs/benchmarks.md).
  *
  * Per connection: one read buffer (1 KiB, grown up to the 8 KiB request limit while a head is
- * incomplete, shrunk back when idle) and one reply buffer per reply.
+ * incomplete, shrunk back when idle; kept for the next connection when it ends). A reply is
+ * written from one buffer of the server when the socket takes it at once, else from a copy.
  */
 
 import { LIMITS } from "../types.ts";
@@ -76,18 +77,27 @@ function isDescriptorExhaustion(error: unknown): boolean {
   return error instanceof Error && /os error 2[34]\b/.test(error.message);
 }
 
-/** The wire bytes of a reply without a stream (head and body in one buffer). */
-export function replyBytes(r: HttpReply): Uint8Array {
-  if (r.location !== null) {
-    const out = new Uint8Array(headBytesMax(r.location));
-    return out.subarray(0, writeRedirectHead(out, 0, r.location));
-  }
-  const out = new Uint8Array(headBytesMax((r.contentType ?? "") + r.reason) + r.body.length);
+/** The most bytes {@link writeReply} writes for `r`. */
+function replyBytesMax(r: HttpReply): number {
+  return r.location !== null
+    ? headBytesMax(r.location)
+    : headBytesMax((r.contentType ?? "") + r.reason) + r.body.length;
+}
+
+/** Writes the wire bytes of a reply without a stream into `out` (room for {@link replyBytesMax}). */
+function writeReply(out: Uint8Array, r: HttpReply): number {
+  if (r.location !== null) return writeRedirectHead(out, 0, r.location);
   const off = r.status === 200
     ? writeOkHead(out, 0, r.contentType ?? "text/plain", r.body.length)
     : writeErrorHead(out, 0, r.status, r.reason, r.body.length);
   out.set(r.body, off);
-  return out.subarray(0, off + r.body.length);
+  return off + r.body.length;
+}
+
+/** The wire bytes of a reply without a stream (head and body in one buffer of their own). */
+export function replyBytes(r: HttpReply): Uint8Array {
+  const out = new Uint8Array(replyBytesMax(r));
+  return out.subarray(0, writeReply(out, r));
 }
 
 function errorPageBytes(page: ErrorPage): Uint8Array {
@@ -99,9 +109,35 @@ function errorPageBytes(page: ErrorPage): Uint8Array {
   return replyBytes(r);
 }
 
+/**
+ * Writes replies without a stream. To a connection that takes a whole reply at once (fd_tcp's,
+ * `writeNow`) the reply is written from one reused buffer, with no allocation; what the socket
+ * did not take, and every reply to other connections, is written from a copy of its own.
+ */
+export class ReplyOut {
+  #out = new Uint8Array(16 * 1024);
+
+  /** Null when `conn` took all of `reply`, else the write of the rest. */
+  write(conn: TcpConn, reply: HttpReply): Promise<void> | null {
+    if (conn.writeNow === undefined) return writeAll(conn, replyBytes(reply));
+    const need = replyBytesMax(reply);
+    // Bounded: a body is at most the routes' scratch buffer.
+    if (need > this.#out.length) this.#out = new Uint8Array(need);
+    const length = writeReply(this.#out, reply);
+    const n = conn.writeNow(this.#out.subarray(0, length));
+    // The next reply reuses the buffer while this rest waits: it must be a copy.
+    return n === length ? null : writeAll(conn, this.#out.slice(n, length));
+  }
+}
+
 const REQUEST_TOO_LARGE = errorPageBytes(ERROR_PAGE.serverError);
 const NOT_GET = errorPageBytes(ERROR_PAGE.badRequest);
 const INTERNAL_ERROR = REQUEST_TOO_LARGE;
+/**
+ * Read buffers of ended sessions kept for new ones: a connection per request would otherwise
+ * allocate (and the collector free) one outside the heap every time.
+ */
+const SPARE_READ_BUFFERS_MAX = 256;
 
 /** The HTTP side of one tracker: its listeners, its connections and their deadlines. */
 export class HttpServer {
@@ -111,7 +147,11 @@ export class HttpServer {
   /** The TLS listeners, rebound with a new certificate by {@link replaceCertificate}. */
   readonly #tlsListeners: { host: string; port: number; listener: TcpListener }[] = [];
   readonly #sweeper: ReturnType<typeof setInterval>;
-  readonly #sessions = new Set<Promise<void>>();
+  /** Sessions running; {@link close} waits for none to be left. */
+  #sessions = 0;
+  #sessionsEnded: (() => void) | null = null;
+  readonly #spareBuffers: Uint8Array[] = [];
+  readonly #replies = new ReplyOut();
   #closed = false;
   #acceptErrors = 0;
   #acceptErrorsLogged = 0;
@@ -190,7 +230,9 @@ export class HttpServer {
       } catch { /* already closed */ }
     }
     this.#table.closeAll();
-    await Promise.all(this.#sessions);
+    if (this.#sessions > 0) {
+      await new Promise<void>((resolve) => this.#sessionsEnded = resolve);
+    }
     await this.#o.ws?.drained();
   }
 
@@ -214,9 +256,8 @@ export class HttpServer {
         await new Promise((r) => setTimeout(r, backoffMs));
         continue;
       }
-      const session = this.#serve(conn);
-      this.#sessions.add(session);
-      session.finally(() => this.#sessions.delete(session));
+      this.#sessions++;
+      void this.#serve(conn);
     }
   }
 
@@ -244,25 +285,16 @@ export class HttpServer {
     );
   }
 
+  /** Serves one accepted connection; counted in {@link #sessions}, which it takes one from. */
   async #serve(conn: TcpConn): Promise<void> {
     this.#o.counters.tcpAccepts++;
-    const ip = new Uint8Array(16);
-    const hostname = (conn.remoteAddr as Deno.NetAddr).hostname;
-    let t: Tracked | null = null;
-    if (parseIp(hostname, ip)) {
-      t = this.#table.admit(addressKey(ip), () => conn.close(), performance.now());
-    } else {
-      this.#o.log(`HTTP client address not understood: "${hostname}"`);
-    }
-    if (t === null) {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-      return;
-    }
+    const ip = this.#clientIp(conn);
+    const t = ip === null
+      ? null
+      : this.#table.admit(addressKey(ip), () => conn.close(), performance.now());
     let handedOver = false;
     try {
-      handedOver = await this.#session(conn, t, ip);
+      if (t !== null) handedOver = await this.#session(conn, t, ip!);
     } catch (error) {
       if (!isDisconnect(error)) {
         this.#o.log(`HTTP connection failed: ${error instanceof Error ? error.stack : error}`);
@@ -270,12 +302,23 @@ export class HttpServer {
     } finally {
       // A WebSocket releases its entry and closes its socket itself when it ends.
       if (!handedOver) {
-        this.#table.release(t);
+        if (t !== null) this.#table.release(t);
         try {
           conn.close();
         } catch { /* closed by the table or the peer */ }
       }
+      if (--this.#sessions === 0 && this.#sessionsEnded !== null) this.#sessionsEnded();
     }
+  }
+
+  /** The client's address as 16 bytes, or null (logged) when it is not understood. */
+  #clientIp(conn: TcpConn): Uint8Array | null {
+    if (conn.remoteIp !== undefined) return conn.remoteIp;
+    const ip = new Uint8Array(16);
+    const hostname = (conn.remoteAddr as Deno.NetAddr).hostname;
+    if (parseIp(hostname, ip)) return ip;
+    this.#o.log(`HTTP client address not understood: "${hostname}"`);
+    return null;
   }
 
   /**
@@ -283,9 +326,29 @@ export class HttpServer {
    * handed to the WebSocket hub (which then owns its table entry and socket).
    */
   async #session(conn: TcpConn, t: Tracked, ip: Uint8Array): Promise<boolean> {
+    const buf = this.#spareBuffers.pop() ?? new Uint8Array(READ_BYTES_INITIAL);
+    let handedOver = false;
+    try {
+      handedOver = await this.#requests(conn, t, ip, buf);
+      return handedOver;
+    } finally {
+      // Not after a hand-over: the WebSocket's handshake may still read the head in it.
+      if (!handedOver && this.#spareBuffers.length < SPARE_READ_BUFFERS_MAX) {
+        this.#spareBuffers.push(buf);
+      }
+    }
+  }
+
+  /** {@link #session}'s loop, reading into `first` (a buffer it may replace by a larger one). */
+  async #requests(
+    conn: TcpConn,
+    t: Tracked,
+    ip: Uint8Array,
+    first: Uint8Array,
+  ): Promise<boolean> {
     const table = this.#table;
     const head = new RequestHead();
-    let buf = new Uint8Array(READ_BYTES_INITIAL);
+    let buf = first;
     let start = 0; // first byte of the current request
     let end = 0; // end of the bytes read
     let scan = 0; // where the search for the end of the head resumes
@@ -309,7 +372,7 @@ export class HttpServer {
         if (start === end) {
           // Nothing of the next request yet: drop a grown buffer while the connection idles.
           start = end = scan = 0;
-          if (buf.length > READ_BYTES_INITIAL) buf = new Uint8Array(READ_BYTES_INITIAL);
+          if (buf.length > READ_BYTES_INITIAL) buf = first;
         } else if (end === buf.length) {
           if (start > 0) {
             buf.copyWithin(0, start, end);
@@ -323,7 +386,10 @@ export class HttpServer {
           }
         }
         scan = Math.max(start, end - 2);
-        const n = await conn.read(buf.subarray(end));
+        // What has arrived already is read without a promise (fd_tcp's connections).
+        const into = buf.subarray(end);
+        let n = conn.readNow === undefined ? 0 : conn.readNow(into);
+        if (n === 0) n = await conn.read(into);
         if (n === null) return false;
         if (t.state !== CONN_STATE.request) table.enter(t, CONN_STATE.request, performance.now());
         end += n;
@@ -359,9 +425,11 @@ export class HttpServer {
         await this.#stream(conn, t, reply);
         return false;
       }
-      const bytes = replyBytes(reply);
-      table.enter(t, CONN_STATE.writing, performance.now());
-      await writeAll(conn, bytes);
+      const writing = this.#replies.write(conn, reply);
+      if (writing !== null) {
+        table.enter(t, CONN_STATE.writing, performance.now());
+        await writing;
+      }
       // Error pages and redirects carry HTTP/1.0 status lines: the connection ends with them.
       if (!head.keepAlive || reply.status !== 200) return false;
       start = scan = headEnd;
