@@ -28,6 +28,13 @@ export interface TcpConn {
    * buffer it reuses, since nothing of it is held after the call.
    */
   writeNow?(p: Uint8Array): number;
+  /**
+   * Says the client will send nothing more, so that {@link close} need not read away input it
+   * may have sent (fd_tcp.ts's connection does that, at the cost of a read, so that a client's
+   * extra bytes do not turn the close into a reset that loses the reply). A client that sends
+   * anyway gets the reset.
+   */
+  endOfInput?(): void;
   closeWrite(): Promise<void>;
   close(): void;
 }

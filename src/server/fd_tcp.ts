@@ -8,7 +8,9 @@
  *
  * Edge-triggered: a descriptor is reported when it becomes readable or writable. A read or an
  * accept is tried at once; when the call would block it waits for the next edge, which the
- * kernel reports after that moment. TLS listeners stay on `Deno.listenTls`.
+ * kernel reports after that moment. A connection joins the epoll set only when it first has to
+ * wait: a request already there at the accept, answered with a reply the socket takes at once,
+ * costs accept, read, send and close and nothing else. TLS listeners stay on `Deno.listenTls`.
  *
  * Memory rules as in udp_batch.ts: the buffers the kernel writes (the event array) stay
  * referenced for the loop's life; `read` and `write` take the caller's buffer synchronously.
@@ -178,6 +180,12 @@ class FdConn implements TcpConn, Watched {
    */
   #unread = true;
   #writable = true;
+  /**
+   * In the epoll set. A connection joins it only when a read or a write has to wait: a request
+   * that is there at the accept and a reply the socket takes at once need no epoll_ctl (adding
+   * reports the state at that moment, so nothing that arrived before is missed).
+   */
+  #watched = false;
   #reader:
     | { buf: Uint8Array; resolve: (n: number | null) => void; reject: (e: Error) => void }
     | null = null;
@@ -251,7 +259,18 @@ class FdConn implements TcpConn, Watched {
         return Promise.reject(error);
       }
     }
+    try {
+      this.#watch();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => this.#reader = { buf, resolve, reject });
+  }
+
+  #watch(): void {
+    if (this.#watched) return;
+    epoll().add(this.#fd, this);
+    this.#watched = true;
   }
 
   readNow(buf: Uint8Array): number | null {
@@ -271,6 +290,11 @@ class FdConn implements TcpConn, Watched {
       } catch (error) {
         return Promise.reject(error);
       }
+    }
+    try {
+      this.#watch();
+    } catch (error) {
+      return Promise.reject(error);
     }
     return new Promise((resolve, reject) => this.#writer = { buf, resolve, reject });
   }
@@ -317,6 +341,10 @@ class FdConn implements TcpConn, Watched {
     }
   }
 
+  endOfInput(): void {
+    this.#unread = false;
+  }
+
   closeWrite(): Promise<void> {
     if (!this.#closed) this.#c.shutdown(this.#fd, SHUT_WR);
     return Promise.resolve();
@@ -325,7 +353,7 @@ class FdConn implements TcpConn, Watched {
   close(): void {
     if (this.#closed) throw new Deno.errors.BadResource("connection closed");
     this.#closed = true;
-    epoll().remove(this.#fd);
+    if (this.#watched) epoll().remove(this.#fd);
     // Bytes the client sent and nobody read make the kernel answer the close with a reset, and
     // the client loses the reply before it: what has arrived is read away first (bounded; not
     // when the last read found nothing and no edge came since).
@@ -396,9 +424,7 @@ export class FdListener implements Watched {
       new DataView(this.#nameLength.buffer).setUint32(0, NAME_BYTES, true);
       const fd = c.accept4(this.#fd, this.#name, this.#nameLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
-        const conn = new FdConn(c, fd, this.#name);
-        epoll().add(fd, conn);
-        return conn;
+        return new FdConn(c, fd, this.#name);
       }
       const e = errno(c);
       if (e === EINTR) continue;

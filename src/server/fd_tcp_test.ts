@@ -210,6 +210,25 @@ Deno.test("fd_tcp: bytes that come after a short read are read away before the c
   }
 });
 
+Deno.test("fd_tcp: after endOfInput the close reads nothing more: input sent anyway resets", async () => {
+  // The read the close saves is what keeps the reply in the test above: without it the extra
+  // bytes turn the close into a reset. A client that said it sends nothing more and does gets it.
+  const { listener, server, client } = await pair();
+  try {
+    await client.write(new TextEncoder().encode("request"));
+    strictEqual(await server.read(new Uint8Array(64)), 7);
+    server.endOfInput!();
+    await client.write(new TextEncoder().encode("more"));
+    server.close();
+    await rejects(async () => {
+      while ((await client.read(new Uint8Array(64))) !== null);
+    }, Deno.errors.ConnectionReset);
+  } finally {
+    client.close();
+    listener.close();
+  }
+});
+
 Deno.test("fd_tcp: a bound port is refused as Deno.listen refuses it", () => {
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {

@@ -293,8 +293,9 @@ export class HttpServer {
       ? null
       : this.#table.admit(addressKey(ip), () => conn.close(), performance.now());
     let handedOver = false;
+    const buf = this.#spareBuffers.pop() ?? new Uint8Array(READ_BYTES_INITIAL);
     try {
-      if (t !== null) handedOver = await this.#session(conn, t, ip!);
+      if (t !== null) handedOver = await this.#session(conn, t, ip!, buf);
     } catch (error) {
       if (!isDisconnect(error)) {
         this.#o.log(`HTTP connection failed: ${error instanceof Error ? error.stack : error}`);
@@ -306,6 +307,8 @@ export class HttpServer {
         try {
           conn.close();
         } catch { /* closed by the table or the peer */ }
+        // Not after a hand-over: the WebSocket's handshake may still read the head in it.
+        if (this.#spareBuffers.length < SPARE_READ_BUFFERS_MAX) this.#spareBuffers.push(buf);
       }
       if (--this.#sessions === 0 && this.#sessionsEnded !== null) this.#sessionsEnded();
     }
@@ -323,24 +326,10 @@ export class HttpServer {
 
   /**
    * Requests of one connection, in order, until it closes or may not be kept; true when it was
-   * handed to the WebSocket hub (which then owns its table entry and socket).
+   * handed to the WebSocket hub (which then owns its table entry and socket). Reads into `first`
+   * (or a larger buffer while a head does not fit).
    */
-  async #session(conn: TcpConn, t: Tracked, ip: Uint8Array): Promise<boolean> {
-    const buf = this.#spareBuffers.pop() ?? new Uint8Array(READ_BYTES_INITIAL);
-    let handedOver = false;
-    try {
-      handedOver = await this.#requests(conn, t, ip, buf);
-      return handedOver;
-    } finally {
-      // Not after a hand-over: the WebSocket's handshake may still read the head in it.
-      if (!handedOver && this.#spareBuffers.length < SPARE_READ_BUFFERS_MAX) {
-        this.#spareBuffers.push(buf);
-      }
-    }
-  }
-
-  /** {@link #session}'s loop, reading into `first` (a buffer it may replace by a larger one). */
-  async #requests(
+  async #session(
     conn: TcpConn,
     t: Tracked,
     ip: Uint8Array,
@@ -430,8 +419,14 @@ export class HttpServer {
         table.enter(t, CONN_STATE.writing, performance.now());
         await writing;
       }
+      if (!head.keepAlive) {
+        // The client asked to close after this request (HTTP/1.0, `Connection: close`): it sends
+        // nothing more, and the close need not look for input to read away first.
+        if (end === headEnd) conn.endOfInput?.();
+        return false;
+      }
       // Error pages and redirects carry HTTP/1.0 status lines: the connection ends with them.
-      if (!head.keepAlive || reply.status !== 200) return false;
+      if (reply.status !== 200) return false;
       start = scan = headEnd;
       table.enter(t, start < end ? CONN_STATE.request : CONN_STATE.idle, performance.now());
     }
