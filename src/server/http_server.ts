@@ -134,8 +134,8 @@ const REQUEST_TOO_LARGE = errorPageBytes(ERROR_PAGE.serverError);
 const NOT_GET = errorPageBytes(ERROR_PAGE.badRequest);
 const INTERNAL_ERROR = REQUEST_TOO_LARGE;
 /**
- * Read buffers of ended sessions kept for new ones: a connection per request would otherwise
- * allocate (and the collector free) one outside the heap every time.
+ * Read buffers (and request heads) of ended sessions kept for new ones: a connection per request
+ * would otherwise allocate (and the collector free) one outside the heap every time.
  */
 const SPARE_READ_BUFFERS_MAX = 256;
 
@@ -151,6 +151,7 @@ export class HttpServer {
   #sessions = 0;
   #sessionsEnded: (() => void) | null = null;
   readonly #spareBuffers: Uint8Array[] = [];
+  readonly #spareHeads: RequestHead[] = [];
   readonly #replies = new ReplyOut();
   #closed = false;
   #acceptErrors = 0;
@@ -294,8 +295,9 @@ export class HttpServer {
       : this.#table.admit(addressKey(ip), () => conn.close(), performance.now());
     let handedOver = false;
     const buf = this.#spareBuffers.pop() ?? new Uint8Array(READ_BYTES_INITIAL);
+    const head = this.#spareHeads.pop() ?? new RequestHead();
     try {
-      if (t !== null) handedOver = await this.#session(conn, t, ip!, buf);
+      if (t !== null) handedOver = await this.#session(conn, t, ip!, buf, head);
     } catch (error) {
       if (!isDisconnect(error)) {
         this.#o.log(`HTTP connection failed: ${error instanceof Error ? error.stack : error}`);
@@ -308,7 +310,10 @@ export class HttpServer {
           conn.close();
         } catch { /* closed by the table or the peer */ }
         // Not after a hand-over: the WebSocket's handshake may still read the head in it.
-        if (this.#spareBuffers.length < SPARE_READ_BUFFERS_MAX) this.#spareBuffers.push(buf);
+        if (this.#spareBuffers.length < SPARE_READ_BUFFERS_MAX) {
+          this.#spareBuffers.push(buf);
+          this.#spareHeads.push(head);
+        }
       }
       if (--this.#sessions === 0 && this.#sessionsEnded !== null) this.#sessionsEnded();
     }
@@ -327,16 +332,16 @@ export class HttpServer {
   /**
    * Requests of one connection, in order, until it closes or may not be kept; true when it was
    * handed to the WebSocket hub (which then owns its table entry and socket). Reads into `first`
-   * (or a larger buffer while a head does not fit).
+   * (or a larger buffer while a head does not fit); `head` is parsed anew for each request.
    */
   async #session(
     conn: TcpConn,
     t: Tracked,
     ip: Uint8Array,
     first: Uint8Array,
+    head: RequestHead,
   ): Promise<boolean> {
     const table = this.#table;
-    const head = new RequestHead();
     let buf = first;
     let start = 0; // first byte of the current request
     let end = 0; // end of the bytes read

@@ -162,11 +162,11 @@ export function sockaddrIp(name: Uint8Array, off: number, into: Uint8Array): boo
   if (family === AF_INET) {
     into.fill(0, 0, 10);
     into[10] = into[11] = 0xff;
-    into.set(name.subarray(off + 4, off + 8), 12);
+    for (let i = 0; i < 4; i++) into[12 + i] = name[off + 4 + i];
     return true;
   }
   if (family === AF_INET6) {
-    into.set(name.subarray(off + 8, off + 24));
+    for (let i = 0; i < 16; i++) into[i] = name[off + 8 + i];
     return true;
   }
   return false;
