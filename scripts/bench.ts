@@ -74,7 +74,10 @@ if (references.length === 0) console.error("No reference opentracker found: ours
 
 /** How a workload runs: our UDP path and workers, the trackers' CPUs and the generator's. */
 interface Setup {
-  /** The batched FFI recvmmsg/sendmmsg path (`listen.udp.batch`). */
+  /**
+   * FFI to the C library granted and `listen.udp.batch on`: batched UDP (recvmmsg/sendmmsg) and
+   * TCP on epoll, our default. Off: Deno's own sockets (the portable path).
+   */
   batch: boolean;
   /** Our `tracker.workers`, and opentracker's `listen.udp.workers`. */
   workers: number;
@@ -95,6 +98,13 @@ const PINNED: Setup = {
   threads: 1,
   sockets: 4,
 };
+
+/**
+ * {@link PINNED} in our default configuration: FFI to the C library granted, so batched UDP and
+ * TCP on epoll (without FFI the HTTP rows measured Deno's own TCP, a path only a tracker started
+ * without the grant takes).
+ */
+const DEFAULT_SETUP: Setup = { ...PINNED, batch: true };
 
 /** `n` workers on CPUs 0..n-1; the generator on the others, or unpinned when there are none. */
 function multiCore(n: number, batch = true): Setup {
@@ -262,7 +272,7 @@ await measure(
   (t) => load(t.port, t.pid, [])["responses_per_s"],
   true,
   false,
-  { ...PINNED, batch: true },
+  DEFAULT_SETUP,
 );
 if (CORES > 1) {
   const setup = multiCore(CORES);
@@ -301,16 +311,26 @@ if (CORES > 1) {
   );
 }
 await measure(
-  "HTTP, connection per request: responses per tracker CPU-second",
+  "HTTP, connection per request: responses per tracker CPU-second (the default, TCP on epoll)",
   "/CPU-s",
   (t) => load(t.port, t.pid, ["--http", "--close", "-s", "64"])["resp_per_tracker_cpu_s"],
   true,
+  false,
+  DEFAULT_SETUP,
 );
 await measure(
-  "HTTP keep-alive responses/s",
+  "HTTP, connection per request: responses per tracker CPU-second, without FFI (Deno's TCP)",
+  "/CPU-s",
+  (t) => load(t.port, t.pid, ["--http", "--close", "-s", "64"])["resp_per_tracker_cpu_s"],
+  false,
+);
+await measure(
+  "HTTP keep-alive responses/s, 1 worker pinned to one core (the default)",
   "/s",
   (t) => load(t.port, t.pid, ["--http", "-s", "64"])["responses_per_s"],
   false,
+  false,
+  DEFAULT_SETUP,
 );
 /** RSS growth per peer while 1 M peers on 100 k torrents are added, `settleMs` after the fill. */
 function rssPerPeer(t: Running, settleMs: number): number {
@@ -338,9 +358,9 @@ function rssPerPeer(t: Running, settleMs: number): number {
   return ((rssKiB(t.pid) - before) * 1024) / 1e6;
 }
 
-// The default configuration (batched UDP): the portable path's fill of a million announces can
-// outlast the generator's 20-second deadline on a slow day, and a partial fill is no measurement.
-const DEFAULT_SETUP: Setup = { ...PINNED, batch: true };
+// The memory rows run the default configuration: the portable path's fill of a million
+// announces can outlast the generator's 20-second deadline on a slow day, and a partial fill is
+// no measurement.
 await measure(
   "RSS per peer, 1 M peers on 100 k torrents",
   "B",
