@@ -348,7 +348,9 @@ Deno.test("websocket: frames a client sends unmasked close the connection with 1
 
 for (const workers of [2, 4]) {
   Deno.test(`websocket, ${workers} workers: offers and answers cross workers, a scrape gathers, a close reaches the owner`, async () => {
-    await withConfiguredTracker(`tracker.workers ${workers}\n`, async (t) => {
+    // A message rate above the default's 20 a second: the test sends a burst of 60 below.
+    const conf = `tracker.workers ${workers}\nlisten.ws.messages_per_second 1000\n`;
+    await withConfiguredTracker(conf, async (t) => {
       const hash = randomId();
       const peers: WsClient[] = [];
       const ids: string[] = [];
@@ -407,6 +409,29 @@ for (const workers of [2, 4]) {
           Object.assign(all, r.files);
         }
         deepStrictEqual(all, { [hash]: { complete: 0, incomplete: 6, downloaded: 0 } });
+        // info_hash named twice: JSON.parse reads the last name, and a worker hands an announce
+        // over by the first (without parsing it all), so the worker it reaches may not own the
+        // last: that one refuses it. Never an answer about the first torrent.
+        let refused = 0;
+        for (let i = 0; i < 60; i++) {
+          const first = JSON.stringify(randomId());
+          const last = randomId();
+          peers[0].send(
+            `{"action":"announce","info_hash":${first},"peer_id":${JSON.stringify(ids[0])},` +
+              `"left":1,"info_hash":${JSON.stringify(last)}}`,
+          );
+          const r = await peers[0].next();
+          if (r["failure reason"] === undefined) strictEqual(r.info_hash, last);
+          else {
+            strictEqual(
+              r["failure reason"],
+              "invalid message: info_hash or action given more than once",
+            );
+            refused++;
+          }
+        }
+        // A quarter of them at least on average (2 workers): none refused is a one in 30 million.
+        ok(refused > 0);
         // Closed sockets take their peers away on the owner, whichever worker held them.
         for (let k = 1; k < 6; k++) await peers[k].close();
         await scrapeUntil(peers[0], hash, (e) => e.incomplete === 1);

@@ -172,8 +172,11 @@ export function closeFrame(code: number, reason = ""): Uint8Array {
 
 /** What a {@link FrameReader} reports. */
 export interface FrameEvents {
-  /** A complete data message (text, or binary read as UTF-8 text). */
-  onMessage(text: string): void;
+  /**
+   * A complete data message as UTF-8 bytes (checked for a text frame; a binary one is read as
+   * UTF-8 text too). A view valid during the call.
+   */
+  onMessage(utf8: Uint8Array): void;
   onPing(data: Uint8Array): void;
   onPong(): void;
   /** The client sent a close frame (code 1005 when it gave none). */
@@ -229,7 +232,7 @@ export class FrameReader {
       skipUTF8Validation: false,
     });
     r.on("message", (data: Uint8Array) => {
-      if (!this.#done) events.onMessage(decoder.decode(data));
+      if (!this.#done) events.onMessage(data);
     });
     r.on("ping", (data: Uint8Array) => {
       if (!this.#done) events.onPing(data);

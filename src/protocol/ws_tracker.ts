@@ -139,6 +139,66 @@ const EVENTS: Record<string, number> = {
   "": EVENT.none,
 };
 
+const utf8Encoder = new TextEncoder();
+const INFO_HASH_KEY = utf8Encoder.encode('"info_hash"');
+const ACTION_KEY = utf8Encoder.encode('"action"');
+const ANNOUNCE_VALUE = utf8Encoder.encode('"announce"');
+/** Longest JSON string of 20 binary characters: the quotes and `\u00XX` for each. */
+const HASH_STRING_BYTES_MAX = 2 + 6 * 20;
+const utf8Decoder = new TextDecoder();
+
+function isJsonSpace(b: number): boolean {
+  return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+}
+
+/** True when `utf8[at, at + word.length)` is `word`. */
+function bytesAt(utf8: Uint8Array, at: number, word: Uint8Array): boolean {
+  if (at < 0 || at + word.length > utf8.length) return false;
+  for (let i = 0; i < word.length; i++) if (utf8[at + i] !== word[i]) return false;
+  return true;
+}
+
+/** Where the value of the first `key` (a quoted name) followed by a colon starts, or -1. */
+function valueOf(utf8: Uint8Array, key: Uint8Array): number {
+  for (let at = utf8.indexOf(0x22); at >= 0; at = utf8.indexOf(0x22, at + 1)) {
+    if (!bytesAt(utf8, at, key)) continue;
+    let i = at + key.length;
+    while (i < utf8.length && isJsonSpace(utf8[i])) i++;
+    if (utf8[i] !== 0x3a) continue;
+    i++;
+    while (i < utf8.length && isJsonSpace(utf8[i])) i++;
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * The info_hash of an announce, read without parsing the whole message (its SDP offers are most
+ * of its bytes): what a worker needs to hand the message to the worker that owns the torrent.
+ * Null unless the message plainly says `"action":"announce"` and gives `"info_hash"` a string of
+ * 20 binary characters. The first occurrence of each name counts, where JSON.parse takes the
+ * last: the owner parses the message whole and refuses one that names another torrent.
+ */
+export function announceHashOf(utf8: Uint8Array): Uint8Array | null {
+  if (!bytesAt(utf8, valueOf(utf8, ACTION_KEY), ANNOUNCE_VALUE)) return null;
+  const start = valueOf(utf8, INFO_HASH_KEY);
+  if (start < 0 || utf8[start] !== 0x22) return null;
+  const last = Math.min(utf8.length, start + HASH_STRING_BYTES_MAX);
+  for (let i = start + 1; i < last; i++) {
+    if (utf8[i] === 0x5c) i++; // an escape: the next byte is never the closing quote
+    else if (utf8[i] === 0x22) {
+      let value: unknown;
+      try {
+        value = JSON.parse(utf8Decoder.decode(utf8.subarray(start, i + 1)));
+      } catch {
+        return null;
+      }
+      return binaryString(value);
+    }
+  }
+  return null;
+}
+
 /** Parses one text message. Never throws. */
 export function parseWsMessage(
   text: string,

@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import {
+  announceHashOf,
   binaryString,
   parseWsMessage,
   toBinaryString,
@@ -208,4 +209,50 @@ Deno.test("the writers: what bittorrent-tracker sends, binary strings intact thr
     "failure reason": "invalid JSON",
   });
   deepStrictEqual([...binaryString(toBinaryString(HASH))!], [...HASH]);
+});
+
+Deno.test("announceHashOf(): the info_hash JSON.parse reads, found without parsing the message", () => {
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+  // Every byte value, as JSON.stringify escapes them (\u0000, \", \\) or UTF-8 encodes them.
+  for (let first = 0; first < 256; first += 20) {
+    const hash = Uint8Array.from({ length: 20 }, (_, i) => (first + i) & 255);
+    const text = JSON.stringify({
+      action: "announce",
+      info_hash: bin(hash),
+      peer_id: bin(PEER),
+      offers: [{ offer: { type: "offer", sdp: SDP }, offer_id: "o".repeat(20) }],
+    });
+    deepStrictEqual(announceHashOf(utf8(text)), hash);
+    const parsed = parseWsMessage(text);
+    deepStrictEqual(parsed.kind === "announce" && parsed.infoHash, hash);
+  }
+  const h = bin(HASH);
+  // Names in any order, with the spaces JSON allows.
+  deepStrictEqual(
+    announceHashOf(utf8(`{ "info_hash" :\n ${JSON.stringify(h)},\t"action" : "announce" }`)),
+    HASH,
+  );
+  // Not plainly an announce with a 20-character binary info_hash: null (the message is parsed).
+  for (
+    const text of [
+      JSON.stringify({ action: "scrape", info_hash: h }),
+      JSON.stringify({ action: "announcement", info_hash: h }),
+      JSON.stringify({ info_hash: h }),
+      JSON.stringify({ action: "announce" }),
+      JSON.stringify({ action: "announce", info_hash: [h] }),
+      JSON.stringify({ action: "announce", info_hash: h.slice(1) }),
+      JSON.stringify({ action: "announce", info_hash: "\u0100".repeat(20) }),
+      `{"action":"announce","info_hash":"${"\\q".repeat(10)}"}`, // an invalid escape
+      `{"action":"announce","info_hash":"${"a".repeat(200)}`, // no closing quote
+      "",
+    ]
+  ) strictEqual(announceHashOf(utf8(text)), null, text);
+  // The first name counts (JSON.parse takes the last): the owner checks (ws_hub.ts).
+  const other = "b".repeat(20);
+  deepStrictEqual(
+    announceHashOf(
+      utf8(`{"action":"announce","info_hash":"${"a".repeat(20)}","info_hash":"${other}"}`),
+    ),
+    utf8("a".repeat(20)),
+  );
 });

@@ -69,8 +69,8 @@ export interface WsConnectionLimits extends FrameLimits {
 
 /** What a connection tells its hub. */
 export interface WsConnectionEvents {
-  /** A whole text message, within the rate. */
-  message(c: WsConnection, text: string): void;
+  /** A whole message as UTF-8 bytes (a view valid during the call), within the rate. */
+  message(c: WsConnection, utf8: Uint8Array): void;
   /** A message over the rate (dropped; the hub answers with an error). */
   overRate(c: WsConnection): void;
   /** Closed for breaking the protocol (a close frame with the code was sent). */
@@ -136,7 +136,7 @@ export class WsConnection implements FrameEvents {
 
   // The frame reader's events: methods, so that a connection carries no closures of its own.
 
-  onMessage(text: string): void {
+  onMessage(utf8: Uint8Array): void {
     const now = this.readMs;
     const rate = this.#limits.messagesPerSecond;
     this.#tokens = Math.min(2 * rate, this.#tokens + (now - this.#refilledMs) * rate / 1000);
@@ -146,7 +146,7 @@ export class WsConnection implements FrameEvents {
       return;
     }
     this.#tokens--;
-    this.#events.message(this, text);
+    this.#events.message(this, utf8);
   }
 
   onPing(data: Uint8Array): void {

@@ -39,7 +39,7 @@ async function pair(): Promise<{
   const messages: string[] = [];
   const ended: unknown[] = [];
   const server = new WsConnection(conn, t, { worker: 0, id: 1 }, table, LIMITS, {
-    message: (_, text) => messages.push(text),
+    message: (_, utf8) => messages.push(new TextDecoder().decode(utf8)),
     overRate: () => {},
     protocolError: () => {},
     slowReader: () => slowReaders++,

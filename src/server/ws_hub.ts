@@ -19,6 +19,7 @@ import { WsLink } from "../logic/ws_swarm.ts";
 import { ascii, RequestHead } from "../protocol/http1.ts";
 import { handshakeProblem, handshakeRefusal, switchingProtocols } from "../protocol/websocket.ts";
 import {
+  announceHashOf,
   parseWsMessage,
   toBinaryString,
   writeAnnounceReply,
@@ -55,7 +56,7 @@ const FULL_SCRAPE_TORRENTS_MAX = 500;
 /** A worker's full scrape reply is built at most this often (requests in between share it). */
 const FULL_SCRAPE_CACHE_MS = 10_000;
 /** The full scrape handed to another worker (only after this worker admitted it). */
-const FULL_SCRAPE_TEXT = JSON.stringify({ action: "scrape" });
+const FULL_SCRAPE_UTF8 = new TextEncoder().encode(JSON.stringify({ action: "scrape" }));
 
 /** Options of {@link WsHub}. */
 export interface WsHubOptions {
@@ -84,6 +85,7 @@ export interface WsHubOptions {
 const NOT_AUTHORIZED = "Requested download is not authorized for use with this tracker.";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const DUPLICATE_NAMES = "invalid message: info_hash or action given more than once";
 
 /** The 503 a handshake gets when the WebSocket connections are at their cap. */
 const AT_CAP = encoder.encode(
@@ -116,7 +118,7 @@ export class WsHub {
 
   /** What the connections report: one object for all of them (each call names its connection). */
   readonly #events: WsConnectionEvents = {
-    message: (c, text) => this.#message(c, text),
+    message: (c, utf8) => this.#message(c, utf8),
     overRate: (c) => {
       this.#o.counters.wsBadMessages++;
       c.sendText(writeError({
@@ -244,10 +246,21 @@ export class WsHub {
     return c !== undefined && c.link === link && c.sendText(text);
   }
 
-  #message(c: WsConnection, text: string): void {
+  #message(c: WsConnection, utf8: Uint8Array): void {
     const o = this.#o;
     o.counters.wsMessages++;
-    const m = parseWsMessage(text, WS_LIMITS);
+    if (o.shards !== null && utf8.length <= o.shards.wsTextBytesMax) {
+      // An announce for another worker's torrent goes there as it came: read only as far as its
+      // info_hash (the owner parses it whole), not decoded, parsed and encoded again here.
+      const hash = announceHashOf(utf8);
+      const owner = hash === null ? o.worker : o.shards.map.of(hash);
+      if (owner !== o.worker) {
+        this.#forward(c, owner, utf8, hash);
+        o.shards.flush();
+        return;
+      }
+    }
+    const m = parseWsMessage(decoder.decode(utf8), WS_LIMITS);
     if (m.kind === "error") {
       o.counters.wsBadMessages++;
       c.sendText(writeError(m));
@@ -256,16 +269,15 @@ export class WsHub {
     } else {
       const owner = o.shards === null ? o.worker : o.shards.map.of(m.infoHash);
       if (owner === o.worker) this.#announce(m, c.link, c.readMs);
-      else this.#forward(c, owner, text, m.infoHash);
+      else this.#forward(c, owner, utf8, m.infoHash);
     }
     o.shards?.flush();
   }
 
   /** Hands a message to the worker that owns its torrent. */
-  #forward(c: WsConnection, owner: number, text: string, infoHash: Uint8Array | null): void {
+  #forward(c: WsConnection, owner: number, bytes: Uint8Array, infoHash: Uint8Array | null): void {
     const o = this.#o;
     const shards = o.shards!;
-    const bytes = encoder.encode(text);
     let why: string | null = null;
     if (bytes.length > shards.wsTextBytesMax) {
       why = `message too long for this tracker's workers: at most ${shards.wsTextBytesMax} bytes`;
@@ -289,7 +301,14 @@ export class WsHub {
     let link = this.#remote.get(key);
     if (link === undefined) this.#remote.set(key, link = { worker: from, id });
     const m = parseWsMessage(decoder.decode(utf8), WS_LIMITS);
-    if (m.kind === "announce") this.#announce(m, link, performance.now());
+    if (m.kind === "announce" && this.#o.shards!.map.of(m.infoHash) !== this.#o.worker) {
+      // Handed here by the first of two info_hash names (see announceHashOf): not this worker's.
+      this.#o.counters.wsBadMessages++;
+      this.deliver(
+        link,
+        writeError({ reason: DUPLICATE_NAMES, action: "announce", infoHash: null }),
+      );
+    } else if (m.kind === "announce") this.#announce(m, link, performance.now());
     // A scrape without hashes comes here only as a full scrape the sender's worker admitted.
     else if (m.kind === "scrape" && m.infoHashes.length === 0) this.#fullScrape(link);
     else if (m.kind === "scrape") this.#scrape(link, m.infoHashes);
@@ -358,7 +377,7 @@ export class WsHub {
           action: "scrape",
           info_hash: hashes.map((h) => toBinaryString(h)),
         });
-        this.#forward(c, owner, text, null);
+        this.#forward(c, owner, encoder.encode(text), null);
       }
     }
   }
@@ -387,7 +406,7 @@ export class WsHub {
     const workers = o.shards?.map.count ?? 1;
     for (let w = 0; w < workers; w++) {
       if (w === o.worker) this.#fullScrape(c.link);
-      else this.#forward(c, w, FULL_SCRAPE_TEXT, null);
+      else this.#forward(c, w, FULL_SCRAPE_UTF8, null);
     }
   }
 
