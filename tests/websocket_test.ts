@@ -432,6 +432,12 @@ for (const workers of [2, 4]) {
         }
         // A quarter of them at least on average (2 workers): none refused is a one in 30 million.
         ok(refused > 0);
+        // A bad announce is told why by whichever worker reads it whole (the owner of its
+        // torrent, when another worker handed it over as it came).
+        for (let i = 0; i < 8; i++) {
+          peers[0].send(announce(randomId(), "too short"));
+          strictEqual((await peers[0].next())["failure reason"], "invalid peer_id");
+        }
         // Closed sockets take their peers away on the owner, whichever worker held them.
         for (let k = 1; k < 6; k++) await peers[k].close();
         await scrapeUntil(peers[0], hash, (e) => e.incomplete === 1);

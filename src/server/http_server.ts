@@ -289,14 +289,13 @@ export class HttpServer {
   /** Serves one accepted connection; counted in {@link #sessions}, which it takes one from. */
   async #serve(conn: TcpConn): Promise<void> {
     this.#o.counters.tcpAccepts++;
-    const ip = this.#clientIp(conn);
-    const t = ip === null
-      ? null
-      : this.#table.admit(addressKey(ip), () => conn.close(), performance.now());
+    let t: Tracked | null = null;
     let handedOver = false;
     const buf = this.#spareBuffers.pop() ?? new Uint8Array(READ_BYTES_INITIAL);
     const head = this.#spareHeads.pop() ?? new RequestHead();
     try {
+      const ip = this.#clientIp(conn);
+      if (ip !== null) t = this.#table.admit(addressKey(ip), () => conn.close(), performance.now());
       if (t !== null) handedOver = await this.#session(conn, t, ip!, buf, head);
     } catch (error) {
       if (!isDisconnect(error)) {

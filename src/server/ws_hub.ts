@@ -301,7 +301,11 @@ export class WsHub {
     let link = this.#remote.get(key);
     if (link === undefined) this.#remote.set(key, link = { worker: from, id });
     const m = parseWsMessage(decoder.decode(utf8), WS_LIMITS);
-    if (m.kind === "announce" && this.#o.shards!.map.of(m.infoHash) !== this.#o.worker) {
+    if (m.kind === "error") {
+      // Handed here unparsed (an announce by its info_hash): its errors are told from here.
+      this.#o.counters.wsBadMessages++;
+      this.deliver(link, writeError(m));
+    } else if (m.kind === "announce" && this.#o.shards!.map.of(m.infoHash) !== this.#o.worker) {
       // Handed here by the first of two info_hash names (see announceHashOf): not this worker's.
       this.#o.counters.wsBadMessages++;
       this.deliver(
