@@ -55,6 +55,7 @@ import { LivesyncNode, startLivesync } from "./server/livesync_socket.ts";
 import { setAside, StateSaver } from "./server/state_saver.ts";
 import { BatchedUdpListener, serveUdpBatched } from "./server/udp_batch.ts";
 import { serveShardLink, ShardLink, ShardWiring } from "./server/shard_link.ts";
+import { setEpollCompanion } from "./server/fd_tcp.ts";
 import { sumFigures } from "./stats/cluster_figures.ts";
 import { mergeScanParts, ScanPart } from "./stats/snapshot.ts";
 import { renderWoodpeckers } from "./stats/woodpeckers.ts";
@@ -576,6 +577,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   const addresses: BoundAddress[] = [];
   const closeSockets = async () => {
     for (const l of udpListeners) l.close();
+    setEpollCompanion(null);
     shardLoop?.close();
     ws?.close();
     await Promise.all([
@@ -658,6 +660,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       },
     });
     shardLoop = serveShardLink(link);
+    // The TCP sockets' loop answers the other workers' records after each batch it handles.
+    if (epoll) setEpollCompanion(link);
   }
 
   const cleaner = new Cleaner(swarm, woodpeckers, {

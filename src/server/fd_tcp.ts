@@ -68,6 +68,20 @@ interface Watched {
   onEvents(mask: number): void;
 }
 
+/**
+ * What the loop does for the rings between workers (shard_link.ts's link): while it handles
+ * sockets the worker counts as busy and answers the other workers' records after each batch, so
+ * that they need not wake it through its eventfd; before the loop waits it marks the worker
+ * asleep again (or drains first, when records came meanwhile).
+ */
+export interface EpollCompanion {
+  /** Marks the worker asleep; false (and busy again) when records wait: drain first. */
+  prepareSleep(): boolean;
+  markBusy(): void;
+  /** Publishes what was handed to other workers and handles what they handed here. */
+  drain(): number;
+}
+
 /** The epoll instance of this isolate and the loop that waits on it. */
 class EpollLoop {
   readonly #c: Libc;
@@ -77,6 +91,7 @@ class EpollLoop {
   readonly #ctl = new Uint8Array(16);
   readonly #watched = new Map<number, Watched>();
   #running = false;
+  companion: EpollCompanion | null = null;
 
   constructor(c: Libc) {
     this.#c = c;
@@ -114,10 +129,15 @@ class EpollLoop {
         if (++turns < SYNC_TURNS_MAX) {
           n = this.#c.epoll_wait_now(this.#epfd, this.#events, EVENTS_MAX, 0);
         }
+        const companion = this.companion;
         if (n <= 0) {
           turns = 0;
-          n = await this.#c.epoll_wait(this.#epfd, this.#events, EVENTS_MAX, WAIT_TIMEOUT_MS);
+          if (companion === null || companion.prepareSleep()) {
+            n = await this.#c.epoll_wait(this.#epfd, this.#events, EVENTS_MAX, WAIT_TIMEOUT_MS);
+          }
         }
+        // Busy until the next wait (the other loops of the worker may have marked it asleep).
+        companion?.markBusy();
         for (let i = 0; i < n; i++) {
           const at = i * EVENT_BYTES;
           const mask = this.#view.getUint32(at, true);
@@ -126,6 +146,8 @@ class EpollLoop {
         }
         // The sessions whose reads and writes completed run before the next batch.
         await Promise.resolve();
+        // Then what they handed to other workers goes out, and what those sent is answered.
+        companion?.drain();
       }
     } finally {
       this.#running = false;
@@ -137,6 +159,12 @@ let loop: EpollLoop | null = null;
 
 function epoll(): EpollLoop {
   return loop ??= new EpollLoop(openLibc());
+}
+
+/** Has this isolate's epoll loop answer the rings between workers (see {@link EpollCompanion}). */
+export function setEpollCompanion(companion: EpollCompanion | null): void {
+  if (companion === null && loop === null) return;
+  epoll().companion = companion;
 }
 
 /** The error a failed call on a connection rejects with: Deno's kinds, as its own TCP would. */

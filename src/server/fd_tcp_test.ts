@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
-import { FdListener } from "./fd_tcp.ts";
+import { EpollCompanion, FdListener, setEpollCompanion } from "./fd_tcp.ts";
 import { TcpConn, writeAll } from "./conn_io.ts";
 
 /** A listener on epoll and a client connected to it through Deno's own TCP. */
@@ -246,4 +246,45 @@ Deno.test("fd_tcp: a bound port is refused as Deno.listen refuses it", () => {
   ok(a.addr.port > 0);
   a.close();
   b.close();
+});
+
+Deno.test("fd_tcp: the loop answers the rings after each batch, and marks the worker asleep before it waits", async () => {
+  const calls: string[] = [];
+  let recordsWaiting = true;
+  const companion: EpollCompanion = {
+    prepareSleep() {
+      calls.push("sleep?");
+      // Records came in while the loop worked: it must drain them before it waits.
+      if (recordsWaiting) {
+        recordsWaiting = false;
+        return false;
+      }
+      return true;
+    },
+    markBusy: () => calls.push("busy"),
+    drain() {
+      calls.push("drain");
+      return 0;
+    },
+  };
+  const { listener, server, client } = await pair();
+  setEpollCompanion(companion);
+  try {
+    const waiting = server.read(new Uint8Array(16));
+    await client.write(Uint8Array.of(1));
+    strictEqual(await waiting, 1);
+    // The loop turned at least once more after the read completed.
+    await client.write(Uint8Array.of(2));
+    strictEqual(await server.read(new Uint8Array(16)), 1);
+  } finally {
+    setEpollCompanion(null);
+    server.close();
+    client.close();
+    listener.close();
+  }
+  const refused = calls.indexOf("sleep?");
+  ok(refused >= 0, calls.join(" "));
+  // After a "not now": busy, and the waiting records drained.
+  deepStrictEqual(calls.slice(refused, refused + 3), ["sleep?", "busy", "drain"]);
+  ok(calls.filter((c) => c === "drain").length >= 2);
 });
