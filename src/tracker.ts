@@ -659,8 +659,9 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         for (const b of batchedListeners) b.flushQueued();
       },
     });
-    shardLoop = serveShardLink(link);
-    // The TCP sockets' loop answers the other workers' records after each batch it handles.
+    // With TCP on epoll, that loop waits on the link's eventfd too and answers the other workers'
+    // records after each batch it handles; the link's own loop then only keeps deadlines.
+    shardLoop = serveShardLink(link, epoll);
     if (epoll) setEpollCompanion(link);
   }
 

@@ -39,6 +39,7 @@ const SO_REUSEADDR = 2;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_DEL = 2;
 const EPOLLIN = 0x1;
 const EPOLLOUT = 0x4;
 const EPOLLERR = 0x8;
@@ -75,9 +76,18 @@ interface Watched {
  * asleep again (or drains first, when records came meanwhile).
  */
 export interface EpollCompanion {
+  /**
+   * The eventfd other workers write to wake this one: in the epoll set, so that the loop's one
+   * wait also ends for records (the link's own poll loop then does not wait on it).
+   */
+  readonly wakeFd: number;
   /** Marks the worker asleep; false (and busy again) when records wait: drain first. */
   prepareSleep(): boolean;
   markBusy(): void;
+  /** After the eventfd was reported: clears it. */
+  awake(): void;
+  /** Writes the eventfd (ends a wait that began before the companion was set). */
+  wake(): void;
   /** Publishes what was handed to other workers and handles what they handed here. */
   drain(): number;
 }
@@ -99,10 +109,13 @@ class EpollLoop {
     if (this.#epfd < 0) throw failure(c, "epoll_create1");
   }
 
-  /** Watches `fd` (edge-triggered, in and out); the loop runs while anything is watched. */
-  add(fd: number, w: Watched): void {
+  /**
+   * Watches `fd` (edge-triggered; by default in, out and the peer's end); the loop runs while
+   * anything is watched.
+   */
+  add(fd: number, w: Watched, events = EPOLLIN | EPOLLOUT | EPOLLRDHUP): void {
     const v = new DataView(this.#ctl.buffer);
-    v.setUint32(0, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, true);
+    v.setUint32(0, events | EPOLLET, true);
     v.setUint32(EVENT_DATA_OFFSET, fd, true);
     v.setUint32(EVENT_DATA_OFFSET + 4, 0, true);
     if (this.#c.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, this.#ctl) !== 0) {
@@ -114,6 +127,12 @@ class EpollLoop {
 
   /** Forgets `fd` (closing it removes it from the epoll set). */
   remove(fd: number): void {
+    this.#watched.delete(fd);
+  }
+
+  /** Takes `fd`, which stays open, out of the epoll set and forgets it. */
+  unwatch(fd: number): void {
+    this.#c.epoll_ctl(this.#epfd, EPOLL_CTL_DEL, fd, this.#ctl);
     this.#watched.delete(fd);
   }
 
@@ -164,7 +183,14 @@ function epoll(): EpollLoop {
 /** Has this isolate's epoll loop answer the rings between workers (see {@link EpollCompanion}). */
 export function setEpollCompanion(companion: EpollCompanion | null): void {
   if (companion === null && loop === null) return;
-  epoll().companion = companion;
+  const l = epoll();
+  if (l.companion !== null) l.unwatch(l.companion.wakeFd);
+  l.companion = companion;
+  // Readable only: an eventfd is always writable, and each read would report that again.
+  if (companion !== null) {
+    l.add(companion.wakeFd, { onEvents: () => companion.awake() }, EPOLLIN);
+    companion.wake();
+  }
 }
 
 /** The error a failed call on a connection rejects with: Deno's kinds, as its own TCP would. */

@@ -518,7 +518,11 @@ const WAKE_POLL_TIMEOUT_MS = 250;
  * the eventfd (on a blocking thread) and drains the rings when woken. Busy sockets drain the
  * rings after every batch as well, so this loop mostly sleeps under load.
  */
-export function serveShardLink(link: ShardLink): { close(): void; done: Promise<void> } {
+export function serveShardLink(
+  link: ShardLink,
+  waitsInEpoll = false,
+): { close(): void; done: Promise<void> } {
+  if (waitsInEpoll) return expireShardLink(link);
   const c = openLibc();
   const pollFd = new Uint8Array(8);
   const view = new DataView(pollFd.buffer);
@@ -544,6 +548,24 @@ export function serveShardLink(link: ShardLink): { close(): void; done: Promise<
       link.wake();
     },
     done,
+  };
+}
+
+/**
+ * {@link serveShardLink} when the TCP sockets' epoll loop waits on the eventfd and drains the
+ * rings (fd_tcp.ts's `setEpollCompanion`): only the deadlines of requests waiting for other
+ * workers are kept here.
+ */
+function expireShardLink(link: ShardLink): { close(): void; done: Promise<void> } {
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => stop = resolve);
+  const timer = setInterval(() => link.expire(performance.now()), WAKE_POLL_TIMEOUT_MS);
+  return {
+    close() {
+      clearInterval(timer);
+      stop();
+    },
+    done: stopped.then(() => link.stop()),
   };
 }
 
