@@ -516,7 +516,9 @@ const WAKE_POLL_TIMEOUT_MS = 250;
 /**
  * The loop that answers other workers while this one's sockets are quiet: sleeps in `poll` on
  * the eventfd (on a blocking thread) and drains the rings when woken. Busy sockets drain the
- * rings after every batch as well, so this loop mostly sleeps under load.
+ * rings after every batch as well, so this loop mostly sleeps under load. With `waitsInEpoll`
+ * the TCP sockets' epoll loop waits on the eventfd instead (fd_tcp.ts's `setEpollCompanion`), and
+ * this loop only expires requests that waited too long for other workers.
  */
 export function serveShardLink(
   link: ShardLink,
