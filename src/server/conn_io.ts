@@ -57,6 +57,25 @@ export function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.UnexpectedEof;
 }
 
+/**
+ * Writes `bytes` without waiting when the connection takes all of them (fd_tcp's `writeNow`):
+ * null then; else the promise of writing the rest. Unless `owned`, `bytes` is a buffer the caller
+ * reuses once this returns: what has to wait is copied first.
+ */
+export function writeNowOrLater(
+  conn: TcpConn,
+  bytes: Uint8Array,
+  owned: boolean,
+): Promise<void> | null {
+  let rest = bytes;
+  if (conn.writeNow !== undefined) {
+    const n = conn.writeNow(bytes);
+    if (n === bytes.length) return null;
+    rest = bytes.subarray(n);
+  }
+  return writeAll(conn, owned ? rest : rest.slice());
+}
+
 /** Writes all of `data` (a write may take part of it). */
 export async function writeAll(conn: TcpConn, data: Uint8Array): Promise<void> {
   let off = 0;

@@ -202,13 +202,12 @@ function connError(c: Libc, what: string): Error {
   return new Error(message);
 }
 
-/** The host of a sockaddr (IPv4 or IPv6 text, as Deno writes it) and its port. */
-function addrOf(name: Uint8Array): Deno.NetAddr {
-  const ip = new Uint8Array(16);
-  sockaddrIp(name, 0, ip);
-  return netAddr(ip, (name[0] | (name[1] << 8)) === AF_INET6, (name[2] << 8) | name[3]);
+/** The port of a sockaddr (IPv4 or IPv6: big-endian at byte 2). */
+function portOf(name: Uint8Array): number {
+  return (name[2] << 8) | name[3];
 }
 
+/** The address `ip` as Deno writes it (`v6`: it came in a sockaddr of the IPv6 family). */
 function netAddr(ip: Uint8Array, v6: boolean, port: number): Deno.NetAddr {
   // An IPv4 client of a dual-stack listener comes as IPv6 `::ffff:a.b.c.d`, and Deno says so.
   const mapped = v6 && isV4Mapped(ip, 0);
@@ -252,7 +251,7 @@ class FdConn implements TcpConn, Watched {
     this.#fd = fd;
     sockaddrIp(name, 0, this.remoteIp);
     this.#v6 = (name[0] | (name[1] << 8)) === AF_INET6;
-    this.#port = (name[2] << 8) | name[3];
+    this.#port = portOf(name);
   }
 
   get remoteAddr(): Deno.NetAddr {
@@ -313,18 +312,20 @@ class FdConn implements TcpConn, Watched {
         return Promise.reject(error);
       }
     }
-    try {
-      this.#watch();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return new Promise((resolve, reject) => this.#reader = { buf, resolve, reject });
+    return this.#wait((resolve, reject) => this.#reader = { buf, resolve, reject });
   }
 
-  #watch(): void {
-    if (this.#watched) return;
-    epoll().add(this.#fd, this);
-    this.#watched = true;
+  /** Joins the epoll set (once) and waits: `keep` holds on to what the next report settles. */
+  #wait<T>(keep: (resolve: (v: T) => void, reject: (e: Error) => void) => void): Promise<T> {
+    if (!this.#watched) {
+      try {
+        epoll().add(this.#fd, this);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.#watched = true;
+    }
+    return new Promise(keep);
   }
 
   readNow(buf: Uint8Array): number | null {
@@ -345,12 +346,7 @@ class FdConn implements TcpConn, Watched {
         return Promise.reject(error);
       }
     }
-    try {
-      this.#watch();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return new Promise((resolve, reject) => this.#writer = { buf, resolve, reject });
+    return this.#wait((resolve, reject) => this.#writer = { buf, resolve, reject });
   }
 
   writeNow(buf: Uint8Array): number {
@@ -452,7 +448,7 @@ export class FdListener implements Watched {
     const name = new Uint8Array(NAME_BYTES);
     new DataView(this.#nameLength.buffer).setUint32(0, NAME_BYTES, true);
     c.getsockname(fd, name, this.#nameLength);
-    this.addr = { ...addrOf(name), hostname: host };
+    this.addr = { transport: "tcp", hostname: host, port: portOf(name) };
     this.#fd = fd;
     epoll().add(fd, this);
   }

@@ -16,6 +16,24 @@ async function pair(host = "127.0.0.1"): Promise<{
   return { listener, server, client };
 }
 
+/** Runs `test` on a new {@link pair}, then closes what the test left open. */
+async function withPair(
+  test: (p: Awaited<ReturnType<typeof pair>>) => Promise<void>,
+  host = "127.0.0.1",
+): Promise<void> {
+  const p = await pair(host);
+  try {
+    await test(p);
+  } finally {
+    for (const conn of [p.server, p.client]) {
+      try {
+        conn.close();
+      } catch { /* the test closed it */ }
+    }
+    p.listener.close();
+  }
+}
+
 async function readAll(conn: Deno.Conn): Promise<number> {
   const buf = new Uint8Array(65_536);
   let total = 0;
@@ -28,8 +46,7 @@ async function readAll(conn: Deno.Conn): Promise<number> {
 
 Deno.test("fd_tcp: bytes both ways, the end of input, the peer's address", async () => {
   for (const host of ["127.0.0.1", "::1"]) {
-    const { listener, server, client } = await pair(host);
-    try {
+    await withPair(async ({ server, client }) => {
       strictEqual((server.remoteAddr as Deno.NetAddr).hostname, host);
       // The same address as bytes (IPv4 v4-mapped), as the HTTP server's per-address table
       // takes it.
@@ -56,11 +73,7 @@ Deno.test("fd_tcp: bytes both ways, the end of input, the peer's address", async
       strictEqual(await waiting, 3);
       client.closeWrite();
       strictEqual(await server.read(buf), null);
-    } finally {
-      server.close();
-      client.close();
-      listener.close();
-    }
+    }, host);
   }
 });
 
@@ -68,25 +81,19 @@ Deno.test("fd_tcp: bytes and the end together: the read after the bytes sees the
   // A read shorter than its buffer waits for epoll's next edge before reading again; when the
   // client's FIN came with the bytes, that edge has passed, so the next read must not wait.
   for (let i = 0; i < 20; i++) {
-    const { listener, server, client } = await pair();
-    try {
+    await withPair(async ({ server, client }) => {
       const buf = new Uint8Array(16);
       const waiting = i % 2 === 0 ? server.read(buf) : null;
       await client.write(Uint8Array.of(1, 2, 3));
       await client.closeWrite();
       strictEqual(await (waiting ?? server.read(buf)), 3);
       strictEqual(await server.read(buf), null);
-    } finally {
-      server.close();
-      client.close();
-      listener.close();
-    }
+    });
   }
 });
 
 Deno.test("fd_tcp: readNow takes what has arrived, says 0 when nothing has, null at the end", async () => {
-  const { listener, server, client } = await pair();
-  try {
+  await withPair(async ({ server, client }) => {
     const buf = new Uint8Array(16);
     // Deno's write resolves once the loopback delivered the bytes to the server's socket.
     await client.write(Uint8Array.of(1, 2, 3));
@@ -99,21 +106,12 @@ Deno.test("fd_tcp: readNow takes what has arrived, says 0 when nothing has, null
     strictEqual(await waiting, 1);
     await client.closeWrite();
     strictEqual(await server.read(buf), null);
-  } finally {
-    server.close();
-    client.close();
-    listener.close();
-  }
-  const ended = await pair();
-  try {
-    await ended.client.closeWrite();
+  });
+  await withPair(async ({ server, client }) => {
+    await client.closeWrite();
     // A new connection is read at once; a client that already went says null.
-    strictEqual(ended.server.readNow!(new Uint8Array(16)), null);
-  } finally {
-    ended.server.close();
-    ended.client.close();
-    ended.listener.close();
-  }
+    strictEqual(server.readNow!(new Uint8Array(16)), null);
+  });
 });
 
 Deno.test("fd_tcp: an IPv4 client of a dual-stack listener is named as Deno names it", async () => {
@@ -142,17 +140,12 @@ Deno.test("fd_tcp: an IPv4 client of a dual-stack listener is named as Deno name
 });
 
 Deno.test("fd_tcp: a write larger than the socket buffers completes as the client reads", async () => {
-  const { listener, server, client } = await pair();
-  try {
+  await withPair(async ({ server, client }) => {
     const big = new Uint8Array(16 << 20).fill(7);
     const writing = writeAll(server, big).then(() => server.closeWrite());
     strictEqual(await readAll(client), big.length);
     await writing;
-  } finally {
-    server.close();
-    client.close();
-    listener.close();
-  }
+  });
 });
 
 Deno.test("fd_tcp: close rejects what waits; a closed connection or listener refuses", async () => {
@@ -171,17 +164,13 @@ Deno.test("fd_tcp: close rejects what waits; a closed connection or listener ref
 });
 
 Deno.test("fd_tcp: closing with unread input ends with a FIN, not a reset", async () => {
-  const { listener, server, client } = await pair();
-  try {
+  await withPair(async ({ server, client }) => {
     await client.write(new Uint8Array(1000));
     // The bytes arrived (the server reads one to be sure), the rest is never read.
     strictEqual(await server.read(new Uint8Array(1)), 1);
     server.close();
     strictEqual(await client.read(new Uint8Array(16)), null);
-  } finally {
-    client.close();
-    listener.close();
-  }
+  });
 });
 
 Deno.test("fd_tcp: bytes that come after a short read are read away before the close", async () => {
@@ -189,8 +178,7 @@ Deno.test("fd_tcp: bytes that come after a short read are read away before the c
   // more (a pipelined request) just before the server closes: the reply must still arrive, with
   // a FIN after it, not a reset that would destroy it.
   for (let i = 0; i < 10; i++) {
-    const { listener, server, client } = await pair();
-    try {
+    await withPair(async ({ server, client }) => {
       await client.write(new TextEncoder().encode("request"));
       strictEqual(await server.read(new Uint8Array(64)), 7);
       await writeAll(server, new TextEncoder().encode("reply"));
@@ -204,18 +192,14 @@ Deno.test("fd_tcp: bytes that come after a short read are read away before the c
         got += new TextDecoder().decode(buf.subarray(0, n));
       }
       strictEqual(got, "reply");
-    } finally {
-      client.close();
-      listener.close();
-    }
+    });
   }
 });
 
 Deno.test("fd_tcp: after endOfInput the close reads nothing more: input sent anyway resets", async () => {
   // The read the close saves is what keeps the reply in the test above: without it the extra
   // bytes turn the close into a reset. A client that said it sends nothing more and does gets it.
-  const { listener, server, client } = await pair();
-  try {
+  await withPair(async ({ server, client }) => {
     await client.write(new TextEncoder().encode("request"));
     strictEqual(await server.read(new Uint8Array(64)), 7);
     server.endOfInput!();
@@ -224,10 +208,7 @@ Deno.test("fd_tcp: after endOfInput the close reads nothing more: input sent any
     await rejects(async () => {
       while ((await client.read(new Uint8Array(64))) !== null);
     }, Deno.errors.ConnectionReset);
-  } finally {
-    client.close();
-    listener.close();
-  }
+  });
 });
 
 Deno.test("fd_tcp: a bound port is refused as Deno.listen refuses it", () => {
@@ -279,28 +260,26 @@ Deno.test("fd_tcp: the loop answers the rings, waits on their eventfd, and marks
     },
     drain: () => (seen("drain"), 0),
   };
-  const { listener, server, client } = await pair();
-  try {
-    const asleep = next("sleep?");
-    setEpollCompanion(companion);
-    await asleep;
-    const refusedAt = calls.indexOf("sleep?");
-    // The loop now waits (the second prepareSleep said yes); another worker wakes it.
-    const slept = sleeps > 1 ? Promise.resolve() : next("sleep?");
-    await slept;
-    const drained = next("drain");
-    companion.wake();
-    await drained;
-    // After a "not now": busy, and the waiting records drained, without a wait in between.
-    deepStrictEqual(calls.slice(refusedAt, refusedAt + 3), ["sleep?", "busy", "drain"]);
-    // The wake-up: reported by the loop's own wait, cleared, then the rings drained.
-    const woke = calls.lastIndexOf("awake");
-    ok(woke > refusedAt && calls.indexOf("drain", woke) > woke, calls.join(" "));
-  } finally {
-    setEpollCompanion(null);
-    server.close();
-    client.close();
-    listener.close();
-    c.close(wakeFd);
-  }
+  await withPair(async () => {
+    try {
+      const asleep = next("sleep?");
+      setEpollCompanion(companion);
+      await asleep;
+      const refusedAt = calls.indexOf("sleep?");
+      // The loop now waits (the second prepareSleep said yes); another worker wakes it.
+      const slept = sleeps > 1 ? Promise.resolve() : next("sleep?");
+      await slept;
+      const drained = next("drain");
+      companion.wake();
+      await drained;
+      // After a "not now": busy, and the waiting records drained.
+      deepStrictEqual(calls.slice(refusedAt, refusedAt + 3), ["sleep?", "busy", "drain"]);
+      // The wake-up: reported by the loop's own wait, cleared, then the rings drained.
+      const woke = calls.lastIndexOf("awake");
+      ok(woke > refusedAt && calls.indexOf("drain", woke) > woke, calls.join(" "));
+    } finally {
+      setEpollCompanion(null);
+      c.close(wakeFd);
+    }
+  });
 });

@@ -33,7 +33,7 @@ import { ERROR_PAGE, ErrorPage } from "../protocol/http_response.ts";
 import { HttpReply } from "./http_reply.ts";
 import { HttpRoutes } from "./http_routes.ts";
 import { addressKey, CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
-import { isDisconnect, TcpConn, TcpListener, writeAll } from "./conn_io.ts";
+import { isDisconnect, TcpConn, TcpListener, writeAll, writeNowOrLater } from "./conn_io.ts";
 import { FdListener } from "./fd_tcp.ts";
 import { isWebSocketPath, WsHub } from "./ws_hub.ts";
 
@@ -119,14 +119,11 @@ export class ReplyOut {
 
   /** Null when `conn` took all of `reply`, else the write of the rest. */
   write(conn: TcpConn, reply: HttpReply): Promise<void> | null {
-    if (conn.writeNow === undefined) return writeAll(conn, replyBytes(reply));
     const need = replyBytesMax(reply);
     // Bounded: a body is at most the routes' scratch buffer.
     if (need > this.#out.length) this.#out = new Uint8Array(need);
-    const length = writeReply(this.#out, reply);
-    const n = conn.writeNow(this.#out.subarray(0, length));
-    // The next reply reuses the buffer while this rest waits: it must be a copy.
-    return n === length ? null : writeAll(conn, this.#out.slice(n, length));
+    // The next reply reuses the buffer while a rest waits: not owned.
+    return writeNowOrLater(conn, this.#out.subarray(0, writeReply(this.#out, reply)), false);
   }
 }
 

@@ -19,7 +19,7 @@ import {
   textFrameInto,
 } from "../protocol/websocket.ts";
 import { CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
-import { TcpConn, writeAll } from "./conn_io.ts";
+import { TcpConn, writeNowOrLater } from "./conn_io.ts";
 
 /**
  * Read buffers: an idle WebSocket holds one in its pending read, so a quiet connection reads
@@ -287,21 +287,6 @@ export class WsConnection implements FrameEvents {
     return true;
   }
 
-  /**
-   * Writes `bytes`: at once when the socket takes them all (null), else a promise of the rest.
-   * `owned` bytes may be held while the write waits; the batch buffer's are copied first.
-   */
-  #write(bytes: Uint8Array, owned: boolean): Promise<void> | null {
-    const conn = this.#conn;
-    let rest = bytes;
-    if (conn.writeNow !== undefined) {
-      const n = conn.writeNow(bytes);
-      if (n === bytes.length) return null;
-      rest = bytes.subarray(n);
-    }
-    return writeAll(conn, owned ? rest : rest.slice());
-  }
-
   #wakeDrained: (() => void) | null = null;
 
   #drained(): Promise<void> {
@@ -329,12 +314,12 @@ export class WsConnection implements FrameEvents {
             size += p.length;
           }
           let pending: Promise<void> | null;
-          if (off > 0) pending = this.#write(batch.subarray(0, off), false);
+          if (off > 0) pending = writeNowOrLater(this.#conn, batch.subarray(0, off), false);
           else {
             // One message larger than the batch buffer: a buffer of its own.
             const p = parts[i++];
             size = p.length;
-            pending = this.#write(typeof p === "string" ? textFrame(p) : p, true);
+            pending = writeNowOrLater(this.#conn, typeof p === "string" ? textFrame(p) : p, true);
           }
           if (pending !== null) await pending;
           if (!this.#closed) {

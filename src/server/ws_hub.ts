@@ -29,6 +29,7 @@ import {
   writeScrapeReply,
   WS_LIMITS,
   WsAnnounce,
+  WsError,
   WsScrape,
   WsScrapeEntry,
 } from "../protocol/ws_tracker.ts";
@@ -119,14 +120,12 @@ export class WsHub {
   /** What the connections report: one object for all of them (each call names its connection). */
   readonly #events: WsConnectionEvents = {
     message: (c, utf8) => this.#message(c, utf8),
-    overRate: (c) => {
-      this.#o.counters.wsBadMessages++;
-      c.sendText(writeError({
+    overRate: (c) =>
+      this.#refuse(c.link, {
         reason: `too many messages: at most ${this.#o.limits.messagesPerSecond} per second`,
         action: null,
         infoHash: null,
-      }));
-    },
+      }),
     protocolError: () => this.#o.counters.wsClosedProtocol++,
     slowReader: () => this.#o.counters.wsClosedSlow++,
     ended: (c, error) => this.#ended(c, error),
@@ -236,6 +235,12 @@ export class WsHub {
     }
   }
 
+  /** Tells `to` why its message was refused (counted among the bad messages). */
+  #refuse(to: WsLink, e: Pick<WsError, "reason" | "action" | "infoHash">): void {
+    this.#o.counters.wsBadMessages++;
+    this.deliver(to, writeError(e));
+  }
+
   /** Delivers `text` to the connection `link`; false when it has gone (or a ring was full). */
   deliver(link: WsLink, text: string): boolean {
     const o = this.#o;
@@ -261,10 +266,8 @@ export class WsHub {
       }
     }
     const m = parseWsMessage(decoder.decode(utf8), WS_LIMITS);
-    if (m.kind === "error") {
-      o.counters.wsBadMessages++;
-      c.sendText(writeError(m));
-    } else if (m.kind === "scrape") {
+    if (m.kind === "error") this.#refuse(c.link, m);
+    else if (m.kind === "scrape") {
       this.#routeScrape(c, m);
     } else {
       const owner = o.shards === null ? o.worker : o.shards.map.of(m.infoHash);
@@ -285,9 +288,11 @@ export class WsHub {
       why = "the tracker is busy, retry";
     }
     if (why !== null) {
-      o.counters.wsBadMessages++;
-      const action = infoHash === null ? "scrape" : "announce";
-      c.sendText(writeError({ reason: why, action, infoHash }));
+      this.#refuse(c.link, {
+        reason: why,
+        action: infoHash === null ? "scrape" : "announce",
+        infoHash,
+      });
       return;
     }
     let contacted = this.#contacted.get(c);
@@ -301,17 +306,11 @@ export class WsHub {
     let link = this.#remote.get(key);
     if (link === undefined) this.#remote.set(key, link = { worker: from, id });
     const m = parseWsMessage(decoder.decode(utf8), WS_LIMITS);
-    if (m.kind === "error") {
-      // Handed here unparsed (an announce by its info_hash): its errors are told from here.
-      this.#o.counters.wsBadMessages++;
-      this.deliver(link, writeError(m));
-    } else if (m.kind === "announce" && this.#o.shards!.map.of(m.infoHash) !== this.#o.worker) {
+    // Handed here unparsed (an announce by its info_hash): its errors are told from here.
+    if (m.kind === "error") this.#refuse(link, m);
+    else if (m.kind === "announce" && this.#o.shards!.map.of(m.infoHash) !== this.#o.worker) {
       // Handed here by the first of two info_hash names (see announceHashOf): not this worker's.
-      this.#o.counters.wsBadMessages++;
-      this.deliver(
-        link,
-        writeError({ reason: DUPLICATE_NAMES, action: "announce", infoHash: null }),
-      );
+      this.#refuse(link, { reason: DUPLICATE_NAMES, action: "announce", infoHash: null });
     } else if (m.kind === "announce") this.#announce(m, link, performance.now());
     // A scrape without hashes comes here only as a full scrape the sender's worker admitted.
     else if (m.kind === "scrape" && m.infoHashes.length === 0) this.#fullScrape(link);
@@ -402,8 +401,7 @@ export class WsHub {
       why = `one full scrape per ${o.fullScrapeIntervalSeconds} seconds; ${name}`;
     }
     if (why !== null) {
-      o.counters.wsBadMessages++;
-      c.sendText(writeError({ reason: why, action: "scrape", infoHash: null }));
+      this.#refuse(c.link, { reason: why, action: "scrape", infoHash: null });
       return;
     }
     c.fullScrapedMs = c.readMs;
