@@ -147,10 +147,23 @@ Deno.test("/stats and /metrics of 4 workers equal one worker's for the same traf
     "woodpeckers",
   ];
   const seen: Record<string, string>[] = [];
+  const minute = () => Math.floor(Date.now() / 60_000);
   for (const workers of [1, 4]) {
+    // The tracker's clock counts peer ages in whole minutes: traffic that straddles a minute
+    // puts a renewal in `renew`'s next bucket. Such a run is measured again (up to 3 times).
+    for (let attempt = 1;; attempt++) {
+      const started = minute();
+      const bodies = await measure(workers);
+      if (started === minute() || attempt === 3) {
+        seen.push(bodies);
+        break;
+      }
+    }
+  }
+  async function measure(workers: number): Promise<Record<string, string>> {
+    const bodies: Record<string, string> = {};
     await withConfiguredTracker(`tracker.workers ${workers}\n`, async (tr) => {
       await traffic(tr, hashes);
-      const bodies: Record<string, string> = {};
       for (const mode of MODES) {
         const r = await httpGet("127.0.0.1", tr.tcp[0], `/stats?mode=${mode}`);
         strictEqual(r.status, 200, mode);
@@ -160,8 +173,8 @@ Deno.test("/stats and /metrics of 4 workers equal one worker's for the same traf
       }
       const m = await httpGet("127.0.0.1", tr.tcp[0], "/metrics");
       bodies.metrics = trafficMetrics(latin1(m.body)).join("\n");
-      seen.push(bodies);
     });
+    return bodies;
   }
   for (const key of Object.keys(seen[0])) deepStrictEqual(seen[1][key], seen[0][key], key);
   match(seen[1].torr, /^12\n/);
