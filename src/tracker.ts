@@ -55,7 +55,7 @@ import { LivesyncNode, startLivesync } from "./server/livesync_socket.ts";
 import { setAside, StateSaver } from "./server/state_saver.ts";
 import { BatchedUdpListener, serveUdpBatched } from "./server/udp_batch.ts";
 import { serveShardLink, ShardLink, ShardWiring } from "./server/shard_link.ts";
-import { setEpollCompanion } from "./server/fd_tcp.ts";
+import { setEpollCompanion } from "./server/epoll_loop.ts";
 import { sumFigures } from "./stats/cluster_figures.ts";
 import { mergeScanParts, ScanPart } from "./stats/snapshot.ts";
 import { renderWoodpeckers } from "./stats/woodpeckers.ts";
@@ -659,10 +659,10 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         for (const b of batchedListeners) b.flushQueued();
       },
     });
-    // With TCP on epoll, that loop waits on the link's eventfd too and answers the other workers'
-    // records after each batch it handles; the link's own loop then only keeps deadlines.
-    shardLoop = serveShardLink(link, epoll);
-    if (epoll) setEpollCompanion(link);
+    // The isolate's epoll loop (UDP, and TCP unless tcp.batch is off) waits on the link's
+    // eventfd too and answers the other workers' records after each batch it handles.
+    shardLoop = serveShardLink(link);
+    setEpollCompanion(link);
   }
 
   const cleaner = new Cleaner(swarm, woodpeckers, {

@@ -1,9 +1,9 @@
 /**
  * TCP through Deno FFI to the C library (Linux): listeners and connections on non-blocking
- * descriptors watched by one epoll instance per worker. Deno's own TCP pays an async op per read
- * and per write (about 10 µs each, measured); here one `epoll_wait`, on a blocking thread, reports
- * every ready descriptor at once, and the reads, writes and accepts are synchronous calls on the
- * event loop (a system call each, no op). The objects look like `Deno.Listener` and `Deno.Conn`
+ * descriptors watched by the isolate's epoll loop (epoll_loop.ts). Deno's own TCP pays an async
+ * op per read and per write (about 10 µs each, measured); here one `epoll_wait` reports every
+ * ready descriptor at once, and the reads, writes and accepts are synchronous calls on the event
+ * loop (a system call each, no op). The objects look like `Deno.Listener` and `Deno.Conn`
  * to the HTTP server ({@link TcpConn}), so the sessions, limits and deadlines are the same code.
  *
  * Edge-triggered: a descriptor is reported when it becomes readable or writable. A read or an
@@ -12,8 +12,7 @@
  * wait: a request already there at the accept, answered with a reply the socket takes at once,
  * costs accept, read, send and close and nothing else. TLS listeners stay on `Deno.listenTls`.
  *
- * Memory rules as in udp_batch.ts: the buffers the kernel writes (the event array) stay
- * referenced for the loop's life; `read` and `write` take the caller's buffer synchronously.
+ * Memory: `read` and `write` take the caller's buffer synchronously; the kernel keeps no pointer.
  */
 
 import { formatIp, isV4Mapped } from "../util/ip.ts";
@@ -33,165 +32,32 @@ import {
   SOL_SOCKET,
 } from "./libc.ts";
 import { TcpConn } from "./conn_io.ts";
+import {
+  epoll,
+  EPOLLERR,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  EPOLLRDHUP,
+  Watched,
+} from "./epoll_loop.ts";
 
 const SOCK_STREAM = 1;
 const SO_REUSEADDR = 2;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
-const EPOLL_CTL_ADD = 1;
-const EPOLL_CTL_DEL = 2;
-const EPOLLIN = 0x1;
-const EPOLLOUT = 0x4;
-const EPOLLERR = 0x8;
-const EPOLLHUP = 0x10;
-const EPOLLRDHUP = 0x2000;
-const EPOLLET = 0x80000000;
 const ECONNRESET = 104;
 const EPIPE = 32;
 const SHUT_WR = 1;
 const MSG_NOSIGNAL = 0x4000;
 const NAME_BYTES = SOCKADDR_BYTES;
-/** Ready descriptors taken per epoll_wait. */
-const EVENTS_MAX = 256;
-/** struct epoll_event: packed (12 bytes) on x86_64, 16 on aarch64. */
-const EVENT_BYTES = Deno.build.arch === "x86_64" ? 12 : 16;
-const EVENT_DATA_OFFSET = Deno.build.arch === "x86_64" ? 4 : 8;
-const WAIT_TIMEOUT_MS = 250;
-/** Batches taken on the event loop's thread before a wait goes through the blocking thread. */
-const SYNC_TURNS_MAX = 16;
 const LISTEN_BACKLOG = 4096;
+/** Edge-triggered: in, out and the peer's end. */
+const WATCH_EVENTS = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
 /** Where a closing connection's unread input goes. */
 const drain = new Uint8Array(4096);
-
-/** A descriptor the loop reports to. */
-interface Watched {
-  onEvents(mask: number): void;
-}
-
-/**
- * What the loop does for the rings between workers (shard_link.ts's link): while it handles
- * sockets the worker counts as busy and answers the other workers' records after each batch, so
- * that they need not wake it through its eventfd; before the loop waits it marks the worker
- * asleep again (or drains first, when records came meanwhile).
- */
-export interface EpollCompanion {
-  /**
-   * The eventfd other workers write to wake this one: in the epoll set, so that the loop's one
-   * wait also ends for records (the link's own poll loop then does not wait on it).
-   */
-  readonly wakeFd: number;
-  /** Marks the worker asleep; false (and busy again) when records wait: drain first. */
-  prepareSleep(): boolean;
-  markBusy(): void;
-  /** After the eventfd was reported: clears it. */
-  awake(): void;
-  /** Writes the eventfd (ends a wait that began before the companion was set). */
-  wake(): void;
-  /** Publishes what was handed to other workers and handles what they handed here. */
-  drain(): number;
-}
-
-/** The epoll instance of this isolate and the loop that waits on it. */
-class EpollLoop {
-  readonly #c: Libc;
-  readonly #epfd: number;
-  readonly #events = new Uint8Array(EVENTS_MAX * EVENT_BYTES);
-  readonly #view = new DataView(this.#events.buffer);
-  readonly #ctl = new Uint8Array(16);
-  readonly #watched = new Map<number, Watched>();
-  #running = false;
-  companion: EpollCompanion | null = null;
-
-  constructor(c: Libc) {
-    this.#c = c;
-    this.#epfd = c.epoll_create1(SOCK_CLOEXEC);
-    if (this.#epfd < 0) throw failure(c, "epoll_create1");
-  }
-
-  /**
-   * Watches `fd` (edge-triggered; by default in, out and the peer's end); the loop runs while
-   * anything is watched.
-   */
-  add(fd: number, w: Watched, events = EPOLLIN | EPOLLOUT | EPOLLRDHUP): void {
-    const v = new DataView(this.#ctl.buffer);
-    v.setUint32(0, events | EPOLLET, true);
-    v.setUint32(EVENT_DATA_OFFSET, fd, true);
-    v.setUint32(EVENT_DATA_OFFSET + 4, 0, true);
-    if (this.#c.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, this.#ctl) !== 0) {
-      throw failure(this.#c, "epoll_ctl");
-    }
-    this.#watched.set(fd, w);
-    if (!this.#running) void this.#run();
-  }
-
-  /** Forgets `fd` (closing it removes it from the epoll set). */
-  remove(fd: number): void {
-    this.#watched.delete(fd);
-  }
-
-  /** Takes `fd`, which stays open, out of the epoll set and forgets it. */
-  unwatch(fd: number): void {
-    this.#c.epoll_ctl(this.#epfd, EPOLL_CTL_DEL, fd, this.#ctl);
-    this.#watched.delete(fd);
-  }
-
-  async #run(): Promise<void> {
-    this.#running = true;
-    let turns = 0;
-    try {
-      while (this.#watched.size > 0) {
-        // Under load something is ready after every batch: asked for on this thread (no hop to
-        // the blocking thread and back). When nothing is, and every few batches so that timers
-        // and Deno's own sockets get their turn, the wait goes to the blocking thread.
-        let n = 0;
-        if (++turns < SYNC_TURNS_MAX) {
-          n = this.#c.epoll_wait_now(this.#epfd, this.#events, EVENTS_MAX, 0);
-        }
-        const companion = this.companion;
-        if (n <= 0) {
-          turns = 0;
-          if (companion === null || companion.prepareSleep()) {
-            n = await this.#c.epoll_wait(this.#epfd, this.#events, EVENTS_MAX, WAIT_TIMEOUT_MS);
-          }
-        }
-        // Busy until the next wait (the other loops of the worker may have marked it asleep).
-        companion?.markBusy();
-        for (let i = 0; i < n; i++) {
-          const at = i * EVENT_BYTES;
-          const mask = this.#view.getUint32(at, true);
-          const fd = this.#view.getUint32(at + EVENT_DATA_OFFSET, true);
-          this.#watched.get(fd)?.onEvents(mask);
-        }
-        // The sessions whose reads and writes completed run before the next batch.
-        await Promise.resolve();
-        // Then what they handed to other workers goes out, and what those sent is answered.
-        companion?.drain();
-      }
-    } finally {
-      this.#running = false;
-    }
-  }
-}
-
-let loop: EpollLoop | null = null;
-
-function epoll(): EpollLoop {
-  return loop ??= new EpollLoop(openLibc());
-}
-
-/** Has this isolate's epoll loop answer the rings between workers (see {@link EpollCompanion}). */
-export function setEpollCompanion(companion: EpollCompanion | null): void {
-  if (companion === null && loop === null) return;
-  const l = epoll();
-  if (l.companion !== null) l.unwatch(l.companion.wakeFd);
-  l.companion = companion;
-  // Readable only: an eventfd is always writable, and each read would report that again.
-  if (companion !== null) {
-    l.add(companion.wakeFd, { onEvents: () => companion.awake() }, EPOLLIN);
-    companion.wake();
-  }
-}
 
 /** The error a failed call on a connection rejects with: Deno's kinds, as its own TCP would. */
 function connError(c: Libc, what: string): Error {
@@ -319,7 +185,7 @@ class FdConn implements TcpConn, Watched {
   #wait<T>(keep: (resolve: (v: T) => void, reject: (e: Error) => void) => void): Promise<T> {
     if (!this.#watched) {
       try {
-        epoll().add(this.#fd, this);
+        epoll().add(this.#fd, this, WATCH_EVENTS);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -450,7 +316,7 @@ export class FdListener implements Watched {
     c.getsockname(fd, name, this.#nameLength);
     this.addr = { transport: "tcp", hostname: host, port: portOf(name) };
     this.#fd = fd;
-    epoll().add(fd, this);
+    epoll().add(fd, this, WATCH_EVENTS);
   }
 
   /** The next connection; rejects with `BadResource` once the listener is closed. */

@@ -1,7 +1,6 @@
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
-import { EpollCompanion, FdListener, setEpollCompanion } from "./fd_tcp.ts";
+import { FdListener } from "./fd_tcp.ts";
 import { TcpConn, writeAll } from "./conn_io.ts";
-import { openLibc } from "./libc.ts";
 
 /** A listener on epoll and a client connected to it through Deno's own TCP. */
 async function pair(host = "127.0.0.1"): Promise<{
@@ -228,58 +227,4 @@ Deno.test("fd_tcp: a bound port is refused as Deno.listen refuses it", () => {
   ok(a.addr.port > 0);
   a.close();
   b.close();
-});
-
-Deno.test("fd_tcp: the loop answers the rings, waits on their eventfd, and marks the worker asleep before it waits", async () => {
-  const c = openLibc();
-  const wakeFd = c.eventfd(0, 0o4000 | 0o2000000); // EFD_NONBLOCK | EFD_CLOEXEC
-  ok(wakeFd >= 0);
-  const calls: string[] = [];
-  // Each step the test waits for: the loop calls the companion as it turns.
-  const waiters = new Map<string, () => void>();
-  const next = (call: string) => new Promise<void>((resolve) => waiters.set(call, resolve));
-  const seen = (call: string) => {
-    calls.push(call);
-    waiters.get(call)?.();
-    waiters.delete(call);
-  };
-  let sleeps = 0;
-  const eight = new Uint8Array(8);
-  const companion: EpollCompanion = {
-    wakeFd,
-    // The first time records came in meanwhile: the loop must drain them before it waits.
-    prepareSleep: () => (seen("sleep?"), ++sleeps > 1),
-    markBusy: () => seen("busy"),
-    awake() {
-      seen("awake");
-      c.read(wakeFd, eight, 8n);
-    },
-    wake() {
-      new DataView(eight.buffer).setBigUint64(0, 1n, true);
-      c.write(wakeFd, eight, 8n);
-    },
-    drain: () => (seen("drain"), 0),
-  };
-  await withPair(async () => {
-    try {
-      const asleep = next("sleep?");
-      setEpollCompanion(companion);
-      await asleep;
-      const refusedAt = calls.indexOf("sleep?");
-      // The loop now waits (the second prepareSleep said yes); another worker wakes it.
-      const slept = sleeps > 1 ? Promise.resolve() : next("sleep?");
-      await slept;
-      const drained = next("drain");
-      companion.wake();
-      await drained;
-      // After a "not now": busy, and the waiting records drained.
-      deepStrictEqual(calls.slice(refusedAt, refusedAt + 3), ["sleep?", "busy", "drain"]);
-      // The wake-up: reported by the loop's own wait, cleared, then the rings drained.
-      const woke = calls.lastIndexOf("awake");
-      ok(woke > refusedAt && calls.indexOf("drain", woke) > woke, calls.join(" "));
-    } finally {
-      setEpollCompanion(null);
-      c.close(wakeFd);
-    }
-  });
 });

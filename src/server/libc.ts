@@ -14,17 +14,16 @@ const SYMBOLS = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   close: { parameters: ["i32"], result: "i32" },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-  // TCP on epoll (fd_tcp.ts): epoll_wait is the one call that blocks, on its own thread.
+  // The epoll loop (epoll_loop.ts): epoll_wait is the one call that blocks, on its own thread.
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
-  // The same call on the event loop's own thread, with timeout 0: what is ready now, no hop.
+  // The same call on the event loop's own thread: what is ready now, or a short wait, no hop.
   epoll_wait_now: {
     name: "epoll_wait",
     parameters: ["i32", "buffer", "i32", "i32"],

@@ -5,10 +5,10 @@
  * torrents another worker owns). Records are protocol/shard_message.ts; nothing here is on
  * `postMessage`, and a record costs no allocation.
  *
- * Waking: a worker about to sleep in `poll` sets its flag, then looks at its inbound rings once
- * more; a producer publishes its records, then reads the flag and writes the eventfd only when
- * it is set. Both steps are sequentially consistent atomics, so either the producer sees the
- * flag or the consumer sees the records: no record waits for the poll timeout.
+ * Waking: a worker about to sleep in `epoll_wait` sets its flag, then looks at its inbound rings
+ * once more; a producer publishes its records, then reads the flag and writes the eventfd only
+ * when it is set. Both steps are sequentially consistent atomics, so either the producer sees
+ * the flag or the consumer sees the records: no record waits for the wait's timeout.
  */
 
 import {
@@ -43,7 +43,7 @@ export interface ShardWiring {
   readonly shardSeed: Uint32Array;
   /** `rings[from][to]`, null where from === to. */
   readonly rings: readonly (readonly (SharedArrayBuffer | null)[])[];
-  /** One Int32 per worker: 1 while it sleeps in poll. */
+  /** One Int32 per worker: 1 while it sleeps in epoll_wait. */
   readonly sleeping: SharedArrayBuffer;
   /** One eventfd per worker, created by the main isolate (descriptors are process-wide). */
   readonly wakeFds: readonly number[];
@@ -163,7 +163,7 @@ export class ShardLink {
     this.#libc = openLibc();
   }
 
-  /** The eventfd that wakes this worker (for its poll set). */
+  /** The eventfd that wakes this worker (in its epoll set). */
   get wakeFd(): number {
     return this.#wakeFds[this.index];
   }
@@ -413,7 +413,7 @@ export class ShardLink {
   // ---------------------------------------------------------------- receiving
 
   /**
-   * Before a loop of this worker waits in poll: marks the worker asleep, so that producers wake
+   * Before this worker's epoll loop waits: marks the worker asleep, so that producers wake
    * it, unless a record already waits. True when it may sleep; false (and marked busy) when the
    * caller should drain first.
    */
@@ -428,15 +428,15 @@ export class ShardLink {
     return true;
   }
 
-  /** A loop of this worker runs (and drains the rings when done): no wake-up needed. */
+  /** The worker's loop runs (and drains the rings when done): no wake-up needed. */
   markBusy(): void {
     Atomics.store(this.#sleeping, this.index, 0);
   }
 
-  /** After poll returned: clears the flag and the eventfd. */
+  /** After the eventfd was reported: clears the flag and the eventfd. */
   awake(): void {
     Atomics.store(this.#sleeping, this.index, 0);
-    // Non-blocking: nothing to read (EAGAIN) when the poll ended for a socket.
+    // Non-blocking: nothing to read (EAGAIN) when another worker's write was already read.
     this.#libc.read(this.wakeFd, this.#eight, 8n);
   }
 
@@ -510,64 +510,23 @@ export class ShardLink {
   }
 }
 
-/** Longest sleep of the wake-up loop; records always wake it sooner. */
-const WAKE_POLL_TIMEOUT_MS = 250;
+/** How often requests that wait for other workers are checked against their deadline. */
+const EXPIRE_INTERVAL_MS = 250;
 
 /**
- * The loop that answers other workers while this one's sockets are quiet: sleeps in `poll` on
- * the eventfd (on a blocking thread) and drains the rings when woken. Busy sockets drain the
- * rings after every batch as well, so this loop mostly sleeps under load. With `waitsInEpoll`
- * the TCP sockets' epoll loop waits on the eventfd instead (fd_tcp.ts's `setEpollCompanion`), and
- * this loop only expires requests that waited too long for other workers.
+ * Keeps the deadlines of the requests this worker waits on. The records themselves are answered
+ * by the isolate's epoll loop, which waits on the link's eventfd with the sockets and drains the
+ * rings after every batch (epoll_loop.ts's `setEpollCompanion`).
  */
-export function serveShardLink(
-  link: ShardLink,
-  waitsInEpoll = false,
-): { close(): void; done: Promise<void> } {
-  if (waitsInEpoll) return expireShardLink(link);
-  const c = openLibc();
-  const pollFd = new Uint8Array(8);
-  const view = new DataView(pollFd.buffer);
-  view.setInt32(0, link.wakeFd, true);
-  view.setInt16(4, 1, true); // POLLIN
-  let closed = false;
-  const done = (async () => {
-    while (!closed) {
-      // Records that wait are drained at once, but still through one poll (timeout 0) so that
-      // the sockets and timers get their turn on the event loop in between.
-      const sleep = link.prepareSleep();
-      await c.poll(pollFd, 1n, sleep ? WAKE_POLL_TIMEOUT_MS : 0);
-      link.awake();
-      if (closed) break;
-      link.drain();
-      link.expire(performance.now());
-    }
-    link.stop();
-  })();
-  return {
-    close() {
-      closed = true;
-      link.wake();
-    },
-    done,
-  };
-}
-
-/**
- * {@link serveShardLink} when the TCP sockets' epoll loop waits on the eventfd and drains the
- * rings (fd_tcp.ts's `setEpollCompanion`): only the deadlines of requests waiting for other
- * workers are kept here.
- */
-function expireShardLink(link: ShardLink): { close(): void; done: Promise<void> } {
-  let stop: () => void = () => {};
-  const stopped = new Promise<void>((resolve) => stop = resolve);
-  const timer = setInterval(() => link.expire(performance.now()), WAKE_POLL_TIMEOUT_MS);
+export function serveShardLink(link: ShardLink): { close(): void; done: Promise<void> } {
+  const stopped = Promise.withResolvers<void>();
+  const timer = setInterval(() => link.expire(performance.now()), EXPIRE_INTERVAL_MS);
   return {
     close() {
       clearInterval(timer);
-      stop();
+      stopped.resolve();
     },
-    done: stopped.then(() => link.stop()),
+    done: stopped.promise.then(() => link.stop()),
   };
 }
 

@@ -3,16 +3,16 @@
  * `sendmmsg` move up to {@link BATCH_DATAGRAMS} datagrams per call, so the ≈ 10 µs async op
  * that `Deno.listenDatagram` pays per datagram is paid once per batch.
  *
- * The loop: `poll` runs on a blocking thread (the only async call) until the socket is
- * readable or 250 ms pass; then `recvmmsg(MSG_DONTWAIT)` and `sendmmsg(MSG_DONTWAIT)` run
- * synchronously on the event loop, batch after batch, until the socket is drained or
- * {@link BATCHES_PER_TURN} batches were served, and the loop yields (HTTP, timers) by polling
- * again. Synchronous receive calls keep `errno` readable on this thread.
+ * The socket is in the isolate's epoll set (epoll_loop.ts, with the TCP sockets and the other
+ * workers' wake-ups): when it is readable, `recvmmsg(MSG_DONTWAIT)` and `sendmmsg(MSG_DONTWAIT)`
+ * run synchronously on the event loop, batch after batch, until the socket is drained or
+ * {@link BATCHES_PER_REPORT} batches were served; the loop reports it again at its next turn.
+ * Synchronous receive calls keep `errno` readable on this thread.
  *
- * Memory rules: every buffer the kernel writes or reads through a raw pointer (datagrams,
+ * Memory rules: every buffer the kernel reads or writes through a raw pointer (datagrams,
  * replies, addresses, iovecs, headers) is allocated once here and kept reachable from the
- * returned listener until the socket is closed, so the collector can never free or move memory
- * the kernel still points into. Linux x86_64 and aarch64 layouts (LP64).
+ * returned listener; the kernel uses them only during the synchronous calls. Linux x86_64 and
+ * aarch64 layouts (LP64).
  */
 
 import { LIMITS } from "../types.ts";
@@ -30,21 +30,20 @@ import {
   sockaddrIp,
   SOL_SOCKET,
 } from "./libc.ts";
+import { epoll, EPOLLIN } from "./epoll_loop.ts";
 import { ShardLink } from "./shard_link.ts";
 import { UDP_FORWARD, UDP_GATHER, UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
 import { UdpListener } from "./udp_server.ts";
 
 /** Datagrams per recvmmsg/sendmmsg call (Linux's UIO_MAXIOV is 1024; 64 amortise the op). */
 export const BATCH_DATAGRAMS = 64;
-/** Batches served before the loop yields to the event loop. */
-const BATCHES_PER_TURN = 16;
-const POLL_TIMEOUT_MS = 250;
+/** Batches served each time the epoll loop reports the socket readable. */
+const BATCHES_PER_REPORT = 4;
 
 const SOCK_DGRAM = 2;
 const SO_RCVBUF = 8;
 const SO_ATTACH_REUSEPORT_CBPF = 51;
 const MSG_DONTWAIT = 0x40;
-const POLLIN = 1;
 
 /** Sizes of the structures (LP64 Linux). */
 const MMSGHDR_BYTES = 64; // struct msghdr (56) + msg_len (4) + padding
@@ -125,7 +124,6 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
     sendIov: new Uint8Array(n * IOVEC_BYTES),
     recvHdr: new Uint8Array(n * MMSGHDR_BYTES),
     sendHdr: new Uint8Array(n * MMSGHDR_BYTES),
-    pollFd: new Uint8Array(8),
     // Replies to datagrams that other workers received, and to gathered scrapes.
     qReplies: new Uint8Array(n * UDP_REPLY_BYTES_MAX),
     qNames: new Uint8Array(n * NAME_BYTES),
@@ -170,9 +168,6 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
   }
   let queued = 0;
   const fwdIp = new Uint8Array(16);
-  const pollView = new DataView(mem.pollFd.buffer);
-  pollView.setInt32(0, fd, true);
-  pollView.setInt16(4, POLLIN, true);
 
   const ip = new Uint8Array(16);
   let closed = false;
@@ -280,41 +275,25 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
     queued = 0;
   };
 
-  const done = (async () => {
-    try {
-      while (!closed) {
-        // With several workers: the worker counts as asleep (other workers then wake it through
-        // its eventfd) only while every loop of it waits in poll; records that arrived before
-        // are handled first, and the poll then only checks the socket.
-        let timeout = POLL_TIMEOUT_MS;
-        if (link !== null && !link.prepareSleep()) {
-          link.drain();
-          timeout = 0;
-        }
-        const ready = await c.poll(mem.pollFd, 1n, timeout);
-        // Busy: the batches below drain the rings, no wake-up is needed meanwhile.
-        link?.markBusy();
-        if (closed) break;
-        if (ready <= 0) continue;
-        for (let k = 0; k < BATCHES_PER_TURN; k++) {
-          try {
-            if (batch() < n) break;
-          } catch (error) {
-            o.log(`UDP batch failed: ${error instanceof Error ? error.stack : String(error)}`);
-            break;
-          }
+  // Level-triggered: a socket that still holds datagrams after its batches is reported again at
+  // the loop's next turn, after the other descriptors had theirs.
+  const stopped = Promise.withResolvers<void>();
+  epoll().add(fd, {
+    onEvents() {
+      for (let k = 0; k < BATCHES_PER_REPORT; k++) {
+        try {
+          if (batch() < n) break;
+        } catch (error) {
+          o.log(`UDP batch failed: ${error instanceof Error ? error.stack : String(error)}`);
+          break;
         }
       }
-    } finally {
-      c.close(fd);
-      // `mem` stays reachable until here: the kernel no longer holds any of its pointers.
-      mem.data.fill(0, 0, 1);
-    }
-  })();
+    },
+  }, EPOLLIN);
 
   return {
     addr: { transport: "udp", hostname: o.host, port },
-    done,
+    done: stopped.promise,
     answerForwarded(data, at, len) {
       if (closed) return;
       const nameLen = data[at + 2];
@@ -334,7 +313,12 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
     },
     flushQueued,
     close() {
+      if (closed) return;
       closed = true;
+      epoll().unwatch(fd);
+      // The kernel holds none of `mem`'s pointers between the synchronous calls.
+      c.close(fd);
+      stopped.resolve();
     },
   };
 }
