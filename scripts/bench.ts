@@ -12,6 +12,10 @@
  * medians and ratios, in markdown for docs/benchmarks.md. Needs root for running opentracker as
  * nobody. Not part of the test suite: a full run takes several minutes.
  *
+ * The HTTP keep-alive rows, which opentracker cannot serve, run beside a C responder that only
+ * reads requests and sends a fixed reply of a real reply's size (scripts/http_ceiling.c, one
+ * thread per worker on the same CPUs): the most any tracker answers on this machine.
+ *
  * The multi-core rows run `--cores N` workers (default: every CPU) against opentracker with N UDP
  * workers on the same N CPUs; the generator gets the other CPUs when there are any, else it runs
  * unpinned beside the trackers (as on a 2-CPU machine), with 16 sockets per thread so that the
@@ -51,6 +55,27 @@ const gen = `${work}/udpload`;
 if (!sh(["gcc", "-O2", "-pthread", "-o", gen, SOURCE, "-lm"]).ok) {
   console.error(`Cannot build ${SOURCE}: the side-by-side run needs gcc and the shared bench tool`);
   Deno.exit(1);
+}
+
+// The keep-alive rows also run a C responder that only reads and sends (scripts/http_ceiling.c):
+// no tracker on this machine answers keep-alive requests faster, and opentracker does not keep
+// connections open, so it is the figure those rows are read against.
+const CEILING = "C read+send responder (the machine's ceiling)";
+const ceilingBinary = `${work}/http_ceiling`;
+const haveCeiling =
+  sh(["gcc", "-O2", "-pthread", "-o", ceilingBinary, `${ROOT}scripts/http_ceiling.c`]).ok;
+if (!haveCeiling) console.error("Cannot build scripts/http_ceiling.c: keep-alive rows without it");
+
+/** Starts the C responder with one thread per worker of `setup`, on the same CPUs. */
+async function startCeiling(setup: Setup): Promise<Running> {
+  const port = freePort();
+  const child = new Deno.Command("taskset", {
+    args: ["-c", setup.trackerCpus, ceilingBinary, String(port), String(setup.workers)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitForPort(port);
+  return running(child, port);
 }
 
 /** A reference opentracker the bench runs beside ours. */
@@ -227,6 +252,7 @@ async function measure(
   withTheirs: boolean,
   lowerIsBetter = false,
   setup: Setup = PINNED,
+  ceiling = false,
 ): Promise<void> {
   if (!name.includes(values.only!)) return;
   const ours: number[] = [];
@@ -239,12 +265,20 @@ async function measure(
       await a.stop();
     }
     let line = `${name}: run ${run + 1}: ours ${ours.at(-1)!.toFixed(1)}`;
-    for (const ref of withTheirs ? references : []) {
-      const b = await startOpentracker(ref, setup);
+    const others: [string, () => Promise<Running>][] = [
+      ...(withTheirs ? references : []).map((ref) =>
+        [ref.name, () => startOpentracker(ref, setup)] as [string, () => Promise<Running>]
+      ),
+      ...(ceiling && haveCeiling
+        ? [[CEILING, () => startCeiling(setup)] as [string, () => Promise<Running>]]
+        : []),
+    ];
+    for (const [other, start] of others) {
+      const b = await start();
       try {
         const v = f(b);
-        theirs.set(ref.name, [...(theirs.get(ref.name) ?? []), v]);
-        line += `, ${ref.name} ${v.toFixed(1)}`;
+        theirs.set(other, [...(theirs.get(other) ?? []), v]);
+        line += `, ${other} ${v.toFixed(1)}`;
       } finally {
         await b.stop();
       }
@@ -308,6 +342,7 @@ if (CORES > 1) {
     false,
     false,
     setup,
+    true,
   );
 }
 await measure(
@@ -331,6 +366,7 @@ await measure(
   false,
   false,
   DEFAULT_SETUP,
+  true,
 );
 /** RSS growth per peer while 1 M peers on 100 k torrents are added, `settleMs` after the fill. */
 function rssPerPeer(t: Running, settleMs: number): number {
@@ -412,7 +448,10 @@ console.log(
     new Date().toISOString().slice(0, 10)
   }, commit ${commit}, Deno ${deno}, ${cpu}, ${CPUS} CPUs; medians of ${RUNS} runs of ${SECONDS} s\n`,
 );
-const columns = references.map((r) => r.name);
+const columns = [
+  ...references.map((r) => r.name),
+  ...(rows.some((r) => r.theirs.has(CEILING)) ? [CEILING] : []),
+];
 console.log(`| workload | ours |${columns.map((c) => ` ${c} | ratio |`).join("")}`);
 console.log(`| --- | --- |${columns.map(() => " --- | --- |").join("")}`);
 for (const r of rows) {
