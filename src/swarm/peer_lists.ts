@@ -284,12 +284,23 @@ export class PeerLists {
     let back = off + amount * keyLen;
     const all = amount === n;
     const rotate = all ? 0 : prng.below(n);
+    // Window i is [floor(i·n/amount), floor((i+1)·n/amount)): `width` is n/amount rounded down,
+    // one more whenever the remainders carry (no division per peer).
+    const base = Math.floor(n / amount);
+    const rest = n - base * amount;
+    let lo = 0;
+    let carry = 0;
     for (let i = 0; i < amount; i++) {
       let idx = i;
       if (!all) {
-        const lo = Math.floor((i * n) / amount);
-        const hi = Math.floor(((i + 1) * n) / amount);
-        idx = lo + prng.below(hi - lo) + rotate;
+        let width = base;
+        carry += rest;
+        if (carry >= amount) {
+          carry -= amount;
+          width++;
+        }
+        idx = lo + prng.below(width) + rotate;
+        lo += width;
         if (idx >= n) idx -= n;
       }
       const p = start + idx * rec;

@@ -108,6 +108,21 @@ Deno.test("PeerLists.select() returns distinct peers, leechers first and seeders
     const h = hits.get(i) ?? 0;
     ok(h > 300 && h < 500, `peer ${i} picked ${h} times`);
   }
+  // Windows of unequal width (100 / 30: widths 3 and 4): still every peer, about equally often
+  // (the random rotation spreads the narrower windows), and never one twice.
+  const spread = new Map<number, number>();
+  for (let round = 0; round < 2000; round++) {
+    const dst = new Uint8Array(6 * 30);
+    strictEqual(l.select(V4, 30, dst, 0, prng), 180);
+    const got = new Set<number>();
+    for (let k = 0; k < 30; k++) got.add(dst[6 * k + 3]);
+    strictEqual(got.size, 30);
+    for (const last of got) spread.set(last, (spread.get(last) ?? 0) + 1);
+  }
+  for (let i = 0; i < 100; i++) {
+    const h = spread.get(i) ?? 0;
+    ok(h > 480 && h < 720, `peer ${i} picked ${h} times of 600 expected`);
+  }
   // Asking for more than the list holds returns it all, in order.
   const all = new Uint8Array(6 * 100);
   strictEqual(l.select(V4, 500, all, 0, prng), 600);

@@ -67,3 +67,14 @@ let s = 0;
 Deno.bench("Swarm.scrape: one known torrent", () => {
   swarm.scrape(hashes[s++ % TORRENTS], 0, NOW, counts);
 });
+
+let w = 0;
+Deno.bench("Swarm.writePeers: 30 of about 1,000 peers (a popular torrent), no announce", (b) => {
+  req.infoHash.set(hashes[0]);
+  setPeer(0);
+  req.numwant = 30;
+  swarm.announce(req, NOW, REPLY.ownFamily, false, out);
+  b.start();
+  for (let k = 0; k < 1000; k++) w += swarm.writePeers(out, 0, reply, 0);
+  b.end();
+});
