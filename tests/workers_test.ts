@@ -68,6 +68,32 @@ Deno.test("4 workers: a torrent's peers meet whichever worker their requests rea
   }, { listeners: 4 });
 });
 
+Deno.test("2 workers with HTTP on Deno's own TCP (listen.tcp.batch off): announces and scrapes handed between workers are answered", async () => {
+  // Here only the UDP sockets and the other workers' wake-ups are in a worker's epoll set: that
+  // loop alone must answer what the other worker's HTTP sessions hand over.
+  await withConfiguredTracker("tracker.workers 2\nlisten.tcp.batch off\n", async (tr) => {
+    const hashes = Array.from({ length: 6 }, () => randomHash());
+    for (const h of hashes) {
+      await spreadAnnounces(() => httpClient("127.0.0.1", tr.tcp[0]), h, 12, 7100);
+    }
+    const http = httpClient("127.0.0.1", tr.tcp[0]);
+    const udp = udpClient("127.0.0.1", tr.udp[0]);
+    try {
+      for (const h of hashes) {
+        const r = await http.announce({ hash: h, port: 7100, left: 0, numwant: 50 });
+        deepStrictEqual(portsOf(r.peers), range(7100, 12));
+        deepStrictEqual([r.complete, r.incomplete], [4, 8]);
+      }
+      const want = hashes.map(() => ({ complete: 4, incomplete: 8, downloaded: 0 }));
+      deepStrictEqual(await http.scrape(hashes), want);
+      deepStrictEqual(await udp.scrape(hashes), want);
+    } finally {
+      http.close();
+      udp.close();
+    }
+  });
+});
+
 Deno.test("4 workers: one scrape of torrents that every worker owns", async () => {
   await withConfiguredTracker("tracker.workers 4\n", async (tr) => {
     const hashes = Array.from({ length: 40 }, () => randomHash());
