@@ -10,7 +10,7 @@
  * event loop's own thread (`epoll_wait` with timeout 0, a system call and no op). When nothing is
  * ready, that thread waits a moment in the kernel ({@link SYNC_WAIT_MS}): under load the next
  * request comes within microseconds, while a wait on Deno's blocking thread costs two thread
- * wake-ups (measured: 16 % less CPU per HTTP keep-alive response with two workers). Every
+ * wake-ups (measured: 13 % less CPU per HTTP keep-alive response with two workers). Every
  * {@link SYNC_TURNS_MAX} batches, once it has held the thread {@link HOLD_MS}, and whenever the
  * short wait ends with nothing, the loop waits on the blocking thread instead, so that timers,
  * messages from the main isolate and Deno's own sockets (TLS, live sync) get their turn.
