@@ -63,7 +63,7 @@ import { MetricsSource } from "./stats/metrics.ts";
 import { UdpHandler } from "./server/udp_handler.ts";
 import { serveUdp, UdpListener } from "./server/udp_server.ts";
 import { AnnounceRequest, DEFAULTS, LIMITS } from "./types.ts";
-import { readSyncRecord, SHARD_MESSAGE } from "./protocol/shard_message.ts";
+import { readSyncRecord, requestIdOf, SHARD_MESSAGE } from "./protocol/shard_message.ts";
 import { ipFromString } from "./util/ip.ts";
 import { randomPrng } from "./util/random.ts";
 
@@ -454,6 +454,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       handoffDropped: link?.dropped ?? 0,
       handoffExpired: link?.expired ?? 0,
       handoffWakeups: link?.wakeups ?? 0,
+      handoffConnections: link?.connectionsReceived ?? 0,
       clients: clients.entries(),
       clientsOverflow: clients.overflow,
       wsConnections: ws?.open ?? 0,
@@ -644,6 +645,8 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       scrapeQuery: (data, at) =>
         link.answerScrape(data, at, (h, o, counts) => logic.scrape(h, o, clock(), counts)),
       httpAnnounce: (data, at) => routes.answerForwarded(data, at, clock()),
+      httpAnnounceConn: (data, at) =>
+        http.replyHandedOver(requestIdOf(data, at), routes.answerHandedOver(data, at, clock())),
       syncRecord: (data, at) => {
         const flags = readSyncRecord(data, at, syncReq);
         logic.applySync(syncReq, flags, clock());

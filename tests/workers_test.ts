@@ -6,7 +6,7 @@
  * kernel spreads them over the workers' SO_REUSEPORT sockets.
  */
 
-import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { permissionFlags } from "../src/config/permission_flags.ts";
 import { toHex } from "../src/util/hex.ts";
 import {
@@ -16,7 +16,15 @@ import {
   TrackerClient,
   udpClient,
 } from "./support/clients.ts";
-import { bdecode, dechunk, httpGet, latin1, rawHttp } from "./support/http.ts";
+import {
+  bdecode,
+  dechunk,
+  httpGet,
+  latin1,
+  latin1Bytes,
+  rawHttp,
+  urlencodeBytes,
+} from "./support/http.ts";
 import {
   metric,
   startTrackerProcess,
@@ -91,6 +99,61 @@ Deno.test("2 workers with HTTP on Deno's own TCP (listen.tcp.batch off): announc
       http.close();
       udp.close();
     }
+  });
+});
+
+/**
+ * One announce with `Connection: close` on a fresh connection: the reply, read until the tracker
+ * closes the connection (a reply without the close would time out here).
+ */
+async function announceAndClose(
+  port: number,
+  hash: Uint8Array,
+  peerPort: number,
+  left: number,
+): Promise<{ complete: number; incomplete: number }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const timer = setTimeout(() => conn.close(), 5000);
+  try {
+    const target = `/announce?info_hash=${urlencodeBytes(hash)}&peer_id=-XX0001-${
+      String(peerPort).padStart(12, "0")
+    }&port=${peerPort}&left=${left}&compact=1`;
+    await conn.write(latin1Bytes(`GET ${target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`));
+    const chunks: number[] = [];
+    const buf = new Uint8Array(4096);
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      chunks.push(...buf.subarray(0, n));
+    }
+    const all = Uint8Array.from(chunks);
+    const text = latin1(all);
+    match(text, /^HTTP\/1\.[01] 200 OK\r\n/);
+    const body = bdecode(all.subarray(text.indexOf("\r\n\r\n") + 4));
+    return { complete: body.complete, incomplete: body.incomplete };
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
+  }
+}
+
+Deno.test("2 workers, a connection per request: an announce of the other worker's torrent goes there with its connection, which replies and closes it", async () => {
+  await withConfiguredTracker("tracker.workers 2\n", async (tr) => {
+    const hashes = Array.from({ length: 8 }, () => randomHash());
+    for (const h of hashes) {
+      for (let k = 0; k < 6; k++) {
+        const seeding = k % 2 === 0;
+        // Each reply counts the announces before it: none was lost on the way.
+        deepStrictEqual(await announceAndClose(tr.tcp[0], h, 7300 + k, seeding ? 0 : 1), {
+          complete: Math.ceil((k + 1) / 2),
+          incomplete: Math.floor((k + 1) / 2),
+        });
+      }
+    }
+    // 48 connections spread over two workers, 8 torrents owned by either: some went across.
+    const handed = await metric(tr.tcp[0], "opentracker_handoff_http_connections_total");
+    ok(handed > 0 && handed < 48, `${handed} connections handed over`);
+    strictEqual(await metric(tr.tcp[0], "opentracker_handoff_expired_total"), 0);
   });
 });
 

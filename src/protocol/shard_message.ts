@@ -40,6 +40,7 @@ export const SHARD_MESSAGE = {
   wsMessage: 8,
   wsDeliver: 9,
   wsClosed: 10,
+  httpAnnounceConn: 11,
 } as const;
 
 /** Bytes before a forwarded datagram. */
@@ -66,7 +67,7 @@ export function getU32(b: Uint8Array, at: number): number {
   return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
 }
 
-/** The request id of a scrape query or answer, HTTP announce or reply. */
+/** The request id of a scrape query or answer, HTTP announce or reply (the descriptor of an HTTP announce with its connection). */
 export function requestIdOf(b: Uint8Array, at: number): number {
   return getU32(b, at + 4);
 }
@@ -174,6 +175,22 @@ export function writeHttpAnnounce(
   b[at + 47] = req.hasPeerId ? 1 : 0;
   putU32(b, at + 48, req.numwant);
   b.set(req.peerId, at + 52);
+}
+
+/**
+ * Writes an HTTP announce whose connection, descriptor `fd`, goes with it (the request was the
+ * connection's last): the receiver writes the reply and closes the connection. Laid out as
+ * {@link writeHttpAnnounce}, the descriptor in place of the request id.
+ */
+export function writeHttpAnnounceConn(
+  b: Uint8Array,
+  at: number,
+  from: number,
+  fd: number,
+  req: AnnounceRequest,
+): void {
+  writeHttpAnnounce(b, at, from, fd, req);
+  b[at] = SHARD_MESSAGE.httpAnnounceConn;
 }
 
 /** Reads an HTTP announce record into `req`. */

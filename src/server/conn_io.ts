@@ -35,6 +35,11 @@ export interface TcpConn {
    * anyway gets the reset.
    */
   endOfInput?(): void;
+  /**
+   * Gives up the connection without closing it: its descriptor, which the caller now owns (it
+   * hands it to another worker). Only fd_tcp.ts's connections can; closed afterwards.
+   */
+  detach?(): number;
   closeWrite(): Promise<void>;
   close(): void;
 }

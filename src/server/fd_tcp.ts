@@ -266,6 +266,14 @@ class FdConn implements TcpConn, Watched {
     return Promise.resolve();
   }
 
+  detach(): number {
+    if (this.#closed) throw new Deno.errors.BadResource("connection closed");
+    if (this.#reader !== null || this.#writer !== null) throw new Error("detach while waiting");
+    this.#closed = true;
+    if (this.#watched) epoll().unwatch(this.#fd);
+    return this.#fd;
+  }
+
   close(): void {
     if (this.#closed) throw new Deno.errors.BadResource("connection closed");
     this.#closed = true;
@@ -282,6 +290,60 @@ class FdConn implements TcpConn, Watched {
     this.#reader?.reject(error);
     this.#writer?.reject(error);
     this.#reader = this.#writer = null;
+  }
+}
+
+/** Replies that {@link replyAndClose} still writes (a socket that did not take one at once). */
+const LATE_REPLIES_MAX = 1024;
+/** How long such a reply may take to be read before its connection is closed without it. */
+const LATE_REPLY_TIMEOUT_MS = 30_000;
+let lateReplies = 0;
+
+/**
+ * Writes `reply` to the connection `fd` that another worker handed over with its last request,
+ * then closes it. A fresh connection takes a reply of this size at once; otherwise the rest is
+ * written as the socket drains (a copy; at most {@link LATE_REPLIES_MAX} such connections, each
+ * closed after {@link LATE_REPLY_TIMEOUT_MS}); a client that went away just ends.
+ */
+export function replyAndClose(fd: number, reply: Uint8Array): void {
+  const c = openLibc();
+  const send = (bytes: Uint8Array): number => {
+    while (true) {
+      const n = Number(c.send(fd, bytes, BigInt(bytes.length), MSG_NOSIGNAL));
+      if (n >= 0) return n;
+      const e = errno(c);
+      if (e === EINTR) continue;
+      return e === EAGAIN ? 0 : -1;
+    }
+  };
+  const n = send(reply);
+  if (n === reply.length || n < 0 || lateReplies >= LATE_REPLIES_MAX) {
+    c.close(fd);
+    return;
+  }
+  lateReplies++;
+  let rest = reply.slice(n);
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    lateReplies--;
+    clearTimeout(timer);
+    // Closing takes it out of the epoll set.
+    epoll().remove(fd);
+    c.close(fd);
+  };
+  const timer = setTimeout(finish, LATE_REPLY_TIMEOUT_MS);
+  try {
+    epoll().add(fd, {
+      onEvents() {
+        const m = send(rest);
+        if (m < 0 || m === rest.length) return finish();
+        rest = rest.subarray(m);
+      },
+    }, EPOLLOUT | EPOLLET);
+  } catch {
+    finish();
   }
 }
 

@@ -25,6 +25,12 @@ export class HttpReply {
   contentEncoding: string | null = null;
 }
 
+/**
+ * What the routes return for a request whose connection went to another worker with it (the
+ * request was the connection's last): that worker replies and closes; nothing is written here.
+ */
+export const HANDED_OVER: HttpReply = new HttpReply();
+
 /** The `herr` slot of each error page's status (opentracker's failed[] order). */
 const ERROR_SLOT: Record<number, number> = {
   400: HTTP_ERROR.param400,

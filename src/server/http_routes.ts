@@ -55,14 +55,22 @@ export class HttpRoutes {
     this.#tracker.answerForwarded(data, at, nowSeconds);
   }
 
+  /** Answers an HTTP announce another worker handed over with its connection: the reply. */
+  answerHandedOver(data: Uint8Array, at: number, nowSeconds: number): HttpReply {
+    return this.#tracker.answerHandedOver(data, at, nowSeconds);
+  }
+
   /**
    * Handles the request `head` from the socket address `socketIp` (16 bytes). Returns the shared
-   * reply, or a promise of a separate one for the modes that wait for a scan.
+   * reply, or a promise of a separate one for the modes that wait for a scan, or `HANDED_OVER`
+   * when an announce went to another worker with `connection` (given for a connection's last
+   * request: see TrackerRoutes.announce).
    */
   handle(
     head: RequestHead,
     socketIp: Uint8Array,
     nowSeconds: number,
+    connection: { detach(): number } | null = null,
   ): HttpReply | Promise<HttpReply> {
     const ip = this.#client;
     this.#o.clientAddress.resolve(
@@ -79,7 +87,7 @@ export class HttpRoutes {
           ? w.error(ERROR_PAGE.notFound)
           : w.redirect(this.#o.redirectUrl);
       case ROUTE.announce:
-        return this.#tracker.announce(parser, ip, nowSeconds);
+        return this.#tracker.announce(parser, ip, nowSeconds, connection);
       case ROUTE.scrape:
         return this.#tracker.scrape(parser, ip, nowSeconds);
       case ROUTE.stats:

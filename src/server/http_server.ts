@@ -30,11 +30,11 @@ import {
   writeRedirectHead,
 } from "../protocol/http1.ts";
 import { ERROR_PAGE, ErrorPage } from "../protocol/http_response.ts";
-import { HttpReply } from "./http_reply.ts";
+import { HANDED_OVER, HttpReply } from "./http_reply.ts";
 import { HttpRoutes } from "./http_routes.ts";
 import { addressKey, CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
 import { isDisconnect, TcpConn, TcpListener, writeAll, writeNowOrLater } from "./conn_io.ts";
-import { FdListener } from "./fd_tcp.ts";
+import { FdListener, replyAndClose } from "./fd_tcp.ts";
 import { isWebSocketPath, WsHub } from "./ws_hub.ts";
 
 /** First read buffer of a connection; typical announces are 300–600 bytes. */
@@ -109,6 +109,9 @@ function errorPageBytes(page: ErrorPage): Uint8Array {
   return replyBytes(r);
 }
 
+/** A connection that can be handed to another worker (fd_tcp.ts's). */
+type Detachable = { detach(): number };
+
 /**
  * Writes replies without a stream. To a connection that takes a whole reply at once (fd_tcp's,
  * `writeNow`) the reply is written from one reused buffer, with no allocation; what the socket
@@ -119,11 +122,24 @@ export class ReplyOut {
 
   /** Null when `conn` took all of `reply`, else the write of the rest. */
   write(conn: TcpConn, reply: HttpReply): Promise<void> | null {
+    // The next reply reuses the buffer while a rest waits: not owned.
+    return writeNowOrLater(conn, this.#bytes(reply), false);
+  }
+
+  /**
+   * Writes `reply` on the connection `fd` another worker handed over with its last request, and
+   * closes it.
+   */
+  writeAndClose(fd: number, reply: HttpReply): void {
+    replyAndClose(fd, this.#bytes(reply));
+  }
+
+  /** The wire bytes of `reply` in the reused buffer. */
+  #bytes(reply: HttpReply): Uint8Array {
     const need = replyBytesMax(reply);
     // Bounded: a body is at most the routes' scratch buffer.
     if (need > this.#out.length) this.#out = new Uint8Array(need);
-    // The next reply reuses the buffer while a rest waits: not owned.
-    return writeNowOrLater(conn, this.#out.subarray(0, writeReply(this.#out, reply)), false);
+    return this.#out.subarray(0, writeReply(this.#out, reply));
   }
 }
 
@@ -154,6 +170,14 @@ export class HttpServer {
   #acceptErrors = 0;
   #acceptErrorsLogged = 0;
   #acceptErrorLoggedAt = -Infinity;
+
+  /**
+   * Replies to an announce another worker handed over with its connection (descriptor `fd`, its
+   * last request) and closes the connection.
+   */
+  replyHandedOver(fd: number, reply: HttpReply): void {
+    this.#replies.writeAndClose(fd, reply);
+  }
 
   constructor(options: HttpServerOptions) {
     this.#o = options;
@@ -396,7 +420,15 @@ export class HttpServer {
       }
       let reply: HttpReply;
       try {
-        const r = this.#o.routes.handle(head, ip, this.#o.clock());
+        // The connection's last request (nothing read after it): an announce of another worker's
+        // torrent may take the connection there, which replies and closes it.
+        const last = !head.keepAlive && end === headEnd && conn.detach !== undefined;
+        const r = this.#o.routes.handle(
+          head,
+          ip,
+          this.#o.clock(),
+          last ? conn as Detachable : null,
+        );
         if (r instanceof Promise) {
           table.enter(t, CONN_STATE.busy, performance.now());
           reply = await r;
@@ -410,6 +442,7 @@ export class HttpServer {
         await writeAll(conn, INTERNAL_ERROR);
         return false;
       }
+      if (reply === HANDED_OVER) return false;
       // The body is a view of the routes' scratch buffer: copy it before any await.
       if (reply.stream !== null) {
         await this.#stream(conn, t, reply);

@@ -92,6 +92,8 @@ export interface ShardInbox {
   scrapeQuery(data: Uint8Array, at: number, len: number): void;
   /** An HTTP announce for a torrent this one owns; answer with {@link ShardLink.replyHttp}. */
   httpAnnounce(data: Uint8Array, at: number, len: number): void;
+  /** An HTTP announce that brought its connection (descriptor): reply on it, then close it. */
+  httpAnnounceConn(data: Uint8Array, at: number): void;
   /** A live sync record received by worker 0 for a torrent this one owns. */
   syncRecord(data: Uint8Array, at: number): void;
   /** A record to send to the cluster (this is the worker with the live sync socket). */
@@ -147,6 +149,8 @@ export class ShardLink {
   sent = 0;
   received = 0;
   wakeups = 0;
+  /** HTTP connections other workers handed over with their last request. */
+  connectionsReceived = 0;
   #inbox: ShardInbox | null = null;
   /** Set by {@link stop}: no request waits for another worker any more. */
   #stopped = false;
@@ -467,6 +471,10 @@ export class ShardLink {
             break;
           case SHARD_MESSAGE.httpAnnounce:
             inbox.httpAnnounce(data, at, len);
+            break;
+          case SHARD_MESSAGE.httpAnnounceConn:
+            this.connectionsReceived++;
+            inbox.httpAnnounceConn(data, at);
             break;
           case SHARD_MESSAGE.syncRecord:
             inbox.syncRecord(data, at);

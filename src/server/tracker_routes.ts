@@ -25,8 +25,16 @@ import {
   readHttpAnnounce,
   requestIdOf,
   writeHttpAnnounce,
+  writeHttpAnnounceConn,
 } from "../protocol/shard_message.ts";
-import { copyReply, ERROR_PAGE, HttpReply, ReplyWriter, separateReply } from "./http_reply.ts";
+import {
+  copyReply,
+  ERROR_PAGE,
+  HANDED_OVER,
+  HttpReply,
+  ReplyWriter,
+  separateReply,
+} from "./http_reply.ts";
 import { gatheredCounts, ScrapeGather, ShardLink } from "./shard_link.ts";
 
 /** Announce and scrape over HTTP. */
@@ -48,11 +56,16 @@ export class TrackerRoutes {
     this.#shards = shards;
   }
 
-  /** An announce whose target `parser` routed; `ip` is the client (16 bytes). */
+  /**
+   * An announce whose target `parser` routed; `ip` is the client (16 bytes). `connection`: when
+   * this is the connection's last request (and its descriptor can be handed over), an announce of
+   * another worker's torrent goes there with the connection, and {@link HANDED_OVER} is returned.
+   */
   announce(
     parser: HttpRequestParser,
     ip: Uint8Array,
     nowSeconds: number,
+    connection: { detach(): number } | null = null,
   ): HttpReply | Promise<HttpReply> {
     const w = this.#w;
     const req = this.#req;
@@ -64,7 +77,11 @@ export class TrackerRoutes {
     const link = this.#shards;
     if (link !== null) {
       const owner = link.map.of(req.infoHash, 0);
-      if (owner !== link.index) return this.#forward(link, owner, req);
+      if (owner !== link.index) {
+        return connection === null
+          ? this.#forward(link, owner, req)
+          : this.#handOver(link, owner, req, connection);
+      }
     }
     return w.ok(this.#answer(req, nowSeconds, w.out));
   }
@@ -97,6 +114,23 @@ export class TrackerRoutes {
     writeHttpAnnounce(link.buffer(owner), at, link.index, id, req);
     link.flush();
     return reply;
+  }
+
+  /**
+   * Hands the announce and its connection to the worker that owns its torrent: it replies on the
+   * connection and closes it. Nothing comes back, and this worker need not wake for a reply.
+   */
+  #handOver(
+    link: ShardLink,
+    owner: number,
+    req: AnnounceRequest,
+    connection: { detach(): number },
+  ): HttpReply {
+    const at = link.reserve(owner, HTTP_ANNOUNCE_BYTES);
+    if (at < 0) return this.#w.error(ERROR_PAGE.unavailable);
+    writeHttpAnnounceConn(link.buffer(owner), at, link.index, connection.detach(), req);
+    link.flush();
+    return HANDED_OVER;
   }
 
   /** A scrape of torrents that several workers own: asks them, then writes the body. */
@@ -152,6 +186,16 @@ export class TrackerRoutes {
     const out = this.#w.out;
     const length = this.#answer(req, nowSeconds, out);
     this.#shards!.replyHttp(fromOf(data, at), requestIdOf(data, at), out, length);
+  }
+
+  /**
+   * Answers an HTTP announce that another worker handed over with its connection (the record at
+   * `data[at]`): the reply to write on the descriptor {@link requestIdOf} names.
+   */
+  answerHandedOver(data: Uint8Array, at: number, nowSeconds: number): HttpReply {
+    const req = this.#forwarded;
+    readHttpAnnounce(data, at, req);
+    return this.#w.ok(this.#answer(req, nowSeconds, this.#w.out));
   }
 
   /**

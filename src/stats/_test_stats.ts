@@ -67,6 +67,7 @@ export function metricsSource(overrides: Partial<MetricsSource> = {}): MetricsSo
     handoffDropped: 0,
     handoffExpired: 0,
     handoffWakeups: 0,
+    handoffConnections: 0,
     clients: [],
     clientsOverflow: 0,
     wsConnections: 0,

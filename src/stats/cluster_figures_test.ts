@@ -47,6 +47,7 @@ function figures(k: number): MetricsSource {
     handoffDropped: 0,
     handoffExpired: 0,
     handoffWakeups: k,
+    handoffConnections: k,
     // qBittorrent 4.6.5 on both workers (two peers' ids), Transmission on the second only.
     clients: [
       [hexOf(`-qB4650-${k}aaaaaaaaaaa`), 10 * k],

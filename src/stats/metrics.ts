@@ -56,6 +56,8 @@ export interface MetricsSource extends StatsSource {
   readonly handoffExpired: number;
   /** Eventfd writes that woke a sleeping worker. */
   readonly handoffWakeups: number;
+  /** HTTP connections handed to the worker owning their last request's torrent. */
+  readonly handoffConnections: number;
   /** Announces by peer_id prefix (stats/clients.ts), and those that found the table full. */
   readonly clients: readonly ClientEntry[];
   readonly clientsOverflow: number;
@@ -321,6 +323,13 @@ export function renderMetrics(m: MetricsSource): string {
   out.push(`opentracker_handoff_expired_total ${m.handoffExpired}`);
   family("opentracker_handoff_wakeups_total", "counter", "Wake-ups of a sleeping worker.");
   out.push(`opentracker_handoff_wakeups_total ${m.handoffWakeups}`);
+  family(
+    "opentracker_handoff_http_connections_total",
+    "counter",
+    "HTTP connections handed with their last request to the worker owning its torrent, which " +
+      "replied on them.",
+  );
+  out.push(`opentracker_handoff_http_connections_total ${m.handoffConnections}`);
   family(
     "opentracker_announces_by_client_total",
     "counter",
