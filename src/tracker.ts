@@ -646,7 +646,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         link.answerScrape(data, at, (h, o, counts) => logic.scrape(h, o, clock(), counts)),
       httpAnnounce: (data, at) => routes.answerForwarded(data, at, clock()),
       httpAnnounceConn: (data, at) =>
-        http.replyHandedOver(requestIdOf(data, at), routes.answerHandedOver(data, at, clock())),
+        http.replyHandedOver(requestIdOf(data, at) | 0, routes.answerHandedOver(data, at, clock())),
       syncRecord: (data, at) => {
         const flags = readSyncRecord(data, at, syncReq);
         logic.applySync(syncReq, flags, clock());

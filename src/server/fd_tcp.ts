@@ -306,6 +306,7 @@ let lateReplies = 0;
  * closed after {@link LATE_REPLY_TIMEOUT_MS}); a client that went away just ends.
  */
 export function replyAndClose(fd: number, reply: Uint8Array): void {
+  if (fd < 0) return; // the sender could not detach the connection (it closes it)
   const c = openLibc();
   const send = (bytes: Uint8Array): number => {
     while (true) {

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
-import { FdListener } from "./fd_tcp.ts";
+import { FdListener, replyAndClose } from "./fd_tcp.ts";
 import { TcpConn, writeAll } from "./conn_io.ts";
 
 /** A listener on epoll and a client connected to it through Deno's own TCP. */
@@ -227,4 +227,25 @@ Deno.test("fd_tcp: a bound port is refused as Deno.listen refuses it", () => {
   ok(a.addr.port > 0);
   a.close();
   b.close();
+});
+
+Deno.test("fd_tcp: a detached connection's descriptor takes a reply larger than the socket's buffers through replyAndClose, then its end", async () => {
+  await withPair(async ({ server, client }) => {
+    const fd = server.detach!();
+    // Detached: the connection object is closed, the descriptor is not.
+    throws(() => server.readNow!(new Uint8Array(8)));
+    const reply = new Uint8Array(8 << 20).map((_, i) => i & 255);
+    replyAndClose(fd, reply);
+    const buf = new Uint8Array(65_536);
+    let total = 0;
+    let sameBytes = true;
+    while (true) {
+      const n = await client.read(buf);
+      if (n === null) break;
+      for (let i = 0; i < n; i++) sameBytes &&= buf[i] === ((total + i) & 255);
+      total += n;
+    }
+    strictEqual(total, reply.length);
+    ok(sameBytes);
+  });
 });

@@ -128,7 +128,14 @@ export class TrackerRoutes {
   ): HttpReply {
     const at = link.reserve(owner, HTTP_ANNOUNCE_BYTES);
     if (at < 0) return this.#w.error(ERROR_PAGE.unavailable);
-    writeHttpAnnounceConn(link.buffer(owner), at, link.index, connection.detach(), req);
+    // The reserved record goes out with the next flush whatever happens, so it is always written
+    // whole. A connection that cannot be detached (the session never asks then) sends -1: the
+    // owner's write to it fails, and this worker's session closes the connection.
+    let fd = -1;
+    try {
+      fd = connection.detach();
+    } catch { /* see above */ }
+    writeHttpAnnounceConn(link.buffer(owner), at, link.index, fd, req);
     link.flush();
     return HANDED_OVER;
   }
