@@ -89,6 +89,8 @@ class FdConn implements TcpConn, Watched {
   readonly #c: Libc;
   readonly #fd: number;
   #closed = false;
+  /** Given up by {@link detach}: the descriptor is someone else's. */
+  #detached = false;
   /** epoll reported the client's end (or an error): reads go on until they see it. */
   #peerClosed = false;
   #readable = true;
@@ -269,12 +271,15 @@ class FdConn implements TcpConn, Watched {
   detach(): number {
     if (this.#closed) throw new Deno.errors.BadResource("connection closed");
     if (this.#reader !== null || this.#writer !== null) throw new Error("detach while waiting");
-    this.#closed = true;
+    this.#closed = this.#detached = true;
     if (this.#watched) epoll().unwatch(this.#fd);
     return this.#fd;
   }
 
   close(): void {
+    // After a detach the session's usual close is expected: quietly nothing (an error object per
+    // handed-over connection would cost more than the rest of its hand-over).
+    if (this.#detached) return;
     if (this.#closed) throw new Deno.errors.BadResource("connection closed");
     this.#closed = true;
     if (this.#watched) epoll().remove(this.#fd);
