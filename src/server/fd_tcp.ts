@@ -31,7 +31,7 @@ import {
   sockaddrIp,
   SOL_SOCKET,
 } from "./libc.ts";
-import { TcpConn } from "./conn_io.ts";
+import { TcpConn, writeNowOrLater } from "./conn_io.ts";
 import {
   epoll,
   EPOLLERR,
@@ -304,53 +304,41 @@ const LATE_REPLIES_MAX = 1024;
 const LATE_REPLY_TIMEOUT_MS = 30_000;
 let lateReplies = 0;
 
+/** The sockaddr a handed-over connection is adopted with: its peer's address is not asked for. */
+const UNNAMED = new Uint8Array(NAME_BYTES);
+
 /**
- * Writes `reply` to the connection `fd` that another worker handed over with its last request,
- * then closes it. A fresh connection takes a reply of this size at once; otherwise the rest is
- * written as the socket drains (a copy; at most {@link LATE_REPLIES_MAX} such connections, each
- * closed after {@link LATE_REPLY_TIMEOUT_MS}); a client that went away just ends.
+ * Writes `reply` (a buffer the caller reuses) to the connection `fd` that another worker handed
+ * over with its last request, then closes it. A fresh connection takes a reply of this size at
+ * once; otherwise the rest is written, from a copy, as the socket drains (at most
+ * {@link LATE_REPLIES_MAX} such connections, each closed after {@link LATE_REPLY_TIMEOUT_MS});
+ * a client that went away just ends.
  */
 export function replyAndClose(fd: number, reply: Uint8Array): void {
   if (fd < 0) return; // the sender could not detach the connection (it closes it)
-  const c = openLibc();
-  const send = (bytes: Uint8Array): number => {
-    while (true) {
-      const n = Number(c.send(fd, bytes, BigInt(bytes.length), MSG_NOSIGNAL));
-      if (n >= 0) return n;
-      const e = errno(c);
-      if (e === EINTR) continue;
-      return e === EAGAIN ? 0 : -1;
-    }
+  const conn = new FdConn(openLibc(), fd, UNNAMED);
+  // Taken after its last request: the close need not look for input to read away.
+  conn.endOfInput();
+  const close = () => {
+    try {
+      conn.close();
+    } catch { /* closed already */ }
   };
-  const n = send(reply);
-  if (n === reply.length || n < 0 || lateReplies >= LATE_REPLIES_MAX) {
-    c.close(fd);
-    return;
-  }
+  let rest: Promise<void> | null = null;
+  try {
+    // No room for another wait: what the socket takes now.
+    if (lateReplies >= LATE_REPLIES_MAX) conn.writeNow(reply);
+    else rest = writeNowOrLater(conn, reply, false);
+  } catch { /* the client went away */ }
+  if (rest === null) return close();
   lateReplies++;
-  let rest = reply.slice(n);
-  let done = false;
-  const finish = () => {
-    if (done) return;
-    done = true;
+  // Closing rejects the write that waits.
+  const timer = setTimeout(close, LATE_REPLY_TIMEOUT_MS);
+  rest.catch(() => {}).finally(() => {
     lateReplies--;
     clearTimeout(timer);
-    // Closing takes it out of the epoll set.
-    epoll().remove(fd);
-    c.close(fd);
-  };
-  const timer = setTimeout(finish, LATE_REPLY_TIMEOUT_MS);
-  try {
-    epoll().add(fd, {
-      onEvents() {
-        const m = send(rest);
-        if (m < 0 || m === rest.length) return finish();
-        rest = rest.subarray(m);
-      },
-    }, EPOLLOUT | EPOLLET);
-  } catch {
-    finish();
-  }
+    close();
+  });
 }
 
 /** A listening socket whose accepted connections are {@link FdConn}s. */
