@@ -265,14 +265,12 @@ async function measure(
       await a.stop();
     }
     let line = `${name}: run ${run + 1}: ours ${ours.at(-1)!.toFixed(1)}`;
-    const others: [string, () => Promise<Running>][] = [
-      ...(withTheirs ? references : []).map((ref) =>
-        [ref.name, () => startOpentracker(ref, setup)] as [string, () => Promise<Running>]
-      ),
-      ...(ceiling && haveCeiling
-        ? [[CEILING, () => startCeiling(setup)] as [string, () => Promise<Running>]]
-        : []),
-    ];
+    // The other programs of this row, by column name, and how each starts.
+    const others = new Map<string, () => Promise<Running>>();
+    for (const ref of withTheirs ? references : []) {
+      others.set(ref.name, () => startOpentracker(ref, setup));
+    }
+    if (ceiling && haveCeiling) others.set(CEILING, () => startCeiling(setup));
     for (const [other, start] of others) {
       const b = await start();
       try {

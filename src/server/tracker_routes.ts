@@ -188,11 +188,14 @@ export class TrackerRoutes {
 
   /** Answers an HTTP announce another worker received (the record at `data[at]`). */
   answerForwarded(data: Uint8Array, at: number, nowSeconds: number): void {
-    const req = this.#forwarded;
-    readHttpAnnounce(data, at, req);
-    const out = this.#w.out;
-    const length = this.#answer(req, nowSeconds, out);
-    this.#shards!.replyHttp(fromOf(data, at), requestIdOf(data, at), out, length);
+    const length = this.#answerRecord(data, at, nowSeconds);
+    this.#shards!.replyHttp(fromOf(data, at), requestIdOf(data, at), this.#w.out, length);
+  }
+
+  /** Writes the body for the HTTP announce record at `data[at]` into the reply buffer. */
+  #answerRecord(data: Uint8Array, at: number, nowSeconds: number): number {
+    readHttpAnnounce(data, at, this.#forwarded);
+    return this.#answer(this.#forwarded, nowSeconds, this.#w.out);
   }
 
   /**
@@ -200,9 +203,7 @@ export class TrackerRoutes {
    * `data[at]`): the reply to write on the descriptor {@link requestIdOf} names.
    */
   answerHandedOver(data: Uint8Array, at: number, nowSeconds: number): HttpReply {
-    const req = this.#forwarded;
-    readHttpAnnounce(data, at, req);
-    return this.#w.ok(this.#answer(req, nowSeconds, this.#w.out));
+    return this.#w.ok(this.#answerRecord(data, at, nowSeconds));
   }
 
   /**
