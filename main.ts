@@ -23,6 +23,18 @@ function faultWorker(): number | null {
   return v === undefined || !/^\d+$/.test(v) ? null : Number(v);
 }
 
+/**
+ * `OPENTRACKER_FAULT_HOLD_START=path` (read only when the environment variable is granted) holds
+ * the last worker's start until the FIFO at `path` has been written and closed: how a test sends
+ * requests to a tracker whose first workers serve while the last one is still starting.
+ */
+function holdLastStart(): (() => Promise<void>) | null {
+  const name = "OPENTRACKER_FAULT_HOLD_START";
+  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return null;
+  const path = Deno.env.get(name);
+  return path === undefined || path === "" ? null : () => Deno.readFile(path).then(() => {});
+}
+
 async function main(): Promise<void> {
   // From the first moment: an unhandled SIGHUP or SIGUSR2 would end the process.
   const signals = handleSignals({ log: (line) => console.error(line), exit: (c) => Deno.exit(c) });
@@ -61,6 +73,7 @@ async function main(): Promise<void> {
         log: (line) => console.error(line),
         exit: (code) => Deno.exit(code),
         faultWorker: faultWorker(),
+        holdLastStart: holdLastStart(),
       });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

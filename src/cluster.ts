@@ -30,6 +30,7 @@ import { SAMPLE_INTERVAL_SECONDS, SampleRing } from "./stats/samples.ts";
 import { sumFigures } from "./stats/cluster_figures.ts";
 import { MetricsSource } from "./stats/metrics.ts";
 import { FromWorker, ToWorker } from "./worker.ts";
+import { Gatherings } from "./util/gatherings.ts";
 
 /** Options for {@link startCluster}. */
 export interface ClusterOptions {
@@ -38,6 +39,8 @@ export interface ClusterOptions {
   exit: (code: number) => void;
   /** Fault injection: this worker fails at the first /stats or /metrics (the restart path). */
   faultWorker?: number | null;
+  /** Fault injection: the last worker starts once this resolves (the others serve meanwhile). */
+  holdLastStart?: (() => Promise<void>) | null;
 }
 
 /**
@@ -166,26 +169,14 @@ export async function startCluster(
     config.fullScrapeIntervalSeconds,
   );
 
-  // Gathering (figures, scans, woodpeckers): a worker asks, every worker answers, the asker gets
-  // them all in worker order.
-  // The main isolate gathers too (the status page's samples).
-  let nextGather = 1;
-  const gathers = new Map<
-    number,
-    { done: (data: unknown[]) => void; data: unknown[]; left: number }
-  >();
-  const startGather = (
-    what: GatherKind,
-    arg: GatherArg,
-    done: (data: unknown[]) => void,
-    byMain = false,
-  ) => {
-    const id = nextGather++;
-    gathers.set(id, { done, data: new Array(count), left: count });
-    for (const w of workers) {
-      w.postMessage({ kind: "collect", id, what, arg, byMain } satisfies ToWorker);
-    }
-  };
+  // Gathering (figures, scans, woodpeckers, full scrape buckets): a worker asks, every worker
+  // answers, the asker gets them all in worker order; what is asked before the last worker
+  // started waits for it. The main isolate gathers too (the status page's samples).
+  const gatherings = new Gatherings<GatherKind, GatherArg>(
+    count,
+    (index, id, what, arg, byMain) =>
+      workers[index].postMessage({ kind: "collect", id, what, arg, byMain } satisfies ToWorker),
+  );
 
   let readyDone!: () => void;
   let readyFail!: (e: Error) => void;
@@ -240,19 +231,13 @@ export async function startCluster(
           return startFail?.(error);
         }
         case "gather":
-          return startGather(
+          return gatherings.start(
             m.what,
             m.arg,
             (data) => worker.postMessage({ kind: "gathered", id: m.id, data } satisfies ToWorker),
           );
-        case "collected": {
-          const g = gathers.get(m.id);
-          if (g === undefined) return;
-          g.data[index] = m.data;
-          if (--g.left > 0) return;
-          gathers.delete(m.id);
-          return g.done(g.data);
-        }
+        case "collected":
+          return gatherings.collected(index, m.id, m.data);
         case "admit":
           return worker.postMessage(
             {
@@ -301,12 +286,14 @@ export async function startCluster(
   let addresses: BoundAddress[] = [];
   try {
     for (let index = 0; index < count; index++) {
+      if (index === count - 1) await o.holdLastStart?.();
       starts[index]();
       const bound = await started[index];
       if (index === 0) addresses = bound;
     }
     // Each worker took its own torrents from the same files: one report of all of them.
     reportRestored(mergeRestored(restored), config.stateFile, startedAt, o.log);
+    gatherings.open();
   } catch (error) {
     stopping = true;
     saver?.cancel();
@@ -323,7 +310,7 @@ export async function startCluster(
   const samples = new SampleRing();
   const takeSample = () =>
     new Promise<void>((resolve) =>
-      startGather("figures", null, (data) => {
+      gatherings.start("figures", null, (data) => {
         samples.add(sumFigures(data as MetricsSource[]), Date.now() / 1000);
         broadcast({ kind: "sample", sample: samples.last()! });
         resolve();

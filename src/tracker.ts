@@ -360,7 +360,9 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     const id = (link!.index << 24) + (nextExport++ & 0xffffff);
     return {
       pull: (bucket: number) => place.gather("bucket", { id, bucket }),
-      end: () => void place.gather("bucketsEnd", { id }),
+      // When this fails (the tracker stops) nothing is lost: a worker holds a bounded number of
+      // bucket indexes and drops the oldest one nobody ended first.
+      end: () => void place.gather("bucketsEnd", { id }).catch(() => {}),
     };
   };
   const admission = new FullScrapeAdmission(

@@ -74,7 +74,20 @@ const scope = globalThis as unknown as {
 
 let tracker: RunningShard | null = null;
 let nextGather = 1;
-const gathers = new Map<number, (data: unknown[]) => void>();
+/**
+ * A gathering whose shares have not all come by then fails (its request gets a 500 and the log a
+ * line): a running worker answers at once, so only one that stopped answering brings this about,
+ * and the request must not wait for ever (nor hold up the stop, which waits for the requests).
+ */
+const GATHER_TIMEOUT_MS = 60_000;
+const gathers = new Map<
+  number,
+  {
+    resolve: (data: unknown[]) => void;
+    reject: (e: Error) => void;
+    timer: ReturnType<typeof setTimeout>;
+  }
+>();
 const admissions = new Map<number, (a: Admission) => void>();
 
 function start(m: Extract<ToWorker, { kind: "start" }>): void {
@@ -98,9 +111,15 @@ function start(m: Extract<ToWorker, { kind: "start" }>): void {
           }),
         releaseFullScrape: () => scope.postMessage({ kind: "release" }),
         gather: <K extends GatherKind>(what: K, arg: GatherArg = null) =>
-          new Promise<Gathered[K][]>((resolve) => {
+          new Promise<Gathered[K][]>((resolve, reject) => {
             const id = nextGather++;
-            gathers.set(id, resolve as (data: unknown[]) => void);
+            const timer = setTimeout(() => {
+              gathers.delete(id);
+              reject(
+                new Error(`the workers' ${what} did not come within ${GATHER_TIMEOUT_MS / 1000} s`),
+              );
+            }, GATHER_TIMEOUT_MS);
+            gathers.set(id, { resolve: resolve as (data: unknown[]) => void, reject, timer });
             scope.postMessage({ kind: "gather", id, what, arg });
           }),
       },
@@ -179,10 +198,13 @@ scope.onmessage = (e) => {
       admissions.get(m.id)?.(m.admission);
       admissions.delete(m.id);
       return;
-    case "gathered":
-      gathers.get(m.id)?.(m.data);
+    case "gathered": {
+      const g = gathers.get(m.id);
+      if (g === undefined) return;
       gathers.delete(m.id);
-      return;
+      clearTimeout(g.timer);
+      return g.resolve(m.data);
+    }
     case "sample":
       tracker?.pushSample(m.sample);
       return;
@@ -193,6 +215,12 @@ scope.onmessage = (e) => {
     case "stateNext":
       return void nextStateChunk(m.id);
     case "stop":
+      // The requests that wait for a gathering end now: the stop waits for every request.
+      for (const g of gathers.values()) {
+        clearTimeout(g.timer);
+        g.reject(new Error("the tracker stops"));
+      }
+      gathers.clear();
       // The swarm stays: the main isolate writes the state file after every worker stopped,
       // then ends the workers.
       void (tracker?.stop() ?? Promise.resolve()).then(() => {

@@ -25,6 +25,7 @@ import {
   rawHttp,
   urlencodeBytes,
 } from "./support/http.ts";
+import { freePort, waitForPort } from "./support/ports.ts";
 import {
   metric,
   startTrackerProcess,
@@ -326,6 +327,52 @@ Deno.test("a worker that dies ends the process with a message and status 70", as
     strictEqual(code, 70);
     match(tr.output(), /worker 1 of 2 failed: .*fault injected by OPENTRACKER_FAULT_WORKER/);
     match(tr.output(), /stopping the tracker so that it is restarted with every shard/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a /stats request while the last worker is still starting is answered once it started", async () => {
+  const dir = await Deno.makeTempDir();
+  const hold = `${dir}/hold`;
+  try {
+    strictEqual(new Deno.Command("mkfifo", { args: [hold] }).outputSync().code, 0);
+    const port = freePort();
+    Deno.writeTextFileSync(
+      `${dir}/opentracker.conf`,
+      `tracker.workers 2\nlisten.tcp_udp 127.0.0.1:${port}\n`,
+    );
+    // Worker 1's start waits for the FIFO; worker 0 serves meanwhile.
+    const tr = await startTrackerProcess(
+      ["-f", `${dir}/opentracker.conf`],
+      0,
+      [`--allow-read=${dir}`, "--allow-env=OPENTRACKER_FAULT_HOLD_START"],
+      ["env", `OPENTRACKER_FAULT_HOLD_START=${hold}`],
+    );
+    try {
+      await waitForPort(port);
+      // Needs every worker's figures. Before the fix the main isolate asked worker 1, which had
+      // no tracker yet and dropped the question: the request waited for ever, and so did the stop.
+      const stats = httpGet("127.0.0.1", port, "/stats?mode=everything");
+      // Worker 0 read that request before it answers one that came after it.
+      strictEqual((await httpGet("127.0.0.1", port, "/")).status, 404);
+      await Deno.writeTextFile(hold, "start\n");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const r = await Promise.race([
+        stats,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("no answer to /stats")), 20_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      strictEqual(r.status, 200);
+      match(latin1(r.body), /<stats>[\s\S]*<\/stats>/);
+      await tr.waitFor(/^listening on tcp /m, 10_000, true);
+    } catch (error) {
+      console.error(`--- tracker output ---\n${tr.output()}`);
+      throw error;
+    } finally {
+      strictEqual(await tr.stop(), 0);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -40,7 +40,8 @@ export interface TrackerProcess {
 }
 
 /**
- * Starts `main.ts` with `args` and waits until it printed `listeners` "listening on" lines.
+ * Starts `main.ts` with `args` and waits until it printed `listeners` "listening on" lines (none
+ * with 0).
  * Throws (after killing the process) when it exits first. `wrapper` is a command that execs
  * the tracker (e.g. `prlimit --nofile=128:128`), so the process is still the tracker's.
  * `--deny-ffi` among `extraFlags` drops the start task's FFI grant (the tracker then runs without
@@ -106,6 +107,8 @@ export async function startTrackerProcess(
     if (++seen === listeners) resolveReady();
   });
   const stderrDone = collect(child.stderr);
+  // No listening line awaited: the caller waits for what it needs.
+  if (listeners === 0) resolveReady();
   const exited = child.status;
   const first = await Promise.race([ready.then(() => "ready"), exited.then(() => "exited")]);
   const proc: TrackerProcess = {
