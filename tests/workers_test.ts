@@ -77,6 +77,31 @@ Deno.test("4 workers: a torrent's peers meet whichever worker their requests rea
   }, { listeners: 4 });
 });
 
+Deno.test("4 workers: the kernel delivers every UDP announce to its owner's socket, on both address families", async () => {
+  await withConfiguredTracker("tracker.workers 4\nlisten.tcp_udp [::1]:0\n", async (tr) => {
+    // Each announce from its own client socket (source port), for its own torrent: without the
+    // socket-choosing program (or with the sockets bound out of worker order) about three in four
+    // would reach another worker and be handed over.
+    for (const [host, port] of [["127.0.0.1", tr.udp[1]], ["::1", tr.udp[0]]] as const) {
+      for (let i = 0; i < 24; i++) {
+        const c = udpClient(host, port);
+        try {
+          await c.announce({ hash: randomHash(), port: 7000 + i, left: 1 });
+        } finally {
+          c.close();
+        }
+      }
+    }
+    strictEqual(await metric(tr.tcp[1], 'opentracker_handoff_records_total{direction="sent"}'), 0);
+    const announces = (family: string) =>
+      metric(
+        tr.tcp[1],
+        `opentracker_requests_total{protocol="udp",family="${family}",action="announce"}`,
+      );
+    deepStrictEqual([await announces("ipv4"), await announces("ipv6")], [24, 24]);
+  }, { listeners: 4 });
+});
+
 Deno.test("2 workers with HTTP on Deno's own TCP (listen.tcp.batch off): announces and scrapes handed between workers are answered", async () => {
   // Here only the UDP sockets and the other workers' wake-ups are in a worker's epoll set: that
   // loop alone must answer what the other worker's HTTP sessions hand over.
