@@ -44,6 +44,31 @@ export interface ClusterOptions {
 }
 
 /**
+ * File bytes that the workers restoring at the same time may hold: each reads the whole state
+ * file (and `-l` statedump) while it keeps its own torrents.
+ */
+const RESTORE_BYTES_AT_ONCE = 1 << 30;
+
+/**
+ * How many of `count` workers restore at once when each reads `bytesPerWorker` bytes of files:
+ * all of them for small files, at least one.
+ */
+export function restoreWindow(count: number, bytesPerWorker: number): number {
+  if (bytesPerWorker <= 0) return count;
+  return Math.max(1, Math.min(count, Math.floor(RESTORE_BYTES_AT_ONCE / bytesPerWorker)));
+}
+
+/** The size of the file at `path`; 0 when there is none (or it cannot be seen). */
+function fileBytes(path: string | null): number {
+  if (path === null) return 0;
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
  * Bytes of the ring from one worker to another: 4 MiB, less with many workers (at most 64 MiB
  * over all rings). WebSocket traffic sets the size: with 1 MiB, 200 busy WebTorrent connections
  * (announces of ~3 KB with their offers, and the answers) overflowed a ring in bursts and about 6 %
@@ -281,15 +306,26 @@ export async function startCluster(
   const broadcast = (m: ToWorker) => {
     for (const w of workers) w.postMessage(m);
   };
-  // One after another: each worker's sockets join their SO_REUSEPORT groups in worker order,
-  // which the kernel's socket-choosing program relies on (socket k is worker k's).
+  // The workers restore their state at the same time (as many at once as the files' size
+  // allows) and bind their sockets one after another in worker order (ShardLink.bindInTurn):
+  // the kernel's socket-choosing program relies on socket k being worker k's. A worker's start
+  // goes out when the one `window` places before it has started.
+  const window = restoreWindow(
+    count,
+    fileBytes(config.stateFile) + fileBytes(config.stateLoadFile),
+  );
   let addresses: BoundAddress[] = [];
   try {
+    let sent = 0;
+    const sendNext = async () => {
+      if (sent === count - 1) await o.holdLastStart?.();
+      starts[sent++]();
+    };
+    while (sent < window) await sendNext();
     for (let index = 0; index < count; index++) {
-      if (index === count - 1) await o.holdLastStart?.();
-      starts[index]();
       const bound = await started[index];
       if (index === 0) addresses = bound;
+      if (sent < count) await sendNext();
     }
     // Each worker took its own torrents from the same files: one report of all of them.
     reportRestored(mergeRestored(restored), config.stateFile, startedAt, o.log);

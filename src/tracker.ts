@@ -601,7 +601,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
     }
   }
   let binding: Config["listeners"][number] | null = null;
-  try {
+  const bindAll = () => {
     for (const l of config.listeners) {
       binding = l;
       if (l.protocol === "tls" && link === null && l.port !== 0) {
@@ -633,6 +633,10 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
       udpListeners.push(u);
       addresses.push({ protocol: "udp", host: u.addr.hostname, port: u.addr.port });
     }
+  };
+  try {
+    if (link === null) bindAll();
+    else link.bindInTurn(bindAll);
   } catch (error) {
     lag.close();
     void closeSockets();

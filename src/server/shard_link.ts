@@ -45,6 +45,8 @@ export interface ShardWiring {
   readonly rings: readonly (readonly (SharedArrayBuffer | null)[])[];
   /** One Int32 per worker: 1 while it sleeps in epoll_wait. */
   readonly sleeping: SharedArrayBuffer;
+  /** One Int32: the worker whose turn it is to bind its sockets (see {@link ShardLink.bindInTurn}). */
+  readonly bindTurn: SharedArrayBuffer;
   /** One eventfd per worker, created by the main isolate (descriptors are process-wide). */
   readonly wakeFds: readonly number[];
   /** Open HTTP connections per address, of all workers (util/shared_counts.ts). */
@@ -108,6 +110,8 @@ export interface ShardInbox {
   drained(): void;
 }
 
+/** A worker waiting for its turn to bind looks again this often (see ShardLink.bindInTurn). */
+const BIND_TURN_WAIT_SLICE_MS = 100;
 /** Records taken from one ring before the next ring gets its turn. */
 const RECORDS_PER_RING_TURN = 256;
 /** Requests waiting for other workers at once; beyond it a request is dropped (and counted). */
@@ -127,6 +131,7 @@ export class ShardLink {
   readonly #in: (SpscRing | null)[];
   readonly #touched: Uint8Array;
   readonly #sleeping: Int32Array;
+  readonly #bindTurn: Int32Array;
   readonly #wakeFds: readonly number[];
   readonly #libc: Libc;
   readonly #eight = new Uint8Array(8);
@@ -163,8 +168,29 @@ export class ShardLink {
     this.#in = w.rings.map((row) => row[w.index] === null ? null : new SpscRing(row[w.index]!));
     this.#touched = new Uint8Array(w.count);
     this.#sleeping = new Int32Array(w.sleeping);
+    this.#bindTurn = new Int32Array(w.bindTurn);
     this.#wakeFds = w.wakeFds;
     this.#libc = openLibc();
+  }
+
+  /**
+   * Runs `bind` (which binds this worker's sockets) once every worker before this one has bound
+   * its own, then lets the next one bind. The workers restore their state at the same time, but
+   * each address's UDP sockets must join their `SO_REUSEPORT` group in worker order: the kernel's
+   * socket-choosing program (udp_batch.ts) picks socket k for worker k's torrents. Blocks the
+   * worker's thread while it waits (in slices, so that a worker the main isolate terminates
+   * because another failed does not wait for ever). A bind that throws passes no turn: the start
+   * has failed and the main isolate ends every worker.
+   */
+  bindInTurn<T>(bind: () => T): T {
+    const turn = this.#bindTurn;
+    for (let now = Atomics.load(turn, 0); now !== this.index; now = Atomics.load(turn, 0)) {
+      Atomics.wait(turn, 0, now, BIND_TURN_WAIT_SLICE_MS);
+    }
+    const bound = bind();
+    Atomics.store(turn, 0, this.index + 1);
+    Atomics.notify(turn, 0);
+    return bound;
   }
 
   /** The eventfd that wakes this worker (in its epoll set). */
@@ -569,6 +595,7 @@ export function wireShards(
     shardSeed: crypto.getRandomValues(new Uint32Array(4)),
     rings,
     sleeping: new SharedArrayBuffer(4 * count),
+    bindTurn: new SharedArrayBuffer(4),
     wakeFds,
     addressCounts: createSharedCounts(connectionsMax, crypto.getRandomValues(new Uint8Array(16))),
   };
