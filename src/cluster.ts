@@ -44,8 +44,8 @@ export interface ClusterOptions {
 }
 
 /**
- * File bytes that the workers restoring at the same time may hold: each reads the whole state
- * file (and `-l` statedump) while it keeps its own torrents.
+ * File bytes that the workers starting at the same time may hold: each reads the whole state
+ * file, `-l` statedump and access list while it keeps its own torrents.
  */
 const RESTORE_BYTES_AT_ONCE = 1 << 30;
 
@@ -306,13 +306,14 @@ export async function startCluster(
   const broadcast = (m: ToWorker) => {
     for (const w of workers) w.postMessage(m);
   };
-  // The workers restore their state at the same time (as many at once as the files' size
-  // allows) and bind their sockets one after another in worker order (ShardLink.bindInTurn):
+  // The workers read their files and restore their state at the same time (as many at once as
+  // the files' size allows) and bind their sockets one after another in worker order (ShardLink.bindInTurn):
   // the kernel's socket-choosing program relies on socket k being worker k's. A worker's start
   // goes out when the one `window` places before it has started.
   const window = restoreWindow(
     count,
-    fileBytes(config.stateFile) + fileBytes(config.stateLoadFile),
+    fileBytes(config.stateFile) + fileBytes(config.stateLoadFile) +
+      (config.accessMode === "open" ? 0 : fileBytes(config.accessListFile)),
   );
   let addresses: BoundAddress[] = [];
   try {
