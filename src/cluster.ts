@@ -307,10 +307,10 @@ export async function startCluster(
     for (const w of workers) w.postMessage(m);
   };
   // The workers read their files and restore their state at the same time (as many at once as
-  // the files' size allows) and bind their sockets one after another in worker order (ShardLink.bindInTurn):
-  // the kernel's socket-choosing program relies on socket k being worker k's. A worker's start
-  // goes out when the one `window` places before it has started.
-  const window = restoreWindow(
+  // the files' size allows) and bind their sockets one after another in worker order
+  // (ShardLink.bindInTurn): the kernel's socket-choosing program relies on socket k being worker
+  // k's. A worker's start goes out when the one `startsAtOnce` places before it has started.
+  const startsAtOnce = restoreWindow(
     count,
     fileBytes(config.stateFile) + fileBytes(config.stateLoadFile) +
       (config.accessMode === "open" ? 0 : fileBytes(config.accessListFile)),
@@ -322,7 +322,7 @@ export async function startCluster(
       if (sent === count - 1) await o.holdLastStart?.();
       starts[sent++]();
     };
-    while (sent < window) await sendNext();
+    while (sent < startsAtOnce) await sendNext();
     for (let index = 0; index < count; index++) {
       const bound = await started[index];
       if (index === 0) addresses = bound;

@@ -45,7 +45,7 @@ export interface ShardWiring {
   readonly rings: readonly (readonly (SharedArrayBuffer | null)[])[];
   /** One Int32 per worker: 1 while it sleeps in epoll_wait. */
   readonly sleeping: SharedArrayBuffer;
-  /** One Int32: the worker whose turn it is to bind its sockets (see {@link ShardLink.bindInTurn}). */
+  /** One Int32: the worker whose turn it is to bind its sockets ({@link ShardLink.bindInTurn}). */
   readonly bindTurn: SharedArrayBuffer;
   /** One eventfd per worker, created by the main isolate (descriptors are process-wide). */
   readonly wakeFds: readonly number[];
