@@ -31,6 +31,7 @@ import { sumFigures } from "./stats/cluster_figures.ts";
 import { MetricsSource } from "./stats/metrics.ts";
 import { FromWorker, ToWorker } from "./worker.ts";
 import { Gatherings } from "./util/gatherings.ts";
+import { startInOrder } from "./util/start_in_order.ts";
 
 /** Options for {@link startCluster}. */
 export interface ClusterOptions {
@@ -317,17 +318,14 @@ export async function startCluster(
   );
   let addresses: BoundAddress[] = [];
   try {
-    let sent = 0;
-    const sendNext = async () => {
-      if (sent === count - 1) await o.holdLastStart?.();
-      starts[sent++]();
-    };
-    while (sent < startsAtOnce) await sendNext();
-    for (let index = 0; index < count; index++) {
-      const bound = await started[index];
-      if (index === 0) addresses = bound;
-      if (sent < count) await sendNext();
-    }
+    const bound = await startInOrder(
+      count,
+      startsAtOnce,
+      (index) => starts[index](),
+      (index) => started[index],
+      o.holdLastStart ?? null,
+    );
+    addresses = bound[0];
     // Each worker took its own torrents from the same files: one report of all of them.
     reportRestored(mergeRestored(restored), config.stateFile, startedAt, o.log);
     gatherings.open();
