@@ -276,6 +276,8 @@ export async function startCluster(
           return admission.release();
         case "stateChunk":
           return stateChunk(m);
+        case "reloaded":
+          return reloaded(index, m.round);
         case "stopped":
           if (--stoppedLeft === 0) allStopped();
           return;
@@ -306,6 +308,26 @@ export async function startCluster(
 
   const broadcast = (m: ToWorker) => {
     for (const w of workers) w.postMessage(m);
+  };
+  // SIGHUP: the other workers reload first and worker 0, which says what was loaded, once they
+  // all have: when the log line comes, every worker serves with the new list.
+  let nextReload = 1;
+  const reloadsLeft = new Map<number, number>();
+  const reload = () => {
+    const round = nextReload++;
+    if (count === 1) return workers[0].postMessage({ kind: "reload", round } satisfies ToWorker);
+    reloadsLeft.set(round, count - 1);
+    for (let i = 1; i < count; i++) {
+      workers[i].postMessage({ kind: "reload", round } satisfies ToWorker);
+    }
+  };
+  const reloaded = (index: number, round: number) => {
+    if (index === 0) return;
+    const left = reloadsLeft.get(round);
+    if (left === undefined) return;
+    if (left > 1) return void reloadsLeft.set(round, left - 1);
+    reloadsLeft.delete(round);
+    workers[0].postMessage({ kind: "reload", round } satisfies ToWorker);
   };
   // The workers read their files and restore their state at the same time (as many at once as
   // the files' size allows) and bind their sockets one after another in worker order
@@ -363,7 +385,7 @@ export async function startCluster(
       o.log("No state file to write: tracker.statefile is not set");
       return Promise.resolve();
     },
-    reload: () => broadcast({ kind: "reload" }),
+    reload,
     stop: () => {
       if (stopped === null) {
         stopping = true;

@@ -37,7 +37,8 @@ export type ToWorker =
   /** Every worker's share, in worker order, of what this worker asked for. */
   | { kind: "gathered"; id: number; data: unknown[] }
   | { kind: "admitted"; id: number; admission: Admission }
-  | { kind: "reload" }
+  /** SIGHUP: read the access list (and certificate) again; answer with `reloaded`. */
+  | { kind: "reload"; round: number }
   | { kind: "access"; change: AccessChange; hash: Uint8Array }
   /** The whole tracker's newest sample for the status page (stats/samples.ts). */
   | { kind: "sample"; sample: number[] }
@@ -64,6 +65,8 @@ export type FromWorker =
   /** Live sync joined its group (at once without live sync), or could not. */
   | { kind: "ready" }
   | { kind: "notReady"; message: string }
+  /** This worker serves with what the reload `round` read. */
+  | { kind: "reloaded"; round: number }
   | { kind: "stopped" };
 
 /** The worker's global scope (the main program's types do not describe it). */
@@ -209,7 +212,8 @@ scope.onmessage = (e) => {
       tracker?.pushSample(m.sample);
       return;
     case "reload":
-      return tracker?.reload();
+      tracker?.reload();
+      return scope.postMessage({ kind: "reloaded", round: m.round });
     case "access":
       return tracker?.accessChange(m.change, m.hash);
     case "stateNext":
