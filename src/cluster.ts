@@ -310,12 +310,12 @@ export async function startCluster(
     for (const w of workers) w.postMessage(m);
   };
   // SIGHUP: the other workers reload first and worker 0, which says what was loaded, once they
-  // all have: when the log line comes, every worker serves with the new list.
+  // all have: when the log line comes, every worker serves with the new list (a cluster has at
+  // least two workers; one runs without it).
   let nextReload = 1;
   const reloadsLeft = new Map<number, number>();
   const reload = () => {
     const round = nextReload++;
-    if (count === 1) return workers[0].postMessage({ kind: "reload", round } satisfies ToWorker);
     reloadsLeft.set(round, count - 1);
     for (let i = 1; i < count; i++) {
       workers[i].postMessage({ kind: "reload", round } satisfies ToWorker);

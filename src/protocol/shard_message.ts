@@ -67,7 +67,10 @@ export function getU32(b: Uint8Array, at: number): number {
   return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
 }
 
-/** The request id of a scrape query or answer, HTTP announce or reply (the descriptor of an HTTP announce with its connection). */
+/**
+ * The request id of a scrape query or answer, HTTP announce or reply (the descriptor of an HTTP
+ * announce with its connection).
+ */
 export function requestIdOf(b: Uint8Array, at: number): number {
   return getU32(b, at + 4);
 }

@@ -44,6 +44,9 @@ export interface TcpConn {
   close(): void;
 }
 
+/** A connection whose descriptor can be handed to another worker (fd_tcp.ts's). */
+export type Detachable = Required<Pick<TcpConn, "detach">>;
+
 /** A listener of either kind. */
 export interface TcpListener {
   readonly addr: Deno.Addr;

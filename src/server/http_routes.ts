@@ -12,6 +12,7 @@ import { TrackerLogic } from "../logic/tracker_logic.ts";
 import { isV4Mapped } from "../util/ip.ts";
 import { AdminRoutes, AdminRoutesOptions } from "./admin_routes.ts";
 import { ClientAddress } from "./client_address.ts";
+import { Detachable } from "./conn_io.ts";
 import { ERROR_PAGE, HttpReply, ReplyWriter } from "./http_reply.ts";
 import { ShardLink } from "./shard_link.ts";
 import { TrackerRoutes } from "./tracker_routes.ts";
@@ -70,7 +71,7 @@ export class HttpRoutes {
     head: RequestHead,
     socketIp: Uint8Array,
     nowSeconds: number,
-    connection: { detach(): number } | null = null,
+    connection: Detachable | null = null,
   ): HttpReply | Promise<HttpReply> {
     const ip = this.#client;
     this.#o.clientAddress.resolve(

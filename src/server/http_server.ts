@@ -33,7 +33,14 @@ import { ERROR_PAGE, ErrorPage } from "../protocol/http_response.ts";
 import { HANDED_OVER, HttpReply } from "./http_reply.ts";
 import { HttpRoutes } from "./http_routes.ts";
 import { addressKey, CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
-import { isDisconnect, TcpConn, TcpListener, writeAll, writeNowOrLater } from "./conn_io.ts";
+import {
+  Detachable,
+  isDisconnect,
+  TcpConn,
+  TcpListener,
+  writeAll,
+  writeNowOrLater,
+} from "./conn_io.ts";
 import { FdListener, replyAndClose } from "./fd_tcp.ts";
 import { isWebSocketPath, WsHub } from "./ws_hub.ts";
 
@@ -108,9 +115,6 @@ function errorPageBytes(page: ErrorPage): Uint8Array {
   r.body = Uint8Array.from(page.body, (c) => c.charCodeAt(0));
   return replyBytes(r);
 }
-
-/** A connection that can be handed to another worker (fd_tcp.ts's). */
-type Detachable = { detach(): number };
 
 /**
  * Writes replies without a stream. To a connection that takes a whole reply at once (fd_tcp's,

@@ -36,6 +36,7 @@ import {
   separateReply,
 } from "./http_reply.ts";
 import { gatheredCounts, ScrapeGather, ShardLink } from "./shard_link.ts";
+import { Detachable } from "./conn_io.ts";
 
 /** Announce and scrape over HTTP. */
 export class TrackerRoutes {
@@ -65,7 +66,7 @@ export class TrackerRoutes {
     parser: HttpRequestParser,
     ip: Uint8Array,
     nowSeconds: number,
-    connection: { detach(): number } | null = null,
+    connection: Detachable | null = null,
   ): HttpReply | Promise<HttpReply> {
     const w = this.#w;
     const req = this.#req;
@@ -124,7 +125,7 @@ export class TrackerRoutes {
     link: ShardLink,
     owner: number,
     req: AnnounceRequest,
-    connection: { detach(): number },
+    connection: Detachable,
   ): HttpReply {
     const at = link.reserve(owner, HTTP_ANNOUNCE_BYTES);
     if (at < 0) return this.#w.error(ERROR_PAGE.unavailable);
