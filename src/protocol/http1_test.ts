@@ -46,6 +46,19 @@ Deno.test("findHeadEnd() finds a terminator split across reads when resumed 2 by
   }
 });
 
+Deno.test("a head is read only up to its end: bytes of an earlier request after it are not", () => {
+  // The buffer is reused between requests: behind the bytes read so far lie an older request's.
+  const b = bytes("GET /long HTTP/1.1\r\nConnection: close\r\n\r\n");
+  const part = bytes("GET /s HTTP/1.1\r\nConnection: cl");
+  b.set(part);
+  strictEqual(findHeadEnd(b, 0, part.length), -1);
+  const head = new RequestHead();
+  head.parse(b, 0, part.length);
+  strictEqual(ascii(b, head.targetStart, head.targetEnd), "/s");
+  // "cl", not the old "close" behind it.
+  strictEqual(head.keepAlive, true);
+});
+
 Deno.test("RequestHead.parse() reads the target, version and keep-alive rules", () => {
   const cases: [string, boolean, string, boolean, boolean][] = [
     // request, isGet, target, http11, keepAlive

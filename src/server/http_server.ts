@@ -404,12 +404,16 @@ export class HttpServer {
           }
         }
         scan = Math.max(start, end - 2);
+        // Part of a head is here: the request's deadline runs until the rest comes. Not entered
+        // for a head that comes whole in one read: it is answered in the same turn.
+        if (start < end && t.state !== CONN_STATE.request) {
+          table.enter(t, CONN_STATE.request, performance.now());
+        }
         // What has arrived already is read without a promise (fd_tcp's connections).
         const into = buf.subarray(end);
         let n = conn.readNow === undefined ? 0 : conn.readNow(into);
         if (n === 0) n = await conn.read(into);
         if (n === null) return false;
-        if (t.state !== CONN_STATE.request) table.enter(t, CONN_STATE.request, performance.now());
         end += n;
         continue;
       }
