@@ -160,8 +160,9 @@ function bytesAt(utf8: Uint8Array, at: number, word: Uint8Array): boolean {
 
 /** Where the value of the first `key` (a quoted name) followed by a colon starts, or -1. */
 function valueOf(utf8: Uint8Array, key: Uint8Array): number {
-  for (let at = utf8.indexOf(0x22); at >= 0; at = utf8.indexOf(0x22, at + 1)) {
-    if (!bytesAt(utf8, at, key)) continue;
+  // A byte loop: a typed array's indexOf enters the runtime's C++ on every call.
+  for (let at = 0; at < utf8.length; at++) {
+    if (utf8[at] !== 0x22 || !bytesAt(utf8, at, key)) continue;
     let i = at + key.length;
     while (i < utf8.length && isJsonSpace(utf8[i])) i++;
     if (utf8[i] !== 0x3a) continue;
