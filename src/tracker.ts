@@ -619,12 +619,17 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
         addresses.push({ protocol: l.protocol, host: addr.hostname, port: addr.port });
         continue;
       }
-      const o = { ...l, handler: udpHandler, clock, log };
+      const o = {
+        ...l,
+        handler: udpHandler,
+        clock,
+        log,
+        onDroppedReplies: (n: number) => counters.udpReplyDrops += n,
+      };
       let u: UdpListener;
       if (batched) {
         const b = serveUdpBatched({
           ...o,
-          onDroppedReplies: (n) => counters.udpReplyDrops += n,
           shards: link === null ? null : { link, listener: batchedListeners.length },
         });
         batchedListeners.push(b);

@@ -21,7 +21,7 @@ function runs(cmd: string, args: string[]): boolean {
 
 /** Options for Deno.test: skipped (with a notice) when `pkg` is missing, unless under CI. */
 export function needs(
-  pkg: "opentracker" | "python3-libtorrent" | "systemd" | "chromium" | "curl",
+  pkg: "opentracker" | "python3-libtorrent" | "systemd" | "chromium" | "curl" | "root",
 ): { ignore: boolean } {
   const probes = {
     "opentracker": () => runs("/usr/bin/opentracker", ["-v"]) && runs("setpriv", ["--version"]),
@@ -32,11 +32,15 @@ export function needs(
     // The browser, and network namespaces (root, iproute2) to keep it on loopback.
     "chromium": () =>
       runs("/usr/bin/chromium", ["--version"]) && runs("ip", ["-V"]) && Deno.uid() === 0,
+    // Raw sockets, to forge what no socket can send (a datagram from source port 0).
+    "root": () => Deno.uid() === 0,
   };
   const ok = present(pkg, probes[pkg]);
   if (ok || Deno.env.get("CI") === "true") return { ignore: false };
   const how = pkg === "chromium"
     ? "as root (network namespaces), with apt-get install chromium iproute2"
+    : pkg === "root"
+    ? "as root (raw sockets)"
     : `apt-get install ${pkg}`;
   console.error(`Skipping tests that need ${pkg}: run them ${how}`);
   return { ignore: true };

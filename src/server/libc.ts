@@ -58,6 +58,10 @@ export const IPPROTO_IPV6 = 41;
 export const IPV6_V6ONLY = 26;
 export const EAGAIN = 11;
 export const EINTR = 4;
+export const EBADF = 9;
+export const ENOMEM = 12;
+export const ENOTSOCK = 88;
+export const ENOBUFS = 105;
 export const EADDRINUSE = 98;
 /** Bytes of a sockaddr_in6, which holds a sockaddr_in (16) too. */
 export const SOCKADDR_BYTES = 28;

@@ -22,7 +22,11 @@ import {
   addressOf,
   boundSocket,
   EAGAIN,
+  EBADF,
   EINTR,
+  ENOBUFS,
+  ENOMEM,
+  ENOTSOCK,
   errno,
   failure,
   openLibc,
@@ -51,6 +55,44 @@ const IOVEC_BYTES = 16;
 const NAME_BYTES = SOCKADDR_BYTES;
 const RECV_SLOT_BYTES = LIMITS.udpDatagramBytesMax;
 
+/** `sendmmsg` errors that concern the socket, not one message: nothing more goes now. */
+const SOCKET_ERRORS = new Set([EAGAIN, ENOBUFS, ENOMEM, EBADF, ENOTSOCK]);
+
+/**
+ * Sends messages `[0, count)` through `sendmmsg`, given as `send(from, k)` (sends messages
+ * `from, from + k)`, returns how many went, or -1 with the error in `error()`), and returns how
+ * many were dropped. `sendmmsg` stops at the first message that fails and reports its error only
+ * when it is the first of the call, so:
+ *
+ * - a full send buffer (or another error of the socket) drops the rest: UDP clients retransmit,
+ *   and a blocking send would stall every other client;
+ * - an error of one message drops only that one, and the next call starts after it. Such an
+ *   error is the sender's doing: a datagram with a forged source port 0 makes its reply fail
+ *   with EINVAL, one to an address the host may not send to with EPERM or ENETUNREACH, and a
+ *   stranger sending those must not cost the other clients in the same batch their replies.
+ */
+export function sendAll(
+  send: (from: number, k: number) => number,
+  error: () => number,
+  count: number,
+): number {
+  let at = 0;
+  let dropped = 0;
+  while (at < count) {
+    const r = send(at, count - at);
+    if (r > 0) {
+      at += r;
+      continue;
+    }
+    const e = r < 0 ? error() : EAGAIN;
+    if (e === EINTR) continue;
+    if (SOCKET_ERRORS.has(e)) return dropped + count - at;
+    at++;
+    dropped++;
+  }
+  return dropped;
+}
+
 /** Options for {@link serveUdpBatched}. */
 export interface BatchedUdpOptions {
   host: string;
@@ -58,7 +100,7 @@ export interface BatchedUdpOptions {
   handler: UdpHandler;
   clock: () => number;
   log: (line: string) => void;
-  /** Counts datagrams whose reply the kernel did not take (send buffer full). */
+  /** Counts datagrams whose reply the kernel did not take (send buffer full, bad address). */
   onDroppedReplies?: (n: number) => void;
   /**
    * With several workers: the links to the others, and this socket's index among the worker's
@@ -247,17 +289,12 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
 
   /** Sends `count` prepared headers of `hdr`. */
   const send = (hdr: Uint8Array, count: number) => {
-    let sent = 0;
-    while (sent < count) {
-      const r = c.sendmmsg(fd, hdr.subarray(sent * MMSGHDR_BYTES), count - sent, MSG_DONTWAIT);
-      if (r <= 0) {
-        // Send buffer full or an ICMP error pending: drop the rest of these replies (UDP
-        // clients retransmit), as a blocking send would stall every other client.
-        o.onDroppedReplies?.(count - sent);
-        break;
-      }
-      sent += r;
-    }
+    const dropped = sendAll(
+      (from, k) => c.sendmmsg(fd, hdr.subarray(from * MMSGHDR_BYTES), k, MSG_DONTWAIT),
+      () => errno(c),
+      count,
+    );
+    if (dropped > 0) o.onDroppedReplies?.(dropped);
   };
 
   /** Queues the reply `out[0, m)` of slot `j` to the address `name[nameOff, +nameLen)`. */

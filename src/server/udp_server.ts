@@ -17,6 +17,8 @@ export interface ServeUdpOptions {
   clock: () => number;
   /** Logs an unexpected error. */
   log: (line: string) => void;
+  /** Counts datagrams whose reply could not be sent. */
+  onDroppedReplies?: (n: number) => void;
 }
 
 /** A bound UDP socket serving BEP 15, portable or batched (udp_batch.ts): one shape for both. */
@@ -71,11 +73,20 @@ async function receiveLoop(socket: Deno.DatagramConn, o: ServeUdpOptions): Promi
         lastHost = host;
       }
       const n = o.handler.handle(data, data.length, ip, o.clock(), out);
-      if (n > 0) await socket.send(out.subarray(0, n), addr);
+      if (n > 0) {
+        try {
+          await socket.send(out.subarray(0, n), addr);
+        } catch (error) {
+          if (error instanceof Deno.errors.BadResource) return;
+          // The client's address cannot be sent to (a forged source port 0, a route the host
+          // lacks) or the send buffer is full: counted, not logged, since a stranger decides
+          // how often that happens; the loop goes on.
+          o.onDroppedReplies?.(1);
+        }
+      }
     } catch (error) {
       if (error instanceof Deno.errors.BadResource) return;
-      // A failed send (unreachable peer, ICMP error) must not stop the loop.
-      o.log(`UDP reply failed: ${error instanceof Error ? error.message : String(error)}`);
+      o.log(`UDP request failed: ${error instanceof Error ? error.stack : String(error)}`);
     }
   }
 }

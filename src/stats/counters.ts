@@ -49,7 +49,7 @@ export class Counters {
   udpConnectionIdMismatches = 0;
   /** Datagrams dropped without a reply (too short, unknown action, bad magic). */
   udpDropped = 0;
-  /** UDP replies the kernel did not take (send buffer full; batched path only). */
+  /** UDP replies not sent: the send buffer was full, or the client's address cannot be sent to. */
   udpReplyDrops = 0;
   completed = 0;
   /** Live sync records received in accepted packets (`syncs`). */
