@@ -7,7 +7,7 @@
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { randomHash } from "./support/clients.ts";
 import { bdecode, urlencodeBytes } from "./support/http.ts";
-import { startFlags, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
+import { metric, startFlags, TrackerProcess, withConfiguredTracker } from "./support/process.ts";
 import { needs } from "./requirements.ts";
 import { makeCertificate } from "./support/tls.ts";
 import { exchangeOverConn, randomId, WsClient } from "./support/ws_client.ts";
@@ -161,6 +161,40 @@ Deno.test({
       Deno.kill(t.pid, "SIGHUP");
       await reloaded;
       strictEqual((await curl(`${dir}/cert.pem`)).code, 0, "still served");
+    });
+  },
+});
+
+Deno.test({
+  name: "TLS that clients get wrong is counted, not logged: not TLS, an over-long record, an alert",
+  ...needs("curl"),
+  async fn() {
+    await withTlsTracker(async (t) => {
+      const cases = [
+        // Plain HTTP on the TLS port.
+        new TextEncoder().encode("GET /announce HTTP/1.1\r\nHost: x\r\n\r\n"),
+        // A handshake record longer than TLS allows.
+        Uint8Array.of(0x16, 0x03, 0x01, 0xff, 0xff, 0x01, 0x00, 0xff, 0xfb),
+        // A client's fatal alert "unknown CA": what a client sends that does not trust the
+        // certificate.
+        Uint8Array.of(0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x30),
+      ];
+      const buf = new Uint8Array(4096);
+      for (const bytes of cases) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.tls[0] });
+        try {
+          await conn.write(bytes);
+          // The tracker may answer with an alert of its own, then closes.
+          while (await conn.read(buf) !== null);
+        } catch {
+          // Reset by the tracker: closed all the same.
+        } finally {
+          conn.close();
+        }
+      }
+      strictEqual(await metric(t.tcp[0], "opentracker_http_tls_errors_total"), cases.length);
+      strictEqual(await metric(t.tcp[0], "opentracker_http_connection_failures_total"), 0);
+      ok(!/failed/i.test(t.output()), `logged:\n${t.output()}`);
     });
   },
 });

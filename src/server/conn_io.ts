@@ -54,6 +54,14 @@ export interface TcpListener {
   close(): void;
 }
 
+/**
+ * An error of the client's TLS on a TLS connection (Deno raises InvalidData for a corrupt record,
+ * a handshake that is not TLS or too long, and the client's alerts; plain TCP never does).
+ */
+export function isTlsFault(error: unknown): boolean {
+  return error instanceof Deno.errors.InvalidData;
+}
+
 /** What ends a connection quietly: the peer went away, or the table closed it. */
 export function isDisconnect(error: unknown): boolean {
   return error instanceof Deno.errors.BadResource ||

@@ -130,6 +130,14 @@ export class ConnectionCounters {
   readonly closed: Float64Array = new Float64Array(CLOSE_REASON_NAMES.length);
   /** Accepts that failed (EMFILE, ENFILE, ENOBUFS, ...). */
   acceptErrors = 0;
+  /**
+   * TLS connections (HTTPS, wss) ended by the client's TLS: not TLS at all, a corrupt or
+   * over-long handshake, or the client's alert (a certificate it does not trust, a protocol
+   * version it lacks). Counted, not logged: strangers decide how often.
+   */
+  tlsErrors = 0;
+  /** Connections ended by an error that is neither the client's going away nor its TLS. */
+  failures = 0;
   /** Largest number open at once. */
   peak = 0;
 }
@@ -398,6 +406,8 @@ export class ConnectionTable {
       peak: c.peak,
       accepted: c.accepted,
       acceptErrors: c.acceptErrors,
+      tlsErrors: c.tlsErrors,
+      failures: c.failures,
       capWaits: c.capWaits,
       byState: [
         ...STATE_NAMES.map((name, i) => [name, this.#lists[i].length] as const),

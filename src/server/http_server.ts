@@ -36,6 +36,7 @@ import { addressKey, CONN_STATE, ConnectionTable, Tracked } from "./connections.
 import {
   Detachable,
   isDisconnect,
+  isTlsFault,
   TcpConn,
   TcpListener,
   writeAll,
@@ -43,13 +44,17 @@ import {
 } from "./conn_io.ts";
 import { FdListener, replyAndClose } from "./fd_tcp.ts";
 import { isWebSocketPath, WsHub } from "./ws_hub.ts";
+import { ThrottledLog } from "../util/throttled_log.ts";
 
 /** First read buffer of a connection; typical announces are 300–600 bytes. */
 const READ_BYTES_INITIAL = 1024;
 /** How often deadlines are checked: connections close at most this late. */
 const SWEEP_INTERVAL_MS = 250;
-/** Accept failures are logged at most once per this period (with a count). */
-const ACCEPT_ERROR_LOG_MS = 10_000;
+/**
+ * Failed accepts and connections that fail unexpectedly are logged at most once per this period
+ * (with a count): how often they happen is a stranger's choice.
+ */
+const FAILURE_LOG_MS = 10_000;
 /**
  * Longest pause of an accept loop after failures (doubling from 10 ms). Short: descriptors of
  * closed connections come free within a few turns of the event loop, and a long pause would
@@ -171,9 +176,8 @@ export class HttpServer {
   readonly #spareHeads: RequestHead[] = [];
   readonly #replies = new ReplyOut();
   #closed = false;
-  #acceptErrors = 0;
-  #acceptErrorsLogged = 0;
-  #acceptErrorLoggedAt = -Infinity;
+  readonly #acceptLog: ThrottledLog;
+  readonly #failureLog: ThrottledLog;
 
   /**
    * Replies to an announce another worker handed over with its connection (descriptor `fd`, its
@@ -186,6 +190,8 @@ export class HttpServer {
   constructor(options: HttpServerOptions) {
     this.#o = options;
     this.#table = options.connections;
+    this.#acceptLog = new ThrottledLog(FAILURE_LOG_MS, options.log);
+    this.#failureLog = new ThrottledLog(FAILURE_LOG_MS, options.log);
     this.#sweeper = setInterval(() => {
       this.#table.sweep(performance.now());
     }, SWEEP_INTERVAL_MS);
@@ -293,21 +299,38 @@ export class HttpServer {
    */
   #acceptFailed(error: unknown): void {
     this.#table.counters.acceptErrors++;
-    this.#acceptErrors++;
     const exhausted = isDescriptorExhaustion(error);
     if (exhausted) this.#table.descriptorsExhausted();
-    const now = performance.now();
-    if (now - this.#acceptErrorLoggedAt < ACCEPT_ERROR_LOG_MS) return;
-    this.#acceptErrorLoggedAt = now;
-    const n = this.#acceptErrors - this.#acceptErrorsLogged;
-    this.#acceptErrorsLogged = this.#acceptErrors;
     const why = error instanceof Error ? error.message : String(error);
-    this.#o.log(
-      `HTTP accept failed${n > 1 ? ` (${n} times since the last report)` : ""}: ${why}` +
+    this.#acceptLog.report(
+      performance.now(),
+      (n) =>
+        `HTTP accept failed${n > 1 ? ` (${n} times since the last report)` : ""}: ${why}` +
         (exhausted
           ? `; connection cap lowered to ${this.#table.ceiling}, ` +
             `${this.#table.open} connections open; UDP and open connections are still served`
           : ""),
+    );
+  }
+
+  /**
+   * A connection's session ended with `error`: the client going away ends it quietly, its TLS is
+   * counted, anything else is counted and logged (at most once per period).
+   */
+  #connectionFailed(error: unknown): void {
+    if (isDisconnect(error)) return;
+    const counters = this.#table.counters;
+    if (isTlsFault(error)) {
+      counters.tlsErrors++;
+      return;
+    }
+    counters.failures++;
+    this.#failureLog.report(
+      performance.now(),
+      (n) =>
+        `HTTP connection failed${n > 1 ? ` (${n} times since the last report)` : ""}: ${
+          error instanceof Error ? error.stack : error
+        }`,
     );
   }
 
@@ -323,9 +346,7 @@ export class HttpServer {
       if (ip !== null) t = this.#table.admit(addressKey(ip), () => conn.close(), performance.now());
       if (t !== null) handedOver = await this.#session(conn, t, ip!, buf, head);
     } catch (error) {
-      if (!isDisconnect(error)) {
-        this.#o.log(`HTTP connection failed: ${error instanceof Error ? error.stack : error}`);
-      }
+      this.#connectionFailed(error);
     } finally {
       // A WebSocket releases its entry and closes its socket itself when it ends.
       if (!handedOver) {

@@ -36,7 +36,8 @@ import {
 import { SHARD_MESSAGE } from "../protocol/shard_message.ts";
 import { ConnectionTable, Tracked } from "./connections.ts";
 import { ShardLink } from "./shard_link.ts";
-import { isDisconnect, TcpConn, writeAll } from "./conn_io.ts";
+import { isDisconnect, isTlsFault, TcpConn, writeAll } from "./conn_io.ts";
+import { ThrottledLog } from "../util/throttled_log.ts";
 import {
   queuedBytesHere,
   WsConnection,
@@ -44,7 +45,11 @@ import {
   WsConnectionLimits,
 } from "./ws_connection.ts";
 
-/** How often silent connections are pinged. */
+/**
+ * How often silent connections are looked for and pinged: at most this, and at most a quarter of
+ * the timeout, so that a ping goes out between half and three quarters of the silence and the
+ * client has at least a quarter of the timeout to answer before the close.
+ */
 const SWEEP_INTERVAL_MS = 1000;
 /** How often peers that stopped announcing are looked for (a walk over every WebSocket peer). */
 const EXPIRE_INTERVAL_MS = 30_000;
@@ -101,6 +106,9 @@ export function isWebSocketPath(head: RequestHead): boolean {
     target.startsWith("/announce?");
 }
 
+/** Unexpected connection failures are logged at most once per this period (with a count). */
+const FAILURE_LOG_MS = 10_000;
+
 /** The WebSocket connections of one worker and their messages. */
 export class WsHub {
   readonly #o: WsHubOptions;
@@ -113,6 +121,8 @@ export class WsHub {
   readonly #sweeper: ReturnType<typeof setInterval>;
   #nextId = 1;
   #expiredAt = performance.now();
+  /** Connections that failed unexpectedly: a line per period at most, with a count. */
+  readonly #failureLog: ThrottledLog;
   /** This worker's full scrape reply and when it was built. */
   #fullScrapeText: string | null = null;
   #fullScrapeAt = 0;
@@ -132,8 +142,12 @@ export class WsHub {
   };
 
   constructor(options: WsHubOptions) {
+    this.#failureLog = new ThrottledLog(FAILURE_LOG_MS, options.log);
     this.#o = options;
-    this.#sweeper = setInterval(() => this.sweep(performance.now()), SWEEP_INTERVAL_MS);
+    this.#sweeper = setInterval(
+      () => this.sweep(performance.now()),
+      Math.min(SWEEP_INTERVAL_MS, options.timeoutMs / 4),
+    );
   }
 
   /** Open WebSocket connections of this worker. */
@@ -192,7 +206,18 @@ export class WsHub {
   #ended(c: WsConnection, error: unknown): void {
     const o = this.#o;
     if (error !== null && !isDisconnect(error)) {
-      o.log(`WebSocket connection failed: ${error instanceof Error ? error.stack : error}`);
+      // A wss:// client's TLS is counted, as the HTTP server counts it; anything else is logged.
+      if (isTlsFault(error)) o.table.counters.tlsErrors++;
+      else {
+        o.table.counters.failures++;
+        this.#failureLog.report(
+          performance.now(),
+          (n) =>
+            `WebSocket connection failed${n > 1 ? ` (${n} times since the last report)` : ""}: ${
+              error instanceof Error ? error.stack : error
+            }`,
+        );
+      }
     }
     this.#conns.delete(c.link.id);
     this.#byTracked.delete(c.tracked);

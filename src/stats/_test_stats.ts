@@ -49,6 +49,8 @@ export function metricsSource(overrides: Partial<MetricsSource> = {}): MetricsSo
       peak: 0,
       accepted: 0,
       acceptErrors: 0,
+      tlsErrors: 0,
+      failures: 0,
       capWaits: 0,
       byState: [],
       refused: [],

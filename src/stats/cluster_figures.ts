@@ -50,6 +50,8 @@ function sumConnections(all: readonly ConnectionFigures[]): ConnectionFigures {
     peak: sum((c) => c.peak),
     accepted: sum((c) => c.accepted),
     acceptErrors: sum((c) => c.acceptErrors),
+    tlsErrors: sum((c) => c.tlsErrors),
+    failures: sum((c) => c.failures),
     capWaits: sum((c) => c.capWaits),
     byState: sumPairs(all.map((c) => c.byState)),
     refused: sumPairs(all.map((c) => c.refused)),

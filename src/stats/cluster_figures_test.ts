@@ -29,6 +29,8 @@ function figures(k: number): MetricsSource {
       peak: k,
       accepted: k,
       acceptErrors: 0,
+      tlsErrors: k,
+      failures: 0,
       capWaits: 0,
       byState: [["reading", k]],
       refused: [["address", k]],
@@ -91,6 +93,7 @@ Deno.test("workers' figures add up; process-wide ones are taken once; lag is the
   strictEqual(s.counters.requests[3], 3);
   strictEqual(s.counters.httpErrors[6], 6);
   strictEqual(s.connections.ceiling, 1024);
+  strictEqual(s.connections.tlsErrors, 3);
   deepStrictEqual(s.connections.closed, [["idle", 3], ["timeout", 1]]);
 });
 

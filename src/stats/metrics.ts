@@ -16,6 +16,10 @@ export interface ConnectionFigures {
   readonly peak: number;
   readonly accepted: number;
   readonly acceptErrors: number;
+  /** Connections ended by the client's TLS (counted, not logged). */
+  readonly tlsErrors: number;
+  /** Connections ended by an unexpected error (logged at most once per period). */
+  readonly failures: number;
   /** Times the accept loops waited at the cap for a connection to go. */
   readonly capWaits: number;
   /** Open connections by what they wait for. */
@@ -235,6 +239,19 @@ export function renderMetrics(m: MetricsSource): string {
     "Failed accepts (out of descriptors or buffers); the tracker backs off and keeps serving.",
   );
   out.push(`opentracker_http_accept_errors_total ${k.acceptErrors}`);
+  family(
+    "opentracker_http_tls_errors_total",
+    "counter",
+    "TLS connections ended by the client's TLS: not TLS, a corrupt handshake, or its alert " +
+      "(an untrusted certificate, an old protocol version).",
+  );
+  out.push(`opentracker_http_tls_errors_total ${k.tlsErrors}`);
+  family(
+    "opentracker_http_connection_failures_total",
+    "counter",
+    "Connections ended by an unexpected error (logged at most every 10 s, with a count).",
+  );
+  out.push(`opentracker_http_connection_failures_total ${k.failures}`);
   family(
     "opentracker_fullscrapes_total",
     "counter",

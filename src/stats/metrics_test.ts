@@ -19,6 +19,8 @@ function source(): MetricsSource {
       peak: 5,
       accepted: 7,
       acceptErrors: 0,
+      tlsErrors: 0,
+      failures: 0,
       capWaits: 0,
       byState: [["idle", 2], ["request", 1]],
       refused: [["per_address", 4]],

@@ -89,10 +89,19 @@ else:
 leech_handle.force_reannounce(0, -1, lt.reannounce_flags_t.ignore_min_interval)
 wait_for(leecher, lambda a: isinstance(a, lt.tracker_reply_alert), "completion announce")
 
+# What the disk threads still hold goes to the file before it is read.
+leech_handle.flush_cache()
+wait_for(leecher, lambda a: isinstance(a, lt.cache_flushed_alert), "cache flush")
+
 with open(os.path.join(leech_dir, "payload.bin"), "rb") as f:
     got = f.read()
+first_difference = next((i for i, (a, b) in enumerate(zip(got, payload)) if a != b), None)
 print(json.dumps({
     "info_hash": str(info.info_hashes().v1),
     "sha1_ok": hashlib.sha1(got).digest() == hashlib.sha1(payload).digest(),
+    # Why, when it is not: the length read and the first byte that differs.
+    "bytes": len(got),
+    "expected_bytes": len(payload),
+    "first_difference": first_difference,
     "seconds": round(time.time() - started, 2),
 }))

@@ -1,0 +1,33 @@
+/**
+ * A log line for something that may recur at the rate a stranger chooses (failed accepts, broken
+ * connections): at most one line per period, each saying how many times it happened since the
+ * line before, so a flood costs a line every few seconds instead of one per event, and the first
+ * occurrence is still logged at once.
+ */
+export class ThrottledLog {
+  readonly #periodMs: number;
+  readonly #log: (line: string) => void;
+  #loggedAtMs = -Infinity;
+  /** Occurrences since the last line, not logged yet. */
+  #pending = 0;
+
+  constructor(periodMs: number, log: (line: string) => void) {
+    this.#periodMs = periodMs;
+    this.#log = log;
+  }
+
+  /**
+   * One occurrence at `nowMs`. Unless a line was logged less than a period ago, logs
+   * `line(n)`, `n` counting the occurrences since the last line (this one included). Returns
+   * whether it logged.
+   */
+  report(nowMs: number, line: (n: number) => string): boolean {
+    this.#pending++;
+    if (nowMs - this.#loggedAtMs < this.#periodMs) return false;
+    this.#loggedAtMs = nowMs;
+    const n = this.#pending;
+    this.#pending = 0;
+    this.#log(line(n));
+    return true;
+  }
+}
