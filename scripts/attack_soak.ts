@@ -8,7 +8,9 @@
  * - full scrapes of 250,000 torrents whose connections never read (`--scrapes`, default 300);
  * - SIGHUP every 2 seconds (the unit's ExecReload);
  * - WebSocket relay floods: connections announcing the largest offers five times a second into
- *   16 torrents among themselves and never reading (`--ws`, default 200).
+ *   16 torrents among themselves and never reading (`--ws`, default 200);
+ * - UDP datagrams forged from source port 0, 5,000 a second, whose replies the kernel refuses
+ *   (as root: raw sockets).
  *
  * The tracker runs under `prlimit --nofile` (`--nofile`, default 4096) with a state file, filled
  * with 250,000 torrents from a statedump, on 127.0.0.1 and ::1. The attacks come from 127.0.0.1;
@@ -20,7 +22,7 @@
  * commit) with the same attacks.
  *
  *   deno run -A scripts/attack_soak.ts [--seconds 20] [--checkout DIR]
- *                                      [--attacks idle,trickle,churn,scrapes,hup,ws]
+ *                                      [--attacks idle,trickle,churn,scrapes,hup,ws,forged]
  */
 
 import { parseArgs } from "node:util";
@@ -43,7 +45,7 @@ const { values } = parseArgs({
     /** tracker.peer_budget (the torrent budget is a quarter of it unless set). */
     "peer-budget": { type: "string", default: "4000000" },
     /** Which attacks to run (comma-separated). */
-    attacks: { type: "string", default: "idle,trickle,churn,scrapes,hup,ws" },
+    attacks: { type: "string", default: "idle,trickle,churn,scrapes,hup,ws,forged" },
   },
 });
 const SECONDS = Math.min(Number(values.seconds), 600);
@@ -325,6 +327,8 @@ const figures = [
   "opentracker_http_connections_closed_total",
   "opentracker_http_connection_cap_waits_total",
   "opentracker_http_accept_errors_total",
+  "opentracker_http_connection_failures_total",
+  'opentracker_udp_errors_total{reason="reply_dropped"}',
   "opentracker_fullscrapes_refused_total",
   "opentracker_torrents_evicted_total",
   "opentracker_event_loop_lag_seconds",

@@ -4,13 +4,14 @@
  * bounded in count and all end after `--seconds`; prints what was sent as one JSON line.
  *
  *   deno run -A scripts/attacks.ts --port PORT --pid PID [--seconds 20]
- *       [--attacks idle,trickle,churn,scrapes,hup,ws] [--idle 6000] [--trickle 500]
+ *       [--attacks idle,trickle,churn,scrapes,hup,ws,forged] [--idle 6000] [--trickle 500]
  *       [--scrapes 300] [--ws 200]
  */
 
 import { parseArgs } from "node:util";
 import { clientFrame } from "../tests/support/ws_client.ts";
 import { writeAnnounceRequest, writeConnectRequest } from "../src/protocol/udp.ts";
+import { RawUdp } from "../tests/support/raw_udp.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -22,7 +23,7 @@ const { values } = parseArgs({
     trickle: { type: "string", default: "500" },
     scrapes: { type: "string", default: "300" },
     ws: { type: "string", default: "200" },
-    attacks: { type: "string", default: "idle,trickle,churn,scrapes,hup,ws" },
+    attacks: { type: "string", default: "idle,trickle,churn,scrapes,hup,ws,forged" },
   },
 });
 if (values.port === undefined || values.pid === undefined) {
@@ -44,6 +45,7 @@ async function attack(port: number, pid: number, seconds: number): Promise<void>
     wsConnections: 0,
     wsMessages: 0,
     wsClosedByTracker: 0,
+    forged: 0,
   };
   const connect = async () => {
     try {
@@ -190,6 +192,26 @@ async function attack(port: number, pid: number, seconds: number): Promise<void>
       }
     };
     await Promise.all(Array.from({ length: n }, (_, i) => flood(i)));
+  });
+  // Datagrams forged from source port 0, whose replies the kernel refuses (needs root: raw
+  // sockets); 5,000 a second among the churn's datagrams on the same socket.
+  job("forged", async () => {
+    let raw: RawUdp;
+    try {
+      raw = new RawUdp();
+    } catch {
+      console.error("forged: skipped (raw sockets need root)");
+      return;
+    }
+    const req = new Uint8Array(16);
+    while (Date.now() < until) {
+      for (let i = 0; i < 50; i++) {
+        writeConnectRequest(req, counts.forged++);
+        raw.send(0, port, req);
+      }
+      await new Promise((r) => setTimeout(r, 10)); // the attack's pace
+    }
+    raw.close();
   });
   // SIGHUP every 2 s.
   job("hup", async () => {
