@@ -325,6 +325,64 @@ Deno.test("websocket: a silent connection is pinged, then closed at the timeout"
   });
 });
 
+Deno.test("websocket: a client that pings without reading has one pong waiting at most, the latest", async () => {
+  await withConfiguredTracker("tracker.workers 1\n", async (t) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.tcp[0] });
+    try {
+      await conn.write(new TextEncoder().encode(upgradeHead()));
+      // 200,000 pings numbered in their payload (26 MB), written before anything is read: the
+      // pongs would fill the socket buffers and then queue in the tracker.
+      const pings = 200_000;
+      const frames = [];
+      for (let i = 0; i < pings; i++) {
+        const payload = Buffer.alloc(125);
+        payload.writeUInt32BE(i, 0);
+        frames.push(
+          ...Sender.frame(payload, {
+            fin: true,
+            opcode: 0x9,
+            mask: true,
+            readOnly: false,
+            rsv1: false,
+          }),
+        );
+      }
+      const all = new Uint8Array(Buffer.concat(frames));
+      let written = 0;
+      while (written < all.length) written += await conn.write(all.subarray(written));
+      // The write ended once the tracker had read all but what the socket buffers hold.
+      ok(await metric(t.tcp[0], "opentracker_ws_send_queue_bytes") <= 127);
+      // The 101's head, then pong frames of 127 bytes (0x8a, 125, payload) until the pong to the
+      // last ping: pongs to earlier ones may have been skipped.
+      const start = await receiveUntilClose(conn, (text) => text.includes("\r\n\r\n"));
+      let bytes = Uint8Array.from(
+        start.slice(start.indexOf("\r\n\r\n") + 4),
+        (c) => c.charCodeAt(0),
+      );
+      const buf = new Uint8Array(1 << 16);
+      let pongs = 0;
+      let last = -1;
+      while (last !== pings - 1) {
+        let at = 0;
+        for (; bytes.length - at >= 127; at += 127, pongs++) {
+          strictEqual(bytes[at], 0x8a);
+          last = new DataView(bytes.buffer, bytes.byteOffset + at + 2).getUint32(0);
+        }
+        if (last === pings - 1) break;
+        const n = await conn.read(buf);
+        if (n === null) throw new Error(`closed after ${pongs} pongs (last ${last})`);
+        const more = new Uint8Array(bytes.length - at + n);
+        more.set(bytes.subarray(at));
+        more.set(buf.subarray(0, n), bytes.length - at);
+        bytes = more;
+      }
+      ok(pongs < pings, `${pongs} pongs for ${pings} pings`);
+    } finally {
+      conn.close();
+    }
+  });
+});
+
 Deno.test("websocket: frames a client sends unmasked close the connection with 1002", async () => {
   await withConfiguredTracker("tracker.workers 1\n", async (t) => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.tcp[0] });

@@ -90,6 +90,8 @@ export class WsConnection implements FrameEvents {
   readonly tracked: Tracked;
   /** Sent a ping since the last frame from the client. */
   pinged = false;
+  /** The pong to the latest ping, not yet taken by a write (see {@link onPing}). */
+  #pong: Uint8Array | null = null;
   /**
    * When the bytes being read arrived (`performance.now()`): the time of every message they
    * hold, read once per read rather than once per message.
@@ -150,7 +152,16 @@ export class WsConnection implements FrameEvents {
   }
 
   onPing(data: Uint8Array): void {
-    this.#send(frame(OPCODE.pong, data), true);
+    if (this.#closing || this.#closed) return;
+    // Only the latest ping is answered while the pong before it waits (RFC 6455 section 5.5.3
+    // allows it): a client that pings without reading would otherwise grow the queue without
+    // bound (measured: 274 MB in 8 s from one connection), since pongs pass the send limit.
+    const pong = frame(OPCODE.pong, data);
+    const grown = pong.length - (this.#pong?.length ?? 0);
+    this.#pong = pong;
+    this.#queued += grown;
+    queuedHere += grown;
+    this.#schedule();
   }
 
   onPong(): void {}
@@ -256,6 +267,7 @@ export class WsConnection implements FrameEvents {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
+    this.#pong = null;
     queuedHere -= this.#queued;
     this.#queued = 0;
     try {
@@ -263,7 +275,10 @@ export class WsConnection implements FrameEvents {
     } catch { /* already closed */ }
   }
 
-  /** Queues `out`; `control` frames pass the limit (they are tiny and bounded by reads). */
+  /**
+   * Queues `out`; `control` frames pass the limit (our pings and our close: one per silence and
+   * one per connection; pongs wait apart, one at most, see {@link onPing}).
+   */
   #send(out: Outgoing, control: boolean): boolean {
     if (this.#closing || this.#closed) return false;
     if (!control && this.#queued + out.length > this.#limits.sendBufferBytesMax) {
@@ -274,6 +289,12 @@ export class WsConnection implements FrameEvents {
     this.#queue.push(out);
     this.#queued += out.length;
     queuedHere += out.length;
+    this.#schedule();
+    return true;
+  }
+
+  /** Has the queue written soon, unless a write is under way (it takes what was queued). */
+  #schedule(): void {
     if (!this.#writing && !this.#scheduled) {
       // The write waits for the microtasks already queued: Deno resolves the reads that
       // completed together in one batch, so every message they produce for this client leaves
@@ -284,7 +305,6 @@ export class WsConnection implements FrameEvents {
         if (!this.#writing) void this.#drain();
       });
     }
-    return true;
   }
 
   #wakeDrained: (() => void) | null = null;
@@ -296,9 +316,13 @@ export class WsConnection implements FrameEvents {
   async #drain(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
+      while ((this.#queue.length > 0 || this.#pong !== null) && !this.#closed) {
         const parts = this.#queue;
         this.#queue = [];
+        if (this.#pong !== null) {
+          parts.unshift(this.#pong);
+          this.#pong = null;
+        }
         let i = 0;
         while (i < parts.length && !this.#closed) {
           // As many messages as fit, framed into the batch buffer, in one write.
