@@ -3,6 +3,8 @@
  * and telling a client that went away from a failure worth a log line.
  */
 
+import { ThrottledLog } from "../util/throttled_log.ts";
+
 /**
  * What the sessions use of a TCP connection: `Deno.Conn` has it, and so does fd_tcp.ts's
  * connection on epoll.
@@ -60,6 +62,32 @@ export interface TcpListener {
  */
 export function isTlsFault(error: unknown): boolean {
   return error instanceof Deno.errors.InvalidData;
+}
+
+/**
+ * Accounts for a connection of `kind` ("HTTP", "WebSocket") that ended with `error`: the client
+ * going away ends it quietly, its TLS is counted in `tlsErrors`, anything else in `failures` and
+ * logged through `log` (at most a line per period: how often is a stranger's choice).
+ */
+export function connectionEnded(
+  kind: string,
+  error: unknown,
+  counters: { tlsErrors: number; failures: number },
+  log: ThrottledLog,
+): void {
+  if (error === null || isDisconnect(error)) return;
+  if (isTlsFault(error)) {
+    counters.tlsErrors++;
+    return;
+  }
+  counters.failures++;
+  log.report(
+    performance.now(),
+    (n) =>
+      `${kind} connection failed${n > 1 ? ` (${n} times since the last report)` : ""}: ${
+        error instanceof Error ? error.stack : error
+      }`,
+  );
 }
 
 /** What ends a connection quietly: the peer went away, or the table closed it. */

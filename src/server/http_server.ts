@@ -34,9 +34,8 @@ import { HANDED_OVER, HttpReply } from "./http_reply.ts";
 import { HttpRoutes } from "./http_routes.ts";
 import { addressKey, CONN_STATE, ConnectionTable, Tracked } from "./connections.ts";
 import {
+  connectionEnded,
   Detachable,
-  isDisconnect,
-  isTlsFault,
   TcpConn,
   TcpListener,
   writeAll,
@@ -313,27 +312,6 @@ export class HttpServer {
     );
   }
 
-  /**
-   * A connection's session ended with `error`: the client going away ends it quietly, its TLS is
-   * counted, anything else is counted and logged (at most once per period).
-   */
-  #connectionFailed(error: unknown): void {
-    if (isDisconnect(error)) return;
-    const counters = this.#table.counters;
-    if (isTlsFault(error)) {
-      counters.tlsErrors++;
-      return;
-    }
-    counters.failures++;
-    this.#failureLog.report(
-      performance.now(),
-      (n) =>
-        `HTTP connection failed${n > 1 ? ` (${n} times since the last report)` : ""}: ${
-          error instanceof Error ? error.stack : error
-        }`,
-    );
-  }
-
   /** Serves one accepted connection; counted in {@link #sessions}, which it takes one from. */
   async #serve(conn: TcpConn): Promise<void> {
     this.#o.counters.tcpAccepts++;
@@ -346,7 +324,7 @@ export class HttpServer {
       if (ip !== null) t = this.#table.admit(addressKey(ip), () => conn.close(), performance.now());
       if (t !== null) handedOver = await this.#session(conn, t, ip!, buf, head);
     } catch (error) {
-      this.#connectionFailed(error);
+      connectionEnded("HTTP", error, this.#table.counters, this.#failureLog);
     } finally {
       // A WebSocket releases its entry and closes its socket itself when it ends.
       if (!handedOver) {

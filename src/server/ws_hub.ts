@@ -36,7 +36,7 @@ import {
 import { SHARD_MESSAGE } from "../protocol/shard_message.ts";
 import { ConnectionTable, Tracked } from "./connections.ts";
 import { ShardLink } from "./shard_link.ts";
-import { isDisconnect, isTlsFault, TcpConn, writeAll } from "./conn_io.ts";
+import { connectionEnded, TcpConn, writeAll } from "./conn_io.ts";
 import { ThrottledLog } from "../util/throttled_log.ts";
 import {
   queuedBytesHere,
@@ -205,20 +205,8 @@ export class WsHub {
   /** A connection ended (its socket is closed, its entry released): its peers go everywhere. */
   #ended(c: WsConnection, error: unknown): void {
     const o = this.#o;
-    if (error !== null && !isDisconnect(error)) {
-      // A wss:// client's TLS is counted, as the HTTP server counts it; anything else is logged.
-      if (isTlsFault(error)) o.table.counters.tlsErrors++;
-      else {
-        o.table.counters.failures++;
-        this.#failureLog.report(
-          performance.now(),
-          (n) =>
-            `WebSocket connection failed${n > 1 ? ` (${n} times since the last report)` : ""}: ${
-              error instanceof Error ? error.stack : error
-            }`,
-        );
-      }
-    }
+    // A wss:// client's TLS is counted as the HTTP server counts it; anything else is logged.
+    connectionEnded("WebSocket", error, o.table.counters, this.#failureLog);
     this.#conns.delete(c.link.id);
     this.#byTracked.delete(c.tracked);
     // Nothing awaits the connection's loop, which calls this from its end: a failure here is
