@@ -3,7 +3,7 @@
  * and telling a client that went away from a failure worth a log line.
  */
 
-import { ThrottledLog } from "../util/throttled_log.ts";
+import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
 
 /**
  * What the sessions use of a TCP connection: `Deno.Conn` has it, and so does fd_tcp.ts's
@@ -84,9 +84,7 @@ export function connectionEnded(
   log.report(
     performance.now(),
     (n) =>
-      `${kind} connection failed${n > 1 ? ` (${n} times since the last report)` : ""}: ${
-        error instanceof Error ? error.stack : error
-      }`,
+      `${kind} connection failed${timesSince(n)}: ${error instanceof Error ? error.stack : error}`,
   );
 }
 

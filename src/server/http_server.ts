@@ -43,7 +43,7 @@ import {
 } from "./conn_io.ts";
 import { FdListener, replyAndClose } from "./fd_tcp.ts";
 import { isWebSocketPath, WsHub } from "./ws_hub.ts";
-import { ThrottledLog } from "../util/throttled_log.ts";
+import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
 
 /** First read buffer of a connection; typical announces are 300–600 bytes. */
 const READ_BYTES_INITIAL = 1024;
@@ -304,7 +304,7 @@ export class HttpServer {
     this.#acceptLog.report(
       performance.now(),
       (n) =>
-        `HTTP accept failed${n > 1 ? ` (${n} times since the last report)` : ""}: ${why}` +
+        `HTTP accept failed${timesSince(n)}: ${why}` +
         (exhausted
           ? `; connection cap lowered to ${this.#table.ceiling}, ` +
             `${this.#table.open} connections open; UDP and open connections are still served`

@@ -19,6 +19,10 @@ import { Counters } from "../stats/counters.ts";
 import { LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
 import { LivesyncReceiver } from "./livesync_handler.ts";
+import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
+
+/** Live sync failures are logged at most once per this period (with a count). */
+const FAILURE_LOG_MS = 10_000;
 
 /** Bytes a receive buffer needs: the largest packet plus one byte to detect longer ones. */
 const RECEIVE_BYTES = LIVESYNC.packetBytesMax + 1;
@@ -88,6 +92,10 @@ export function startLivesync(o: LivesyncSocketOptions): LivesyncNode {
     ? o.peers.map((p) => ({ transport: "udp" as const, hostname: p.host, port: p.port }))
     : [{ transport: "udp" as const, hostname: o.group, port: o.port }];
   const queue: Uint8Array[] = [];
+  // Failures that may repeat for every packet (a peer unreachable, a packet that breaks the
+  // receiver): a line per period at most, with a count.
+  const sendLog = new ThrottledLog(FAILURE_LOG_MS, o.log);
+  const receiveLog = new ThrottledLog(FAILURE_LOG_MS, o.log);
   let wake: (() => void) | null = null;
   let closing = false;
   const outbox = new LivesyncOutbox(
@@ -126,7 +134,13 @@ export function startLivesync(o: LivesyncSocketOptions): LivesyncNode {
         } catch (error) {
           o.counters.livesyncSendFailures++;
           if (error instanceof Deno.errors.BadResource) return;
-          o.log(`Live sync send to ${to.hostname}:${to.port} failed: ${messageOf(error)}`);
+          sendLog.report(
+            performance.now(),
+            (n) =>
+              `Live sync send to ${to.hostname}:${to.port} failed${timesSince(n)}: ${
+                messageOf(error)
+              }`,
+          );
         }
       }
     }
@@ -144,14 +158,23 @@ export function startLivesync(o: LivesyncSocketOptions): LivesyncNode {
         if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
           return;
         }
-        o.log(`Live sync receive failed: ${messageOf(error)}`);
+        receiveLog.report(
+          performance.now(),
+          (n) => `Live sync receive failed${timesSince(n)}: ${messageOf(error)}`,
+        );
         continue;
       }
       if (!parseIp((addr as Deno.NetAddr).hostname, ip)) continue;
       try {
         o.receiver.receive(data, data.length, ip, o.clock());
       } catch (error) {
-        o.log(`Live sync packet failed: ${error instanceof Error ? error.stack : error}`);
+        receiveLog.report(
+          performance.now(),
+          (n) =>
+            `Live sync packet failed${timesSince(n)}: ${
+              error instanceof Error ? error.stack : error
+            }`,
+        );
       }
     }
   })();

@@ -38,6 +38,10 @@ import { epoll, EPOLLIN } from "./epoll_loop.ts";
 import { ShardLink } from "./shard_link.ts";
 import { UDP_FORWARD, UDP_GATHER, UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
 import { UdpListener } from "./udp_server.ts";
+import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
+
+/** Failures of the receive loop are logged at most once per this period (with a count). */
+const FAILURE_LOG_MS = 10_000;
 
 /** Datagrams per recvmmsg/sendmmsg call (Linux's UIO_MAXIOV is 1024; 64 amortise the op). */
 export const BATCH_DATAGRAMS = 64;
@@ -210,6 +214,8 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
   }
   let queued = 0;
   const fwdIp = new Uint8Array(16);
+  // A failure that repeats with every batch logs a line per period at most, with a count.
+  const failures = new ThrottledLog(FAILURE_LOG_MS, o.log);
 
   const ip = new Uint8Array(16);
   let closed = false;
@@ -231,7 +237,10 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
     const got = c.recvmmsg(fd, mem.recvHdr, n, MSG_DONTWAIT, null);
     if (got < 0) {
       const e = errno(c);
-      if (e !== EAGAIN && e !== EINTR && !closed) o.log(`${failure(c, "recvmmsg").message}`);
+      if (e !== EAGAIN && e !== EINTR && !closed) {
+        const why = failure(c, "recvmmsg").message;
+        failures.report(performance.now(), (n) => `${why}${timesSince(n)}`);
+      }
       return 0;
     }
     const now = o.clock();
@@ -321,7 +330,13 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
         try {
           if (batch() < n) break;
         } catch (error) {
-          o.log(`UDP batch failed: ${error instanceof Error ? error.stack : String(error)}`);
+          failures.report(
+            performance.now(),
+            (n) =>
+              `UDP batch failed${timesSince(n)}: ${
+                error instanceof Error ? error.stack : String(error)
+              }`,
+          );
           break;
         }
       }

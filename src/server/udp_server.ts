@@ -7,6 +7,10 @@
 import { LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
 import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
+import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
+
+/** Failures of the receive loop are logged at most once per this period (with a count). */
+const FAILURE_LOG_MS = 10_000;
 
 /** Options for {@link serveUdp}. */
 export interface ServeUdpOptions {
@@ -49,6 +53,8 @@ async function receiveLoop(socket: Deno.DatagramConn, o: ServeUdpOptions): Promi
   const buf = new Uint8Array(LIMITS.udpDatagramBytesMax);
   const out = new Uint8Array(UDP_REPLY_BYTES_MAX);
   const ip = new Uint8Array(16);
+  // A failure that repeats with every datagram logs a line per period at most, with a count.
+  const failures = new ThrottledLog(FAILURE_LOG_MS, o.log);
   let lastHost = "";
   while (true) {
     let data: Uint8Array;
@@ -59,7 +65,13 @@ async function receiveLoop(socket: Deno.DatagramConn, o: ServeUdpOptions): Promi
       if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
         return;
       }
-      o.log(`UDP receive failed: ${error instanceof Error ? error.message : String(error)}`);
+      failures.report(
+        performance.now(),
+        (n) =>
+          `UDP receive failed${timesSince(n)}: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+      );
       continue;
     }
     try {
@@ -86,7 +98,13 @@ async function receiveLoop(socket: Deno.DatagramConn, o: ServeUdpOptions): Promi
       }
     } catch (error) {
       if (error instanceof Deno.errors.BadResource) return;
-      o.log(`UDP request failed: ${error instanceof Error ? error.stack : String(error)}`);
+      failures.report(
+        performance.now(),
+        (n) =>
+          `UDP request failed${timesSince(n)}: ${
+            error instanceof Error ? error.stack : String(error)
+          }`,
+      );
     }
   }
 }

@@ -31,3 +31,8 @@ export class ThrottledLog {
     return true;
   }
 }
+
+/** What a line says of the `n` occurrences it stands for (this one included): "" for one. */
+export function timesSince(n: number): string {
+  return n > 1 ? ` (${n} times since the last report)` : "";
+}

@@ -1,13 +1,13 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { ThrottledLog } from "./throttled_log.ts";
+import { ThrottledLog, timesSince } from "./throttled_log.ts";
 
 Deno.test("ThrottledLog: the first occurrence at once, then a line per period with the count", () => {
   const lines: string[] = [];
   const log = new ThrottledLog(10_000, (l) => lines.push(l));
-  const say = (n: number) => `failed${n > 1 ? ` (${n} times)` : ""}`;
+  const say = (n: number) => `failed${timesSince(n)}`;
   strictEqual(log.report(0, say), true);
   for (let t = 1; t < 10_000; t += 1000) strictEqual(log.report(t, say), false);
   strictEqual(log.report(10_000, say), true);
   strictEqual(log.report(25_000, say), true);
-  deepStrictEqual(lines, ["failed", "failed (11 times)", "failed"]);
+  deepStrictEqual(lines, ["failed", "failed (11 times since the last report)", "failed"]);
 });
