@@ -64,7 +64,7 @@ const SOCKET_ERRORS = new Set([EAGAIN, ENOBUFS, ENOMEM, EBADF, ENOTSOCK]);
 
 /**
  * Sends messages `[0, count)` through `sendmmsg`, given as `send(from, k)` (sends messages
- * `from, from + k)`, returns how many went, or -1 with the error in `error()`), and returns how
+ * `[from, from + k)`, returns how many went, or -1 with the error in `error()`), and returns how
  * many were dropped. `sendmmsg` stops at the first message that fails and reports its error only
  * when it is the first of the call, so:
  *
@@ -239,7 +239,7 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
       const e = errno(c);
       if (e !== EAGAIN && e !== EINTR && !closed) {
         const why = failure(c, "recvmmsg").message;
-        failures.report(performance.now(), (n) => `${why}${timesSince(n)}`);
+        failures.report(performance.now(), (times) => `${why}${timesSince(times)}`);
       }
       return 0;
     }
@@ -332,8 +332,8 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
         } catch (error) {
           failures.report(
             performance.now(),
-            (n) =>
-              `UDP batch failed${timesSince(n)}: ${
+            (times) =>
+              `UDP batch failed${timesSince(times)}: ${
                 error instanceof Error ? error.stack : String(error)
               }`,
           );
