@@ -50,11 +50,6 @@ const READ_BYTES_INITIAL = 1024;
 /** How often deadlines are checked: connections close at most this late. */
 const SWEEP_INTERVAL_MS = 250;
 /**
- * Failed accepts and connections that fail unexpectedly are logged at most once per this period
- * (with a count): how often they happen is a stranger's choice.
- */
-const FAILURE_LOG_MS = 10_000;
-/**
  * Longest pause of an accept loop after failures (doubling from 10 ms). Short: descriptors of
  * closed connections come free within a few turns of the event loop, and a long pause would
  * leave clients waiting in the kernel's queue; ten failed accepts a second cost nothing.
@@ -189,8 +184,8 @@ export class HttpServer {
   constructor(options: HttpServerOptions) {
     this.#o = options;
     this.#table = options.connections;
-    this.#acceptLog = new ThrottledLog(FAILURE_LOG_MS, options.log);
-    this.#failureLog = new ThrottledLog(FAILURE_LOG_MS, options.log);
+    this.#acceptLog = new ThrottledLog(options.log);
+    this.#failureLog = new ThrottledLog(options.log);
     this.#sweeper = setInterval(() => {
       this.#table.sweep(performance.now());
     }, SWEEP_INTERVAL_MS);

@@ -21,9 +21,6 @@ import { parseIp } from "../util/ip.ts";
 import { LivesyncReceiver } from "./livesync_handler.ts";
 import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
 
-/** Live sync failures are logged at most once per this period (with a count). */
-const FAILURE_LOG_MS = 10_000;
-
 /** Bytes a receive buffer needs: the largest packet plus one byte to detect longer ones. */
 const RECEIVE_BYTES = LIVESYNC.packetBytesMax + 1;
 
@@ -94,8 +91,8 @@ export function startLivesync(o: LivesyncSocketOptions): LivesyncNode {
   const queue: Uint8Array[] = [];
   // Failures that may repeat for every packet (a peer unreachable, a packet that breaks the
   // receiver): a line per period at most, with a count.
-  const sendLog = new ThrottledLog(FAILURE_LOG_MS, o.log);
-  const receiveLog = new ThrottledLog(FAILURE_LOG_MS, o.log);
+  const sendLog = new ThrottledLog(o.log);
+  const receiveLog = new ThrottledLog(o.log);
   let wake: (() => void) | null = null;
   let closing = false;
   const outbox = new LivesyncOutbox(

@@ -40,9 +40,6 @@ import { UDP_FORWARD, UDP_GATHER, UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_
 import { UdpListener } from "./udp_server.ts";
 import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
 
-/** Failures of the receive loop are logged at most once per this period (with a count). */
-const FAILURE_LOG_MS = 10_000;
-
 /** Datagrams per recvmmsg/sendmmsg call (Linux's UIO_MAXIOV is 1024; 64 amortise the op). */
 export const BATCH_DATAGRAMS = 64;
 /** Batches served each time the epoll loop reports the socket readable. */
@@ -215,7 +212,7 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
   let queued = 0;
   const fwdIp = new Uint8Array(16);
   // A failure that repeats with every batch logs a line per period at most, with a count.
-  const failures = new ThrottledLog(FAILURE_LOG_MS, o.log);
+  const failures = new ThrottledLog(o.log);
 
   const ip = new Uint8Array(16);
   let closed = false;

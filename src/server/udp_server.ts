@@ -9,9 +9,6 @@ import { parseIp } from "../util/ip.ts";
 import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
 import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
 
-/** Failures of the receive loop are logged at most once per this period (with a count). */
-const FAILURE_LOG_MS = 10_000;
-
 /** Options for {@link serveUdp}. */
 export interface ServeUdpOptions {
   host: string;
@@ -54,7 +51,7 @@ async function receiveLoop(socket: Deno.DatagramConn, o: ServeUdpOptions): Promi
   const out = new Uint8Array(UDP_REPLY_BYTES_MAX);
   const ip = new Uint8Array(16);
   // A failure that repeats with every datagram logs a line per period at most, with a count.
-  const failures = new ThrottledLog(FAILURE_LOG_MS, o.log);
+  const failures = new ThrottledLog(o.log);
   let lastHost = "";
   while (true) {
     let data: Uint8Array;

@@ -106,9 +106,6 @@ export function isWebSocketPath(head: RequestHead): boolean {
     target.startsWith("/announce?");
 }
 
-/** Unexpected connection failures are logged at most once per this period (with a count). */
-const FAILURE_LOG_MS = 10_000;
-
 /** The WebSocket connections of one worker and their messages. */
 export class WsHub {
   readonly #o: WsHubOptions;
@@ -142,7 +139,7 @@ export class WsHub {
   };
 
   constructor(options: WsHubOptions) {
-    this.#failureLog = new ThrottledLog(FAILURE_LOG_MS, options.log);
+    this.#failureLog = new ThrottledLog(options.log);
     this.#o = options;
     this.#sweeper = setInterval(
       () => this.sweep(performance.now()),

@@ -1,3 +1,6 @@
+/** The tracker's period for such lines: a flood costs a line every 10 s. */
+export const THROTTLED_LOG_PERIOD_MS = 10_000;
+
 /**
  * A log line for something that may recur at the rate a stranger chooses (failed accepts, broken
  * connections): at most one line per period, each saying how many times it happened since the
@@ -11,7 +14,8 @@ export class ThrottledLog {
   /** Occurrences since the last line, not logged yet. */
   #pending = 0;
 
-  constructor(periodMs: number, log: (line: string) => void) {
+  /** Lines go to `log`, at most one per `periodMs` (default {@link THROTTLED_LOG_PERIOD_MS}). */
+  constructor(log: (line: string) => void, periodMs = THROTTLED_LOG_PERIOD_MS) {
     this.#periodMs = periodMs;
     this.#log = log;
   }

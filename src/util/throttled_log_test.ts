@@ -3,7 +3,7 @@ import { ThrottledLog, timesSince } from "./throttled_log.ts";
 
 Deno.test("ThrottledLog: the first occurrence at once, then a line per period with the count", () => {
   const lines: string[] = [];
-  const log = new ThrottledLog(10_000, (l) => lines.push(l));
+  const log = new ThrottledLog((l) => lines.push(l), 10_000);
   const say = (n: number) => `failed${timesSince(n)}`;
   strictEqual(log.report(0, say), true);
   for (let t = 1; t < 10_000; t += 1000) strictEqual(log.report(t, say), false);
