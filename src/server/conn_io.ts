@@ -3,7 +3,7 @@
  * and telling a client that went away from a failure worth a log line.
  */
 
-import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
+import { ThrottledLog } from "../util/throttled_log.ts";
 
 /**
  * What the sessions use of a TCP connection: `Deno.Conn` has it, and so does fd_tcp.ts's
@@ -81,11 +81,7 @@ export function connectionEnded(
     return;
   }
   counters.failures++;
-  log.report(
-    performance.now(),
-    (n) =>
-      `${kind} connection failed${timesSince(n)}: ${error instanceof Error ? error.stack : error}`,
-  );
+  log.failed(`${kind} connection`, error);
 }
 
 /** What ends a connection quietly: the peer went away, or the table closed it. */

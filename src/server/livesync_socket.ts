@@ -19,7 +19,7 @@ import { Counters } from "../stats/counters.ts";
 import { LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
 import { LivesyncReceiver } from "./livesync_handler.ts";
-import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
+import { ThrottledLog } from "../util/throttled_log.ts";
 
 /** Bytes a receive buffer needs: the largest packet plus one byte to detect longer ones. */
 const RECEIVE_BYTES = LIVESYNC.packetBytesMax + 1;
@@ -131,13 +131,7 @@ export function startLivesync(o: LivesyncSocketOptions): LivesyncNode {
         } catch (error) {
           o.counters.livesyncSendFailures++;
           if (error instanceof Deno.errors.BadResource) return;
-          sendLog.report(
-            performance.now(),
-            (n) =>
-              `Live sync send to ${to.hostname}:${to.port} failed${timesSince(n)}: ${
-                messageOf(error)
-              }`,
-          );
+          sendLog.failed(`Live sync send to ${to.hostname}:${to.port}`, error, true);
         }
       }
     }
@@ -155,23 +149,14 @@ export function startLivesync(o: LivesyncSocketOptions): LivesyncNode {
         if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
           return;
         }
-        receiveLog.report(
-          performance.now(),
-          (n) => `Live sync receive failed${timesSince(n)}: ${messageOf(error)}`,
-        );
+        receiveLog.failed("Live sync receive", error, true);
         continue;
       }
       if (!parseIp((addr as Deno.NetAddr).hostname, ip)) continue;
       try {
         o.receiver.receive(data, data.length, ip, o.clock());
       } catch (error) {
-        receiveLog.report(
-          performance.now(),
-          (n) =>
-            `Live sync packet failed${timesSince(n)}: ${
-              error instanceof Error ? error.stack : error
-            }`,
-        );
+        receiveLog.failed("Live sync packet", error);
       }
     }
   })();
@@ -195,8 +180,4 @@ export function startLivesync(o: LivesyncSocketOptions): LivesyncNode {
 
 function recordCount(packet: Uint8Array): number {
   return (packet.length - LIVESYNC.headerBytes) / livesyncRecordBytes(packet[7]);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

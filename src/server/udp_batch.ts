@@ -327,13 +327,7 @@ export function serveUdpBatched(o: BatchedUdpOptions): BatchedUdpListener {
         try {
           if (batch() < n) break;
         } catch (error) {
-          failures.report(
-            performance.now(),
-            (times) =>
-              `UDP batch failed${timesSince(times)}: ${
-                error instanceof Error ? error.stack : String(error)
-              }`,
-          );
+          failures.failed("UDP batch", error);
           break;
         }
       }

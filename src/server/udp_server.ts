@@ -7,7 +7,7 @@
 import { LIMITS } from "../types.ts";
 import { parseIp } from "../util/ip.ts";
 import { UDP_REPLY_BYTES_MAX, UdpHandler } from "./udp_handler.ts";
-import { ThrottledLog, timesSince } from "../util/throttled_log.ts";
+import { ThrottledLog } from "../util/throttled_log.ts";
 
 /** Options for {@link serveUdp}. */
 export interface ServeUdpOptions {
@@ -62,13 +62,7 @@ async function receiveLoop(socket: Deno.DatagramConn, o: ServeUdpOptions): Promi
       if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
         return;
       }
-      failures.report(
-        performance.now(),
-        (n) =>
-          `UDP receive failed${timesSince(n)}: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-      );
+      failures.failed("UDP receive", error, true);
       continue;
     }
     try {
@@ -95,13 +89,7 @@ async function receiveLoop(socket: Deno.DatagramConn, o: ServeUdpOptions): Promi
       }
     } catch (error) {
       if (error instanceof Deno.errors.BadResource) return;
-      failures.report(
-        performance.now(),
-        (n) =>
-          `UDP request failed${timesSince(n)}: ${
-            error instanceof Error ? error.stack : String(error)
-          }`,
-      );
+      failures.failed("UDP request", error);
     }
   }
 }

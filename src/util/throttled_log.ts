@@ -34,6 +34,18 @@ export class ThrottledLog {
     this.#log(line(n));
     return true;
   }
+
+  /**
+   * {@link report} of a failure of `what`, now: "`what` failed (n times since the last report):
+   * " and the error's stack, or with `messageOnly` its message (for errors of the system, whose
+   * stack says nothing).
+   */
+  failed(what: string, error: unknown, messageOnly = false): boolean {
+    return this.report(performance.now(), (n) => {
+      const why = error instanceof Error ? (messageOnly ? error.message : error.stack) : error;
+      return `${what} failed${timesSince(n)}: ${why}`;
+    });
+  }
 }
 
 /** What a line says of the `n` occurrences it stands for (this one included): "" for one. */
