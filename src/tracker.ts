@@ -47,7 +47,7 @@ import { SharedCounts } from "./util/shared_counts.ts";
 import { HttpRoutes } from "./server/http_routes.ts";
 import { HttpServer } from "./server/http_server.ts";
 import { wsConnectionLimits, WsHub } from "./server/ws_hub.ts";
-import { WsLink, WsSwarm } from "./logic/ws_swarm.ts";
+import { WS_SWARM_LIMITS, WsLink, WsSwarm } from "./logic/ws_swarm.ts";
 import { LagMeter } from "./server/lag_meter.ts";
 import { descriptorLimit, libcUnavailableReason } from "./server/libc.ts";
 import { LivesyncReceiver } from "./server/livesync_handler.ts";
@@ -324,7 +324,10 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   // Live sync's outbox exists once its sockets are bound; the logic's sink forwards to it.
   let livesync: LivesyncNode | null = null;
   const clients = new ClientCounts();
-  const wsSwarm = new WsSwarm<WsLink>();
+  const wsSwarm = new WsSwarm<WsLink>({
+    ...WS_SWARM_LIMITS,
+    peerOffersPerSecond: config.wsPeerOffersPerSecond,
+  });
   const logic = new TrackerLogic({
     swarm,
     access,

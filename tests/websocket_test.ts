@@ -296,6 +296,40 @@ Deno.test("websocket: the handshake is checked; other paths and listen.ws off st
   });
 });
 
+Deno.test("websocket: a peer is relayed its rate of offers, however fast another announces", async () => {
+  const conf = "tracker.workers 1\nlisten.ws.messages_per_second 1000\n" +
+    "listen.ws.peer_offers_per_second 5\n";
+  await withConfiguredTracker(conf, async (t) => {
+    const hash = randomId();
+    const victim = await WsClient.connect(url(t));
+    const stranger = await WsClient.connect(url(t));
+    try {
+      victim.send(announce(hash, randomId()));
+      strictEqual((await victim.next()).action, "announce");
+      // 20 announces of 10 offers each, as fast as the message rate allows.
+      const id = randomId();
+      for (let i = 0; i < 20; i++) {
+        stranger.send(announce(hash, id, { offers: Array.from({ length: 10 }, () => offer()) }));
+      }
+      for (let i = 0; i < 20; i++) strictEqual((await stranger.next()).action, "announce");
+      // The victim's scrape is answered after every offer queued for it before.
+      victim.send({ action: "scrape", info_hash: hash });
+      let offers = 0;
+      for (let m = await victim.next(); m.action !== "scrape"; m = await victim.next()) {
+        ok(m.offer !== undefined, JSON.stringify(m));
+        offers++;
+      }
+      // A burst of twice the rate (the test takes well under a second; a second more would
+      // have given 5 more).
+      ok(offers >= 10 && offers <= 15, `${offers} offers relayed`);
+      ok(await metric(t.tcp[0], "opentracker_ws_offers_limited_total") >= 20 - offers);
+    } finally {
+      await victim.close();
+      await stranger.close();
+    }
+  });
+});
+
 Deno.test("websocket: a silent connection is pinged, then closed at the timeout", async () => {
   await withConfiguredTracker("tracker.workers 1\nlisten.ws.timeout 4\n", async (t) => {
     // Deno's client answers pings: it stays past the timeout.

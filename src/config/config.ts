@@ -102,6 +102,8 @@ export interface Config {
   readonly wsTimeoutSeconds: number;
   /** Messages per second one WebSocket connection may send (bursts of twice as many). */
   readonly wsMessagesPerSecond: number;
+  /** Offers relayed to one WebSocket peer per second (bursts twice as many); 0: no limit. */
+  readonly wsPeerOffersPerSecond: number;
   /** `listen.udp.workers`: accepted for compatibility; Deno serves UDP on the event loop. */
   readonly udpWorkers: number;
   /**
@@ -186,6 +188,7 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     wsIntervalSeconds: DEFAULTS.wsIntervalSeconds,
     wsTimeoutSeconds: DEFAULTS.wsTimeoutSeconds,
     wsMessagesPerSecond: DEFAULTS.wsMessagesPerSecond,
+    wsPeerOffersPerSecond: DEFAULTS.wsPeerOffersPerSecond,
     udpWorkers: 0,
     udpBatch: "auto",
     tcpBatch: "auto",

@@ -13,7 +13,7 @@
  * ({@link expire}). Synchronous and without I/O; the connection is whatever the server uses (`C`).
  */
 
-import { EVENT } from "../types.ts";
+import { DEFAULTS, EVENT } from "../types.ts";
 import { toBinaryString, WsAnnounce, WsScrapeEntry } from "../protocol/ws_tracker.ts";
 
 /**
@@ -33,6 +33,11 @@ export interface WsSwarmLimits {
   readonly connectionTorrentsMax: number;
   /** Peers in all torrents. */
   readonly peersMax: number;
+  /**
+   * Offers relayed to one peer per second, with bursts of twice as many; a peer that got its
+   * fill is left out of the picks until it has room again. 0: no limit.
+   */
+  readonly peerOffersPerSecond: number;
 }
 
 /** Defaults: aquatic_ws-like bounds for one process. */
@@ -40,6 +45,7 @@ export const WS_SWARM_LIMITS: WsSwarmLimits = {
   torrentPeersMax: 10_000,
   connectionTorrentsMax: 256,
   peersMax: 1_000_000,
+  peerOffersPerSecond: DEFAULTS.wsPeerOffersPerSecond,
 };
 
 interface Peer<C> {
@@ -48,6 +54,9 @@ interface Peer<C> {
   readonly conn: C;
   seeding: boolean;
   seenMs: number;
+  /** Offers it may still be sent now (a token bucket, refilled at `offersAtMs`). */
+  offerTokens: number;
+  offersAtMs: number;
 }
 
 interface Torrent<C> {
@@ -73,6 +82,8 @@ export interface WsAnnounceOutcome<C> {
   readonly incomplete: number;
   /** The connections its offers go to, in offer order. */
   readonly targets: readonly WsTarget<C>[];
+  /** Offers that found no peer because those they could go to had their fill. */
+  readonly limited: number;
 }
 
 /** The WebSocket peers of one worker's torrents. */
@@ -89,6 +100,8 @@ export class WsSwarm<C extends object> {
   #seeders = 0;
   /** New peers refused at a limit. */
   refused = 0;
+  /** Offers of the last {@link announce} that found no peer with room (see `limited`). */
+  #limited = 0;
 
   /** `random` gives numbers in [0, 1) (a seeded generator in tests). */
   constructor(limits: WsSwarmLimits = WS_SWARM_LIMITS, random: () => number = Math.random) {
@@ -136,7 +149,14 @@ export class WsSwarm<C extends object> {
         t = { peers: [], at: new Map(), seeders: 0, downloaded: 0 };
         this.#torrents.set(hashKey, t);
       }
-      peer = { key: peerKey, conn, seeding: false, seenMs: nowMs };
+      peer = {
+        key: peerKey,
+        conn,
+        seeding: false,
+        seenMs: nowMs,
+        offerTokens: 2 * this.#limits.peerOffersPerSecond,
+        offersAtMs: nowMs,
+      };
       t.at.set(peerKey, t.peers.length);
       t.peers.push(peer);
       this.#peers++;
@@ -156,7 +176,7 @@ export class WsSwarm<C extends object> {
       this.#seeders += d;
       peer.seeding = a.seeding;
     }
-    return this.#outcome(t, null, this.#sample(t!, peer, a.numwant));
+    return this.#outcome(t, null, this.#sample(t!, peer, a.numwant, nowMs));
   }
 
   /**
@@ -274,37 +294,58 @@ export class WsSwarm<C extends object> {
     targets: WsTarget<C>[],
   ): WsAnnounceOutcome<C> {
     const complete = t?.seeders ?? 0;
-    return { refused, complete, incomplete: (t?.peers.length ?? 0) - complete, targets };
+    const limited = this.#limited;
+    this.#limited = 0;
+    return { refused, complete, incomplete: (t?.peers.length ?? 0) - complete, targets, limited };
   }
 
-  /** Up to `k` other peers of `t`, chosen at random, never on the asker's connection. */
-  #sample(t: Torrent<C>, self: Peer<C>, k: number): WsTarget<C>[] {
+  /**
+   * Up to `k` other peers of `t`, chosen at random, never on the asker's connection, and only
+   * peers with room for another offer (a stranger announcing into a torrent as fast as allowed
+   * would otherwise flood its few peers with offers until they are closed as slow readers).
+   */
+  #sample(t: Torrent<C>, self: Peer<C>, k: number, nowMs: number): WsTarget<C>[] {
     const out: WsTarget<C>[] = [];
     const n = t.peers.length;
     if (k <= 0 || n <= 1) return out;
-    const ok = (p: Peer<C>) => p !== self && p.conn !== self.conn;
+    const rate = this.#limits.peerOffersPerSecond;
+    let full = 0;
+    const ok = (p: Peer<C>) => {
+      if (p === self || p.conn === self.conn) return false;
+      if (rate === 0) return true;
+      p.offerTokens = Math.min(2 * rate, p.offerTokens + (nowMs - p.offersAtMs) * rate / 1000);
+      p.offersAtMs = nowMs;
+      if (p.offerTokens >= 1) return true;
+      full++;
+      return false;
+    };
+    const take = (p: Peer<C>) => {
+      p.offerTokens--;
+      out.push(p);
+    };
     if (n - 1 <= k) {
-      for (const p of t.peers) if (ok(p) && out.length < k) out.push(p);
-      return out;
-    }
-    // Distinct random picks; a few tries per offer, then the rest in order from a random start.
-    // `picked` is a list: k is at most the offers of one announce (10), where a search of a
-    // short array beats a Set.
-    const picked: number[] = [];
-    for (let tries = 0; out.length < k && tries < 4 * k; tries++) {
-      const i = Math.floor(this.#random() * n);
-      if (picked.includes(i) || !ok(t.peers[i])) continue;
-      picked.push(i);
-      out.push(t.peers[i]);
-    }
-    const start = Math.floor(this.#random() * n);
-    for (let j = 0; j < n && out.length < k; j++) {
-      const i = (start + j) % n;
-      if (!picked.includes(i) && ok(t.peers[i])) {
+      for (const p of t.peers) if (out.length < k && ok(p)) take(p);
+    } else {
+      // Distinct random picks; a few tries per offer, then the rest in order from a random
+      // start. `picked` is a list: k is at most the offers of one announce (10), where a search
+      // of a short array beats a Set.
+      const picked: number[] = [];
+      for (let tries = 0; out.length < k && tries < 4 * k; tries++) {
+        const i = Math.floor(this.#random() * n);
+        if (picked.includes(i)) continue;
         picked.push(i);
-        out.push(t.peers[i]);
+        if (ok(t.peers[i])) take(t.peers[i]);
+      }
+      const start = Math.floor(this.#random() * n);
+      for (let j = 0; j < n && out.length < k; j++) {
+        const i = (start + j) % n;
+        if (!picked.includes(i)) {
+          picked.push(i);
+          if (ok(t.peers[i])) take(t.peers[i]);
+        }
       }
     }
+    this.#limited = Math.min(full, k - out.length);
     return out;
   }
 

@@ -101,7 +101,12 @@ Deno.test("WsSwarm: the same peer_id on a new connection replaces the old one", 
 });
 
 Deno.test("WsSwarm: limits refuse new peers with a reason; renewals always work", () => {
-  const s = new WsSwarm({ torrentPeersMax: 2, connectionTorrentsMax: 2, peersMax: 4 });
+  const s = new WsSwarm({
+    torrentPeersMax: 2,
+    connectionTorrentsMax: 2,
+    peersMax: 4,
+    peerOffersPerSecond: 20,
+  });
   const a = conn("a"), b = conn("b"), c = conn("c"), d = conn("d");
   s.announce(announce(1, 1), a, 0);
   s.announce(announce(1, 2), b, 0);
@@ -162,4 +167,27 @@ Deno.test("WsSwarm: top() gives the torrents with the most peers, most first", (
   });
   deepStrictEqual(s.top(0), []);
   deepStrictEqual(new WsSwarm().top(3), []);
+});
+
+Deno.test("WsSwarm: a peer gets at most its rate of offers; offers go to peers with room", () => {
+  const s = new WsSwarm({
+    torrentPeersMax: 100,
+    connectionTorrentsMax: 10,
+    peersMax: 100,
+    peerOffersPerSecond: 5,
+  });
+  const victim = conn("victim"), other = conn("other"), stranger = conn("stranger");
+  s.announce(announce(1, 1), victim, 0);
+  const flood = (ms: number) => s.announce(announce(1, 2, { offers: 10 }), stranger, ms);
+  // A stranger announcing again and again into the victim's torrent: a burst of twice the rate.
+  for (let i = 0; i < 10; i++) deepStrictEqual(flood(0).targets.map((t) => t.conn), [victim]);
+  let r = flood(0);
+  deepStrictEqual([r.targets.length, r.limited], [0, 1]);
+  // 200 ms later, room for one more.
+  deepStrictEqual(flood(200).targets.map((t) => t.conn), [victim]);
+  deepStrictEqual([flood(200).targets.length, flood(200).limited], [0, 1]);
+  // Another peer with room gets the offer the victim has no room for.
+  s.announce(announce(1, 3), other, 200);
+  r = flood(200);
+  deepStrictEqual([r.targets.map((t) => t.conn), r.limited], [[other], 1]);
 });

@@ -362,6 +362,7 @@ export class WsHub {
         o.counters.wsOffersRelayed++;
       }
     }
+    o.counters.wsOffersLimited += out.limited;
     if (a.answer !== null) {
       const to = o.logic.wsAnswerTarget(a.hashKey, a.answer.toPeerKey);
       const text = writeAnswer(a.hashKey, a.peerKey, a.answer.offerId, a.answer.answer);

@@ -88,6 +88,8 @@ export class Counters {
   wsOffersRelayed = 0;
   wsAnswersRelayed = 0;
   wsAnswersUndelivered = 0;
+  /** Offers not relayed: the peers they could go to had their fill (a per-peer rate). */
+  wsOffersLimited = 0;
   /** WebSocket connections closed by the tracker, by why: a slow reader, a protocol breach. */
   wsClosedSlow = 0;
   wsClosedProtocol = 0;

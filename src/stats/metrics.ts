@@ -440,6 +440,13 @@ function webSocketMetrics(
   );
   out.push(`opentracker_ws_answers_undelivered_total ${c.wsAnswersUndelivered}`);
   family(
+    "opentracker_ws_offers_limited_total",
+    "counter",
+    "Offers not relayed because the peers they could go to had their fill of offers " +
+      "(20 a second each, bursts of 40).",
+  );
+  out.push(`opentracker_ws_offers_limited_total ${c.wsOffersLimited}`);
+  family(
     "opentracker_ws_closed_total",
     "counter",
     "WebSocket connections the tracker closed: a client that did not read its queue " +
