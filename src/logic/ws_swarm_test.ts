@@ -1,6 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { toBinaryString } from "../protocol/ws_tracker.ts";
-import { WsSwarm } from "./ws_swarm.ts";
+import { WS_SWARM_LIMITS, WsSwarm } from "./ws_swarm.ts";
 import { WsAnnounce } from "../protocol/ws_tracker.ts";
 import { EVENT } from "../types.ts";
 
@@ -102,10 +102,10 @@ Deno.test("WsSwarm: the same peer_id on a new connection replaces the old one", 
 
 Deno.test("WsSwarm: limits refuse new peers with a reason; renewals always work", () => {
   const s = new WsSwarm({
+    ...WS_SWARM_LIMITS,
     torrentPeersMax: 2,
     connectionTorrentsMax: 2,
     peersMax: 4,
-    peerOffersPerSecond: 20,
   });
   const a = conn("a"), b = conn("b"), c = conn("c"), d = conn("d");
   s.announce(announce(1, 1), a, 0);
@@ -170,12 +170,7 @@ Deno.test("WsSwarm: top() gives the torrents with the most peers, most first", (
 });
 
 Deno.test("WsSwarm: a peer gets at most its rate of offers; offers go to peers with room", () => {
-  const s = new WsSwarm({
-    torrentPeersMax: 100,
-    connectionTorrentsMax: 10,
-    peersMax: 100,
-    peerOffersPerSecond: 5,
-  });
+  const s = new WsSwarm({ ...WS_SWARM_LIMITS, peerOffersPerSecond: 5 });
   const victim = conn("victim"), other = conn("other"), stranger = conn("stranger");
   s.announce(announce(1, 1), victim, 0);
   const flood = (ms: number) => s.announce(announce(1, 2, { offers: 10 }), stranger, ms);
