@@ -40,6 +40,9 @@ export interface WsSwarmLimits {
   readonly peerOffersPerSecond: number;
 }
 
+/** Peers an announce's offers look at in turn after its random picks (see `#sample`). */
+const SCAN_PEERS_MAX = 64;
+
 /** Defaults: aquatic_ws-like bounds for one process. */
 export const WS_SWARM_LIMITS: WsSwarmLimits = {
   torrentPeersMax: 10_000,
@@ -336,8 +339,10 @@ export class WsSwarm<C extends object> {
         picked.push(i);
         if (ok(t.peers[i])) take(t.peers[i]);
       }
+      // Bounded: where a stranger keeps most peers at their fill, a walk over the whole torrent
+      // for every announce would cost more than the announce.
       const start = Math.floor(this.#random() * n);
-      for (let j = 0; j < n && out.length < k; j++) {
+      for (let j = 0; j < n && j < SCAN_PEERS_MAX && out.length < k; j++) {
         const i = (start + j) % n;
         if (!picked.includes(i)) {
           picked.push(i);
