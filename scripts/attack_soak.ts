@@ -336,7 +336,7 @@ const figures = [
   "opentracker_ws_send_queue_bytes",
   "opentracker_ws_closed_total",
   "opentracker_ws_relayed_total",
-  "opentracker_ws_offers_limited_total",
+  "opentracker_ws_relays_limited_total",
 ].map(series).filter(Boolean);
 console.log(`\nafter the attacks: ${figures.length > 0 ? figures.join("; ") : "(no /metrics)"}`);
 console.log(

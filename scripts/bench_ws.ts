@@ -104,7 +104,7 @@ async function startOurs(): Promise<Running> {
     "tracker.workers 1\nlisten.tcp.address_connections_max 100000\n" +
       "listen.ws.messages_per_second 1000000\nlisten.ws.connections_max 100000\n" +
       // bittorrent-tracker relays every offer: so does ours here, the work being the same.
-      "listen.ws.peer_offers_per_second 0\n",
+      "listen.ws.peer_relays_per_second 0\n",
   );
   const child = new Deno.Command("taskset", {
     args: [

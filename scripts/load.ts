@@ -14,7 +14,7 @@
  * same popularity, announces in them in turn with `--offers` offers (about 500 bytes of SDP each)
  * and awaits the reply; every offer a connection receives it answers, as a browser does. Reports
  * announce replies, offers and answers received per second. The tracker's per-connection message
- * rate (`listen.ws.messages_per_second`), per-peer offer rate (`listen.ws.peer_offers_per_second`)
+ * rate (`listen.ws.messages_per_second`), per-peer relay rate (`listen.ws.peer_relays_per_second`)
  * and per-address cap must allow the load.
  * `--ws HOST:PORT --idle N` opens N connections, announces once on each (no offers), prints
  * `holding N` and keeps them open for `--seconds` (the memory of idle connections).

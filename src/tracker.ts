@@ -326,7 +326,7 @@ export function startTracker(config: Config, options: StartOptions = {}): Runnin
   const clients = new ClientCounts();
   const wsSwarm = new WsSwarm<WsLink>({
     ...WS_SWARM_LIMITS,
-    peerOffersPerSecond: config.wsPeerOffersPerSecond,
+    peerRelaysPerSecond: config.wsPeerRelaysPerSecond,
   });
   const logic = new TrackerLogic({
     swarm,

@@ -152,7 +152,7 @@ export const DEFAULTS = {
   wsSendBufferBytesMax: 262_144,
   /** Messages per second one WebSocket connection may send, sustained (a burst may double it). */
   wsMessagesPerSecond: 20,
-  wsPeerOffersPerSecond: 20,
+  wsPeerRelaysPerSecond: 20,
   /**
    * Full scrapes streaming at once. Each holds 4 bytes per torrent, a 32 KiB chunk and a gzip
    * state of about 300 KiB until it ends or its client is cut off by the write deadline.

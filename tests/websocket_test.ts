@@ -298,7 +298,7 @@ Deno.test("websocket: the handshake is checked; other paths and listen.ws off st
 
 Deno.test("websocket: a peer is relayed its rate of offers, however fast another announces", async () => {
   const conf = "tracker.workers 1\nlisten.ws.messages_per_second 1000\n" +
-    "listen.ws.peer_offers_per_second 5\n";
+    "listen.ws.peer_relays_per_second 5\n";
   await withConfiguredTracker(conf, async (t) => {
     const hash = randomId();
     const victim = await WsClient.connect(url(t));
@@ -322,7 +322,9 @@ Deno.test("websocket: a peer is relayed its rate of offers, however fast another
       // A burst of twice the rate (the test takes well under a second; a second more would
       // have given 5 more).
       ok(offers >= 10 && offers <= 15, `${offers} offers relayed`);
-      ok(await metric(t.tcp[0], "opentracker_ws_offers_limited_total") >= 20 - offers);
+      ok(
+        await metric(t.tcp[0], 'opentracker_ws_relays_limited_total{kind="offer"}') >= 20 - offers,
+      );
     } finally {
       await victim.close();
       await stranger.close();

@@ -102,8 +102,8 @@ export interface Config {
   readonly wsTimeoutSeconds: number;
   /** Messages per second one WebSocket connection may send (bursts of twice as many). */
   readonly wsMessagesPerSecond: number;
-  /** Offers relayed to one WebSocket peer per second (bursts twice as many); 0: no limit. */
-  readonly wsPeerOffersPerSecond: number;
+  /** Offers and answers relayed to one WebSocket peer per second (bursts twice as many); 0: none. */
+  readonly wsPeerRelaysPerSecond: number;
   /** `listen.udp.workers`: accepted for compatibility; Deno serves UDP on the event loop. */
   readonly udpWorkers: number;
   /**
@@ -188,7 +188,7 @@ export function defaultConfig(listeners: readonly Listener[] = []): Config {
     wsIntervalSeconds: DEFAULTS.wsIntervalSeconds,
     wsTimeoutSeconds: DEFAULTS.wsTimeoutSeconds,
     wsMessagesPerSecond: DEFAULTS.wsMessagesPerSecond,
-    wsPeerOffersPerSecond: DEFAULTS.wsPeerOffersPerSecond,
+    wsPeerRelaysPerSecond: DEFAULTS.wsPeerRelaysPerSecond,
     udpWorkers: 0,
     udpBatch: "auto",
     tcpBatch: "auto",

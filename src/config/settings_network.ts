@@ -146,14 +146,14 @@ export const NETWORK_SETTINGS: readonly Setting[] = [
     ...number("wsMessagesPerSecond", 1, 1_000_000),
   },
   {
-    key: "listen.ws.peer_offers_per_second",
+    key: "listen.ws.peer_relays_per_second",
     syntax: "count",
-    doc: "(ours) Offers relayed to one WebSocket peer per second, sustained (a burst may reach " +
-      "twice as many); a peer that had its fill is left out when offers are handed out, so that " +
-      "announcing into a torrent as fast as allowed cannot flood its few peers until they are " +
-      "closed as slow readers. A peer of a busy swarm gets an offer every few seconds. 0: no " +
-      `limit. Default ${DEFAULTS.wsPeerOffersPerSecond}.`,
-    ...number("wsPeerOffersPerSecond", 0, 1_000_000),
+    doc: "(ours) Offers and answers relayed to one WebSocket peer per second, sustained (a burst " +
+      "may reach twice as many); a peer that had its fill is left out when offers are handed " +
+      "out and answers to it are dropped, so that strangers announcing or answering as fast as " +
+      "allowed cannot flood a peer until it is closed as a slow reader. A peer of a busy swarm " +
+      `gets an offer every few seconds. 0: no limit. Default ${DEFAULTS.wsPeerRelaysPerSecond}.`,
+    ...number("wsPeerRelaysPerSecond", 0, 1_000_000),
   },
   {
     key: "listen.tcp.batch",

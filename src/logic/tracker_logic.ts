@@ -19,7 +19,7 @@ import { Swarm } from "../swarm/swarm.ts";
 import { AnnounceResult, REPLY, ScrapeCounts } from "../swarm/announce_result.ts";
 import { AccessControl } from "./access.ts";
 import { announceInterval, IntervalOptions } from "./interval.ts";
-import { WsAnnounceOutcome, WsLink, WsSwarm } from "./ws_swarm.ts";
+import { LIMITED, WsAnnounceOutcome, WsLink, WsSwarm } from "./ws_swarm.ts";
 import { WsAnnounce, WsScrapeEntry } from "../protocol/ws_tracker.ts";
 
 /** Where records for the cluster go (live sync's outbox); the server sends them. */
@@ -203,9 +203,16 @@ export class TrackerLogic {
     return o.ws.announce(a, link, nowMs);
   }
 
-  /** The connection of the peer an answer goes to, or null when it has gone. */
-  wsAnswerTarget(hashKey: string, toPeerKey: string): WsLink | null {
-    return this.#o.ws.answerTarget(hashKey, toPeerKey);
+  /**
+   * The connection of the peer an answer goes to at `nowMs`; null when it has gone, `LIMITED`
+   * when it had its fill of relayed messages.
+   */
+  wsAnswerTarget(
+    hashKey: string,
+    toPeerKey: string,
+    nowMs: number,
+  ): WsLink | typeof LIMITED | null {
+    return this.#o.ws.answerTarget(hashKey, toPeerKey, nowMs);
   }
 
   /** The WebSocket scrape counts of this worker's `k` torrents with the most peers. */

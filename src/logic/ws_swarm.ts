@@ -34,11 +34,15 @@ export interface WsSwarmLimits {
   /** Peers in all torrents. */
   readonly peersMax: number;
   /**
-   * Offers relayed to one peer per second, with bursts of twice as many; a peer that got its
-   * fill is left out of the picks until it has room again. 0: no limit.
+   * Offers and answers relayed to one peer per second, with bursts of twice as many: a peer that
+   * had its fill is left out when offers are handed out, and answers to it are dropped, until it
+   * has room again. 0: no limit.
    */
-  readonly peerOffersPerSecond: number;
+  readonly peerRelaysPerSecond: number;
 }
+
+/** What {@link WsSwarm.answerTarget} returns for a peer that had its fill of relayed messages. */
+export const LIMITED = "limited";
 
 /** Peers an announce's offers look at in turn after its random picks (see `#sample`). */
 const SCAN_PEERS_MAX = 64;
@@ -48,7 +52,7 @@ export const WS_SWARM_LIMITS: WsSwarmLimits = {
   torrentPeersMax: 10_000,
   connectionTorrentsMax: 256,
   peersMax: 1_000_000,
-  peerOffersPerSecond: DEFAULTS.wsPeerOffersPerSecond,
+  peerRelaysPerSecond: DEFAULTS.wsPeerRelaysPerSecond,
 };
 
 interface Peer<C> {
@@ -57,9 +61,9 @@ interface Peer<C> {
   readonly conn: C;
   seeding: boolean;
   seenMs: number;
-  /** Offers it may still be sent now (a token bucket, refilled at `offersAtMs`). */
-  offerTokens: number;
-  offersAtMs: number;
+  /** Offers and answers it may still be sent now (a token bucket, refilled at `relaysAtMs`). */
+  relayTokens: number;
+  relaysAtMs: number;
 }
 
 interface Torrent<C> {
@@ -157,8 +161,8 @@ export class WsSwarm<C extends object> {
         conn,
         seeding: false,
         seenMs: nowMs,
-        offerTokens: 2 * this.#limits.peerOffersPerSecond,
-        offersAtMs: nowMs,
+        relayTokens: 2 * this.#limits.peerRelaysPerSecond,
+        relaysAtMs: nowMs,
       };
       t.at.set(peerKey, t.peers.length);
       t.peers.push(peer);
@@ -184,12 +188,27 @@ export class WsSwarm<C extends object> {
 
   /**
    * The connection of the peer `toPeerKey` in the torrent `hashKey` (both binary strings), for an
-   * answer; null when it is gone.
+   * answer at `nowMs`; null when it is gone, {@link LIMITED} when it had its fill of relayed
+   * messages (answers need the peer's id, which every peer it offered to has seen: a stranger
+   * could otherwise flood it at the message rate of every connection it opens).
    */
-  answerTarget(hashKey: string, toPeerKey: string): C | null {
+  answerTarget(hashKey: string, toPeerKey: string, nowMs: number): C | typeof LIMITED | null {
     const t = this.#torrents.get(hashKey);
     const i = t?.at.get(toPeerKey);
-    return i === undefined ? null : t!.peers[i].conn;
+    if (i === undefined) return null;
+    const peer = t!.peers[i];
+    if (!this.#hasRoom(peer, nowMs)) return LIMITED;
+    peer.relayTokens--;
+    return peer.conn;
+  }
+
+  /** Refills `p`'s bucket to `nowMs`; whether one more message may be relayed to it. */
+  #hasRoom(p: Peer<C>, nowMs: number): boolean {
+    const rate = this.#limits.peerRelaysPerSecond;
+    if (rate === 0) return true;
+    p.relayTokens = Math.min(2 * rate, p.relayTokens + (nowMs - p.relaysAtMs) * rate / 1000);
+    p.relaysAtMs = nowMs;
+    return p.relayTokens >= 1;
   }
 
   /** Scrape counts of a torrent, or null when it has no WebSocket peers. */
@@ -311,19 +330,15 @@ export class WsSwarm<C extends object> {
     const out: WsTarget<C>[] = [];
     const n = t.peers.length;
     if (k <= 0 || n <= 1) return out;
-    const rate = this.#limits.peerOffersPerSecond;
     let full = 0;
     const ok = (p: Peer<C>) => {
       if (p === self || p.conn === self.conn) return false;
-      if (rate === 0) return true;
-      p.offerTokens = Math.min(2 * rate, p.offerTokens + (nowMs - p.offersAtMs) * rate / 1000);
-      p.offersAtMs = nowMs;
-      if (p.offerTokens >= 1) return true;
+      if (this.#hasRoom(p, nowMs)) return true;
       full++;
       return false;
     };
     const take = (p: Peer<C>) => {
-      p.offerTokens--;
+      p.relayTokens--;
       out.push(p);
     };
     if (n - 1 <= k) {

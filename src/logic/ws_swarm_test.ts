@@ -1,6 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { toBinaryString } from "../protocol/ws_tracker.ts";
-import { WS_SWARM_LIMITS, WsSwarm } from "./ws_swarm.ts";
+import { LIMITED, WS_SWARM_LIMITS, WsSwarm } from "./ws_swarm.ts";
 import { WsAnnounce } from "../protocol/ws_tracker.ts";
 import { EVENT } from "../types.ts";
 
@@ -42,9 +42,9 @@ Deno.test("WsSwarm: offers go to other peers of the torrent, answers find the of
   deepStrictEqual([r.complete, r.incomplete, r.refused], [1, 1, null]);
   deepStrictEqual(r.targets.map((t) => t.conn), [b]);
   strictEqual(r.targets[0].key, toBinaryString(id(2)));
-  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(1))), a);
+  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(1)), 0), a);
   strictEqual(
-    s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(3))),
+    s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(3)), 0),
     null,
     "not in this torrent",
   );
@@ -94,7 +94,7 @@ Deno.test("WsSwarm: the same peer_id on a new connection replaces the old one", 
   const old = conn("old"), fresh = conn("new");
   s.announce(announce(1, 1, { seeding: true }), old, 0);
   s.announce(announce(1, 1), fresh, 1);
-  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(1))), fresh);
+  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(1)), 0), fresh);
   deepStrictEqual([s.peers, s.seeders], [1, 0]);
   strictEqual(s.closeConnection(old), 0, "the old connection holds nothing any more");
   strictEqual(s.peers, 1);
@@ -132,11 +132,11 @@ Deno.test("WsSwarm: two peer_ids of one connection in one torrent go one by one"
   s.announce(announce(1, 3), b, 0);
   s.announce(announce(1, 1, { event: EVENT.stopped }), a, 1);
   strictEqual(s.holds(a), true, "its other peer_id is still held");
-  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(2))), a);
+  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(2)), 0), a);
   strictEqual(s.closeConnection(a), 1);
   strictEqual(s.holds(a), false);
   deepStrictEqual([s.torrents, s.peers], [1, 1]);
-  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(3))), b);
+  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(3)), 0), b);
 });
 
 Deno.test("WsSwarm: top() gives the torrents with the most peers, most first", () => {
@@ -170,7 +170,7 @@ Deno.test("WsSwarm: top() gives the torrents with the most peers, most first", (
 });
 
 Deno.test("WsSwarm: a peer gets at most its rate of offers; offers go to peers with room", () => {
-  const s = new WsSwarm({ ...WS_SWARM_LIMITS, peerOffersPerSecond: 5 });
+  const s = new WsSwarm({ ...WS_SWARM_LIMITS, peerRelaysPerSecond: 5 });
   const victim = conn("victim"), other = conn("other"), stranger = conn("stranger");
   s.announce(announce(1, 1), victim, 0);
   const flood = (ms: number) => s.announce(announce(1, 2, { offers: 10 }), stranger, ms);
@@ -185,4 +185,18 @@ Deno.test("WsSwarm: a peer gets at most its rate of offers; offers go to peers w
   s.announce(announce(1, 3), other, 200);
   r = flood(200);
   deepStrictEqual([r.targets.map((t) => t.conn), r.limited], [[other], 1]);
+});
+
+Deno.test("WsSwarm: answers to a peer count against its rate too", () => {
+  const s = new WsSwarm({ ...WS_SWARM_LIMITS, peerRelaysPerSecond: 5 });
+  const victim = conn("victim"), stranger = conn("stranger");
+  s.announce(announce(1, 1), victim, 0);
+  s.announce(announce(1, 2), stranger, 0);
+  const to = () => s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(1)), 0);
+  for (let i = 0; i < 10; i++) strictEqual(to(), victim);
+  strictEqual(to(), LIMITED);
+  // And its offers share the budget: none left for the stranger's next announce.
+  const r = s.announce(announce(1, 2, { offers: 3 }), stranger, 0);
+  deepStrictEqual([r.targets.length, r.limited], [0, 1]);
+  strictEqual(s.answerTarget(toBinaryString(hash(1)), toBinaryString(id(1)), 200), victim);
 });

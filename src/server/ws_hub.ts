@@ -15,7 +15,7 @@
 import { DEFAULTS } from "../types.ts";
 import { Counters } from "../stats/counters.ts";
 import { TrackerLogic } from "../logic/tracker_logic.ts";
-import { WsLink } from "../logic/ws_swarm.ts";
+import { LIMITED, WsLink } from "../logic/ws_swarm.ts";
 import { ascii, RequestHead } from "../protocol/http1.ts";
 import { handshakeProblem, handshakeRefusal, switchingProtocols } from "../protocol/websocket.ts";
 import {
@@ -364,10 +364,13 @@ export class WsHub {
     }
     o.counters.wsOffersLimited += out.limited;
     if (a.answer !== null) {
-      const to = o.logic.wsAnswerTarget(a.hashKey, a.answer.toPeerKey);
-      const text = writeAnswer(a.hashKey, a.peerKey, a.answer.offerId, a.answer.answer);
-      if (to !== null && this.deliver(to, text)) o.counters.wsAnswersRelayed++;
-      else o.counters.wsAnswersUndelivered++;
+      const to = o.logic.wsAnswerTarget(a.hashKey, a.answer.toPeerKey, nowMs);
+      if (to === LIMITED) o.counters.wsAnswersLimited++;
+      else {
+        const text = writeAnswer(a.hashKey, a.peerKey, a.answer.offerId, a.answer.answer);
+        if (to !== null && this.deliver(to, text)) o.counters.wsAnswersRelayed++;
+        else o.counters.wsAnswersUndelivered++;
+      }
     }
   }
 

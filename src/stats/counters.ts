@@ -88,8 +88,12 @@ export class Counters {
   wsOffersRelayed = 0;
   wsAnswersRelayed = 0;
   wsAnswersUndelivered = 0;
-  /** Offers not relayed: the peers they could go to had their fill (a per-peer rate). */
+  /**
+   * Offers and answers not relayed: the peers they could go to had their fill (a per-peer rate,
+   * listen.ws.peer_relays_per_second).
+   */
   wsOffersLimited = 0;
+  wsAnswersLimited = 0;
   /** WebSocket connections closed by the tracker, by why: a slow reader, a protocol breach. */
   wsClosedSlow = 0;
   wsClosedProtocol = 0;

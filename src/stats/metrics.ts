@@ -440,12 +440,13 @@ function webSocketMetrics(
   );
   out.push(`opentracker_ws_answers_undelivered_total ${c.wsAnswersUndelivered}`);
   family(
-    "opentracker_ws_offers_limited_total",
+    "opentracker_ws_relays_limited_total",
     "counter",
-    "Offers not relayed because the peers they could go to had their fill of offers " +
-      "(20 a second each, bursts of 40).",
+    "Offers and answers not relayed because the peers they would go to had their fill " +
+      "(listen.ws.peer_relays_per_second).",
   );
-  out.push(`opentracker_ws_offers_limited_total ${c.wsOffersLimited}`);
+  out.push(`opentracker_ws_relays_limited_total{kind="offer"} ${c.wsOffersLimited}`);
+  out.push(`opentracker_ws_relays_limited_total{kind="answer"} ${c.wsAnswersLimited}`);
   family(
     "opentracker_ws_closed_total",
     "counter",
