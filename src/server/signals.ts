@@ -6,7 +6,7 @@
  * | ----------------- | ---------------------------------------------------------------------- |
  * | SIGHUP            | reload what can be reloaded (the access list); otherwise logs that nothing is to reload |
  * | SIGUSR2           | write the state file now (`tracker.statefile`)                          |
- * | SIGTERM, SIGINT, SIGQUIT | stop: close the listeners, write the state file, exit 0; a second SIGINT exits at once (1) |
+ * | SIGTERM, SIGINT, SIGQUIT | stop: close the listeners, write the state file, exit 0; a second SIGINT, a second or more later, exits at once (1) |
  *
  * SIGUSR1 is Deno's own: it opens the V8 inspector on 127.0.0.1:9229, whatever the program does,
  * so the tracker never uses it and the unit never sends it.
@@ -27,7 +27,16 @@ export interface HandleSignalsOptions {
   log: (line: string) => void;
   /** Ends the process. */
   exit: (code: number) => void;
+  /** Milliseconds of a monotonic clock (default `performance.now`). */
+  now?: () => number;
 }
+
+/**
+ * A SIGINT this soon after the one that began the stop is the same Ctrl-C: the terminal sends it
+ * to the whole process group, and `deno task` (the README's way to start) forwards it to the
+ * tracker once more. Only a later one is the operator's "exit now".
+ */
+const SIGINT_REPEAT_MS = 1000;
 
 /** The signal handlers of the process; {@link attach} gives them the tracker once it runs. */
 export interface Signals {
@@ -42,6 +51,8 @@ const STOP: Deno.Signal[] = ["SIGTERM", "SIGINT", "SIGQUIT"];
 export function handleSignals(o: HandleSignalsOptions): Signals {
   let target: SignalTarget | null = null;
   let stopping = false;
+  let stoppedAtMs = 0;
+  const now = o.now ?? (() => performance.now());
   const handlers: [Deno.Signal, () => void][] = [
     ["SIGHUP", () => {
       if (target === null) o.log("SIGHUP: still starting, nothing to reload yet");
@@ -58,7 +69,7 @@ export function handleSignals(o: HandleSignalsOptions): Signals {
         return;
       }
       if (stopping) {
-        if (signal === "SIGINT") {
+        if (signal === "SIGINT" && now() - stoppedAtMs >= SIGINT_REPEAT_MS) {
           o.log("SIGINT again: exiting without waiting for the state file");
           o.exit(1);
         } else {
@@ -67,6 +78,7 @@ export function handleSignals(o: HandleSignalsOptions): Signals {
         return;
       }
       stopping = true;
+      stoppedAtMs = now();
       o.log(`${signal}: stopping`);
       target.stop().finally(() => o.exit(0));
     }]),

@@ -68,11 +68,24 @@ Deno.test("handleSignals() reloads on SIGHUP, saves on SIGUSR2, stops once on SI
   }
 });
 
-Deno.test("handleSignals(): a second SIGTERM waits, a second SIGINT exits without waiting", async () => {
-  // In a child process: the test runner itself takes SIGINT as "abort the run".
+/**
+ * Runs handlers in a child process (the test runner itself takes SIGINT as "abort the run"),
+ * whose clock moves `stepMs` at every reading, and whose stop never ends. Sends `signals` one
+ * after another, each once the child has logged what the one before did; returns the lines the
+ * child printed and its exit status.
+ */
+async function stopInChild(
+  stepMs: number,
+  signals: [Deno.Signal, number][],
+): Promise<{ lines: string[]; code: number | null }> {
   const script = `
     import { handleSignals } from ${JSON.stringify(new URL("./signals.ts", import.meta.url).href)};
-    const signals = handleSignals({ log: (l) => console.log(l), exit: (c) => Deno.exit(c) });
+    let t = 0;
+    const signals = handleSignals({
+      log: (l) => console.log(l),
+      exit: (c) => Deno.exit(c),
+      now: () => (t += ${stepMs}),
+    });
     signals.attach({
       reload() {},
       saveState: () => Promise.resolve(),
@@ -101,15 +114,22 @@ Deno.test("handleSignals(): a second SIGTERM waits, a second SIGINT exits withou
     }
   };
   await until(1);
-  child.kill("SIGTERM");
-  await until(3);
-  child.kill("SIGTERM");
-  await until(4);
-  child.kill("SIGINT");
-  await until(5);
-  const { code } = await child.status;
+  for (const [signal, lineCount] of signals) {
+    child.kill(signal);
+    await until(lineCount);
+  }
+  let code: number | null = null;
+  if (lines.at(-1)?.startsWith("SIGINT again")) code = (await child.status).code;
+  else child.kill("SIGKILL");
   reader.releaseLock();
   await child.stdout.cancel().catch(() => {});
+  if (code === null) await child.status;
+  return { lines, code };
+}
+
+Deno.test("handleSignals(): a second SIGTERM waits, a later SIGINT exits without waiting", async () => {
+  // Every clock reading a second after the one before.
+  const { lines, code } = await stopInChild(1000, [["SIGTERM", 3], ["SIGTERM", 4], ["SIGINT", 5]]);
   deepStrictEqual(lines, [
     "ready",
     "SIGTERM: stopping",
@@ -118,4 +138,10 @@ Deno.test("handleSignals(): a second SIGTERM waits, a second SIGINT exits withou
     "SIGINT again: exiting without waiting for the state file",
   ]);
   deepStrictEqual(code, 1);
+});
+
+Deno.test("handleSignals(): one Ctrl-C delivered twice at once (terminal and deno task) stops once", async () => {
+  // The clock does not move: the second SIGINT comes at the same moment as the first.
+  const { lines } = await stopInChild(0, [["SIGINT", 3], ["SIGINT", 4]]);
+  deepStrictEqual(lines, ["ready", "SIGINT: stopping", "stop", "SIGINT: already stopping"]);
 });
