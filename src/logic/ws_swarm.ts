@@ -107,8 +107,6 @@ export class WsSwarm<C extends object> {
   #seeders = 0;
   /** New peers refused at a limit. */
   refused = 0;
-  /** Offers of the last {@link announce} that found no peer with room (see `limited`). */
-  #limited = 0;
 
   /** `random` gives numbers in [0, 1) (a seeded generator in tests). */
   constructor(limits: WsSwarmLimits = WS_SWARM_LIMITS, random: () => number = Math.random) {
@@ -183,7 +181,8 @@ export class WsSwarm<C extends object> {
       this.#seeders += d;
       peer.seeding = a.seeding;
     }
-    return this.#outcome(t, null, this.#sample(t!, peer, a.numwant, nowMs));
+    const { targets, limited } = this.#sample(t!, peer, a.numwant, nowMs);
+    return this.#outcome(t, null, targets, limited);
   }
 
   /**
@@ -314,22 +313,27 @@ export class WsSwarm<C extends object> {
     t: Torrent<C> | undefined,
     refused: string | null,
     targets: WsTarget<C>[],
+    limited = 0,
   ): WsAnnounceOutcome<C> {
     const complete = t?.seeders ?? 0;
-    const limited = this.#limited;
-    this.#limited = 0;
     return { refused, complete, incomplete: (t?.peers.length ?? 0) - complete, targets, limited };
   }
 
   /**
    * Up to `k` other peers of `t`, chosen at random, never on the asker's connection, and only
    * peers with room for another offer (a stranger announcing into a torrent as fast as allowed
-   * would otherwise flood its few peers with offers until they are closed as slow readers).
+   * would otherwise flood its few peers with offers until they are closed as slow readers);
+   * `limited` counts the offers that found no peer because those they could go to had no room.
    */
-  #sample(t: Torrent<C>, self: Peer<C>, k: number, nowMs: number): WsTarget<C>[] {
+  #sample(
+    t: Torrent<C>,
+    self: Peer<C>,
+    k: number,
+    nowMs: number,
+  ): { targets: WsTarget<C>[]; limited: number } {
     const out: WsTarget<C>[] = [];
     const n = t.peers.length;
-    if (k <= 0 || n <= 1) return out;
+    if (k <= 0 || n <= 1) return { targets: out, limited: 0 };
     let full = 0;
     const ok = (p: Peer<C>) => {
       if (p === self || p.conn === self.conn) return false;
@@ -365,8 +369,7 @@ export class WsSwarm<C extends object> {
         }
       }
     }
-    this.#limited = Math.min(full, k - out.length);
-    return out;
+    return { targets: out, limited: Math.min(full, k - out.length) };
   }
 
   /**

@@ -166,7 +166,7 @@ export class RequestHead {
       let next = byteAt(buf, 10, line, end);
       if (next < 0) next = end;
       const colon = byteAt(buf, 58, line, next);
-      if (colon > line && colon < next) {
+      if (colon > line) {
         let vs = colon + 1;
         let ve = next;
         while (vs < ve && isBlank(buf[vs])) vs++;

@@ -4,10 +4,11 @@
  * /metrics, a scan, a full scrape's bucket), every worker is asked for its share, and the asker
  * gets all the shares in worker order once the last came.
  *
- * The workers start one after another, and the first serves before the last has started: a
- * request that reaches it then must not ask a worker that has no tracker yet (such a worker
- * would have nothing to answer with, and the request would wait for ever). Gatherings asked for
- * before {@link open} wait for it, which the coordinator calls once every worker started.
+ * The workers restore side by side and bind their sockets one after another, and the first
+ * serves before the last has started: a request that reaches it then must not ask a worker that
+ * has no tracker yet (such a worker would have nothing to answer with, and the request would
+ * wait for ever). Gatherings asked for before {@link open} wait for it, which the coordinator
+ * calls once every worker started.
  */
 
 /** Sends worker `index` the request for its share `what` (with `arg`) of gathering `id`. */
